@@ -1,0 +1,1 @@
+"""Releasebot core: settings, database, the release domain, scheduling and wiring."""

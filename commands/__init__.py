@@ -1,0 +1,1 @@
+"""The Slack surface: listeners, the `/release` grammar and Block Kit rendering."""

@@ -1,0 +1,1 @@
+"""Outbound clients: deployment backends, verification checks, changelogs, feature flags."""
