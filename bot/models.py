@@ -1,0 +1,194 @@
+"""The persisted release domain: plans, decisions, checklists, freezes, audit, Slack messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.db import UTCDateTime
+
+
+class PlanState(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DEPLOYING = "deploying"
+    PAUSED = "paused"
+    VERIFYING = "verifying"
+    RELEASED = "released"
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"
+    FAILED = "failed"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ChecklistPhase(StrEnum):
+    PRE_DEPLOY = "pre_deploy"
+    POST_RELEASE = "post_release"
+
+
+class FreezeKind(StrEnum):
+    MANUAL = "manual"
+    ROLLBACK_LOCK = "rollback_lock"
+
+
+def _utc(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class ReleasePlan(SQLModel, table=True):
+    """A release of one service version to one environment, from plan to verification."""
+
+    __tablename__ = "release_plan"
+    __table_args__ = (Index("ix_release_plan_service_env_state", "service", "environment", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=64, index=True)
+    version: str = Field(max_length=128)
+    environment: str = Field(max_length=64, index=True)
+    state: str = Field(sa_type=String(32), index=True)
+    strategy: str = Field(max_length=64)
+    requester_id: str = Field(max_length=32)
+    window_start: datetime | None = _utc(default=None, nullable=True)
+    window_end: datetime | None = _utc(default=None, nullable=True)
+    notes: str | None = Field(default=None, sa_type=Text)
+    risks: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stakeholders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    depends_on: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    artifact: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rollback_version: str | None = Field(default=None, max_length=128)
+    override_reason: str | None = Field(default=None, sa_type=Text)
+    # Bumped whenever what approvers approved changes: approvals from older rounds stop counting.
+    approval_round: int = Field(default=1)
+    # Bumped on every change; a button carries the revision it was drawn for (stale-card check).
+    revision: int = Field(default=1)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+    @property
+    def ref(self) -> str:
+        """The id people type: R-12."""
+        return f"R-{self.id}"
+
+
+class Approval(SQLModel, table=True):
+    """One approver's decision on one approval round of a plan."""
+
+    __tablename__ = "approval"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "round", "approver_id", name="uq_approval_once_per_round"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="release_plan.id", index=True)
+    round: int
+    approver_id: str = Field(max_length=32)
+    decision: str = Field(sa_type=String(16))
+    comment: str | None = Field(default=None, sa_type=Text)
+    # An override approval is the extra admin approval a break-glass deploy needs.
+    is_override: bool = Field(default=False)
+    decided_at: datetime = _utc()
+
+
+class ChecklistItem(SQLModel, table=True):
+    """A milestone that a named person ticks: before deploy or before `released`."""
+
+    __tablename__ = "checklist_item"
+    __table_args__ = (UniqueConstraint("plan_id", "name", name="uq_checklist_item_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="release_plan.id", index=True)
+    name: str = Field(max_length=200)
+    assignee: str = Field(max_length=64)
+    required: bool = Field(default=True)
+    phase: str = Field(sa_type=String(16))
+    ticked_by: str | None = Field(default=None, max_length=32)
+    ticked_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class Freeze(SQLModel, table=True):
+    """An ad-hoc freeze of an environment, or the lock a rollback leaves on a service."""
+
+    __tablename__ = "freeze"
+
+    id: int | None = Field(default=None, primary_key=True)
+    environment: str = Field(max_length=64, index=True)
+    service: str | None = Field(default=None, max_length=64)
+    kind: str = Field(sa_type=String(16))
+    reason: str = Field(sa_type=Text)
+    created_by: str = Field(max_length=32)
+    starts_at: datetime = _utc()
+    ends_at: datetime | None = _utc(default=None, nullable=True)
+    lifted_at: datetime | None = _utc(default=None, nullable=True)
+    lifted_by: str | None = Field(default=None, max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One append-only line of the trail: who did what, when, from which state to which."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="release_plan.id", index=True)
+    at: datetime = _utc()
+    actor_id: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, sa_type=String(32))
+    to_state: str | None = Field(default=None, sa_type=String(32))
+    reason: str | None = Field(default=None, sa_type=Text)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SlackMessage(SQLModel, table=True):
+    """Where a plan's card (or another message we edit later) lives in Slack."""
+
+    __tablename__ = "slack_message"
+    __table_args__ = (UniqueConstraint("plan_id", "kind", "channel", name="uq_slack_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="release_plan.id", index=True)
+    kind: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+
+
+class InboundRequest(SQLModel, table=True):
+    """A Slack delivery already acted on: a retried or doubled delivery finds its key here."""
+
+    __tablename__ = "inbound_request"
+
+    key: str = Field(primary_key=True, max_length=255)
+    received_at: datetime = _utc()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack message owed, written with the change that caused it, delivered exactly once."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # card: render and post-or-update the plan's card; thread: a reply under the card;
+    # post: a standalone message (announcement, alert, DM, reminder).
+    kind: str = Field(max_length=16)
+    plan_id: int | None = Field(default=None, foreign_key="release_plan.id", index=True)
+    channel: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = _utc()
+    due_at: datetime = _utc()
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    delivered_at: datetime | None = _utc(default=None, nullable=True)
+    delivered_ts: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,61 @@
+"""Runtime settings from the environment (SPEC §8): one typed object, built where it is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///./releasebot.db"
+
+
+class Settings(BaseSettings):
+    """Every environment variable operators rely on; tests build their own instance."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=SLACK_API_URL, alias="SLACK_API_URL")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    config_path: Path = Field(default=Path("releasebot.toml"), alias="RELEASEBOT_CONFIG")
+    port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    host: str = Field(default="0.0.0.0", alias="HOST")
+    state_dir: Path = Field(default=Path("var"), alias="RELEASEBOT_STATE_DIR")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        """Heroku-style `postgres://` URLs and bare `postgresql://` use psycopg 3."""
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        """slack_sdk joins method names onto the base URL, which must end with '/'."""
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        """True when a real workspace is configured (serve/socket); False means console mode."""
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    def require_slack(self, *, socket: bool = False) -> None:
+        """Refuse to start a Slack mode without the tokens it needs, naming them."""
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", None if socket else self.slack_signing_secret),
+                ("SLACK_APP_TOKEN", self.slack_app_token if socket else "unused"),
+            )
+            if value is None and not (socket and name == "SLACK_SIGNING_SECRET")
+        ]
+        if missing:
+            raise SystemExit(f"releasebot: set {', '.join(missing)} (see README, 'Configuration')")
