@@ -1,0 +1,19 @@
+"""Deployment backends: one small module each, all behind `DeployBackend`."""
+
+from integrations.deploy.base import (
+    DeployBackend,
+    DeployHandle,
+    DeployRequest,
+    DeployState,
+    DeployStatus,
+    TrafficControl,
+)
+
+__all__ = [
+    "DeployBackend",
+    "DeployHandle",
+    "DeployRequest",
+    "DeployState",
+    "DeployStatus",
+    "TrafficControl",
+]

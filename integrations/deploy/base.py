@@ -1,0 +1,76 @@
+"""The contract between the rollout engine and every deployment backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """One stage of one release, as the engine asks a backend to run it."""
+
+    release_id: str  # "R-12"
+    service: str
+    version: str
+    environment: str
+    action: Literal["deploy", "rollback"]
+    stage_index: int  # 0-based
+    stage_name: str  # "canary 10%", "switch to green", "all at once"
+    weight: int | None  # traffic percent for this stage, None when not applicable
+    colour: str | None  # blue_green: "blue"/"green"
+    idempotency_key: str  # stable across retries and restarts, e.g. "R-12:deploy:0"
+
+
+@dataclass(frozen=True)
+class DeployHandle:
+    """What the engine persists to follow (or resume following) a started stage."""
+
+    backend: str
+    ref: Mapping[str, str | int]  # JSON-serialisable; enough to resume after a restart
+    url: str | None  # run URL / Argo CD app URL / Jenkins build URL, for the thread
+
+
+class DeployState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """True once the backend will not change its answer any more."""
+        return self in (DeployState.SUCCEEDED, DeployState.FAILED, DeployState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class DeployStatus:
+    state: DeployState
+    message: str  # human text for the thread: the backend's own words on failure
+    url: str | None = None
+    output_tail: str | None = None  # last ~40 lines / 3000 chars of output, where there is any
+
+
+class DeployBackend(Protocol):
+    name: str
+
+    def start(self, request: DeployRequest) -> DeployHandle: ...
+
+    def find(self, request: DeployRequest) -> DeployHandle | None:
+        """After a crash: the handle of a start with this idempotency_key that happened, or None."""
+        ...
+
+    def status(self, handle: DeployHandle) -> DeployStatus: ...
+
+    def cancel(self, handle: DeployHandle) -> None: ...
+
+
+class TrafficControl(Protocol):
+    """Backends that can move a canary along (argocd with an Argo Rollout)."""
+
+    def promote(self, handle: DeployHandle) -> None: ...
+
+    def abort(self, handle: DeployHandle) -> None: ...
