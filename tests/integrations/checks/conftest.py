@@ -1,25 +1,16 @@
-"""Fixtures for the checks tests: a clock the test moves by hand."""
+"""Fixtures for the checks tests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import sys
+from pathlib import Path
 
 import pytest
 
-START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+# importlib import mode puts no test folder on sys.path; the fakes module lives next to us.
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, at: datetime = START) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, by: timedelta) -> None:
-        self.at += by
+from checks_fakes import FakeClock
 
 
 @pytest.fixture
