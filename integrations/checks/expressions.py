@@ -531,6 +531,14 @@ def load_condition(key: str, text: object) -> Condition:
         raise ConditionError(f"{key}: {error.message} in {text!r}", error.position) from None
 
 
+def validate_condition_text(text: str) -> None:
+    """Raise ValueError naming the problem (for bot.config.checks.CONDITION_VALIDATORS)."""
+    try:
+        parse_condition(text)
+    except ConditionError as error:
+        raise ValueError(error.message) from None
+
+
 def format_result(result: Measured | None) -> str:
     """A measured value as people read it: `0.031`, `NaN`, `+Inf`, `[0.5, 0.7]`."""
     if result is None:

@@ -19,6 +19,7 @@ from integrations.checks.expressions import (
     describe,
     load_condition,
     parse_condition,
+    validate_condition_text,
 )
 
 NAN = math.nan
@@ -261,3 +262,9 @@ def test_the_module_has_no_way_to_run_python() -> None:
     assert not attributes & {"literal_eval", "eval", "exec"}
     assert not imported & {"ast", "builtins", "importlib", "subprocess", "os"}
     assert "_tokenize" in names  # the scan sees calls at all
+
+
+def test_the_config_hook_raises_value_error_with_the_column() -> None:
+    validate_condition_text("result[0] >= 0.95")
+    with pytest.raises(ValueError, match=r"^unexpected '\)' at column 14$"):
+        validate_condition_text("result > 0.01)")
