@@ -1,0 +1,82 @@
+"""Run an ASGI app on a real local port for tests (a fake far side, not a mock)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from bot.clock import ensure_utc
+
+STARTUP_DEADLINE_SECONDS = 10.0
+SHUTDOWN_DEADLINE_SECONDS = 10.0
+
+
+class _ServerThatSignals(uvicorn.Server):
+    """uvicorn.Server that tells a waiting thread when startup has finished (or failed)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.startup_done = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.startup_done.set()
+
+
+@contextmanager
+def running_server(app: ASGIApp, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` on `host`, a free port, in a background thread; yield its base URL."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="auto",
+        ws="none",
+        http="h11",
+        # In-flight requests (a held "timeout" fault, an event stream) must not stall teardown.
+        timeout_graceful_shutdown=1,
+    )
+    server = _ServerThatSignals(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name=f"uvicorn-{port}", daemon=True
+    )
+    thread.start()
+    try:
+        if not server.startup_done.wait(STARTUP_DEADLINE_SECONDS) or not server.started:
+            raise RuntimeError(f"the test server on {host}:{port} did not start")
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(SHUTDOWN_DEADLINE_SECONDS)
+        listener.close()
+        if thread.is_alive():
+            raise RuntimeError(f"the test server on {host}:{port} did not stop")
+
+
+class ManualClock:
+    """A clock that stands still until a test moves it (satisfies bot.clock.Clock)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = ensure_utc(start or datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The frozen time."""
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move time forward."""
+        with self._lock:
+            self._now += delta
