@@ -14,6 +14,7 @@ Everything else fails the stage at once with the provider's own words.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -24,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import BackendError
+from bot.errors import BackendError, InvalidInput
 
 _RETRYABLE_5XX = frozenset({500, 502, 503, 504})
 _TAG = re.compile(r"<[^>]+>")
@@ -135,9 +136,13 @@ class ProviderHttp:
         idempotent: bool | None = None,
         expected: Collection[int] = (200,),
         headers: Mapping[str, str] | None = None,
+        hints: Mapping[int, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send with bounded retries; return an expected answer or raise BackendError."""
+        """Send with bounded retries; return an expected answer or raise BackendError.
+
+        `hints` add a next step to the far side's words for a given status ("check the token").
+        """
         method = method.upper()
         safe = idempotent if idempotent is not None else method in ("GET", "HEAD", "DELETE")
         merged = {**self.headers, **(headers or {})}
@@ -188,7 +193,9 @@ class ProviderHttp:
                     self.retry.sleep(self.retry.backoff(retries_done))
                     retries_done += 1
                     continue
-                raise BackendError(f"{self.provider} answered {status}: {describe_error(response)}")
+                message = f"{self.provider} answered {status}: {describe_error(response)}"
+                hint = (hints or {}).get(status)
+                raise BackendError(f"{message}. {hint}" if hint else message)
             self.retry.sleep(self.retry.backoff(retries_done))
             retries_done += 1
 
@@ -201,3 +208,13 @@ class ProviderHttp:
                 f"{self.provider} sent a non-JSON answer to {response.request.method} "
                 f"{response.request.url.path}: {response.text[:200]!r}"
             ) from exc
+
+
+def secret_or_env(value: str | None, variable: str, *, what: str) -> str:
+    """An explicit secret, else the environment's; secrets never come from the config file."""
+    if value:
+        return value
+    found = os.environ.get(variable, "")
+    if not found:
+        raise InvalidInput(f"{what} needs a token: set the {variable} environment variable")
+    return found
