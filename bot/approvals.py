@@ -1,4 +1,4 @@
-"""Approval rules (SPEC §5): a quorum of listed approvers, never the requester, any rejection rejects."""
+"""Approval rules (SPEC §5): a quorum of listed approvers, never the requester; a no rejects."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def approval_status(session: Session, *, ctx: DomainContext, plan: ReleasePlan) 
     decisions = _decisions(session, plan=plan)
     return ApprovalStatus(
         required=policy.required,
-        approvals=tuple(d for d in decisions if d.decision == Decision.APPROVE and not d.is_override),
+        approvals=tuple(
+            d for d in decisions if d.decision == Decision.APPROVE and not d.is_override
+        ),
         rejections=tuple(d for d in decisions if d.decision == Decision.REJECT),
         eligible=tuple(policy.approvers),
     )
@@ -66,12 +68,14 @@ def ensure_may_decide(
         raise PermissionDenied(
             f"you are not an approver for {plan.environment}: "
             f"environments.{plan.environment}.approvals.approvers lists "
-            + ", ".join(p if p.startswith("@") else f"<@{p}>" for p in policy.approvers)
+            + ", ".join(p if p.startswith("@") else f"<@{p}>" for p in policy.approvers),
+            plan_id=plan.id,
         )
     if actor == plan.requester_id and not policy.allow_self:
         raise PermissionDenied(
             f"you requested {plan.ref}, and {plan.environment} does not count a requester's "
-            "own approval (approvals.allow_self = false)"
+            "own approval (approvals.allow_self = false)",
+            plan_id=plan.id,
         )
 
 

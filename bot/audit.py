@@ -40,7 +40,5 @@ def record(
 
 def trail(session: Session, *, plan_id: int) -> Sequence[AuditEvent]:
     """Every audit event of a plan, oldest first."""
-    statement = (
-        select(AuditEvent).where(AuditEvent.plan_id == plan_id).order_by(col(AuditEvent.id))
-    )
+    statement = select(AuditEvent).where(AuditEvent.plan_id == plan_id).order_by(col(AuditEvent.id))
     return session.exec(statement).all()

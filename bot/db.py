@@ -35,7 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets IMMEDIATE transactions so writers serialise from the start."""
+    """An engine for `url`; SQLite transactions are IMMEDIATE so writers serialise up front."""
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(

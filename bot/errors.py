@@ -22,7 +22,11 @@ class IllegalTransition(ReleasebotError):
 
 
 class PermissionDenied(ReleasebotError):
-    """A policy refused the action; the message names the rule."""
+    """A policy refused the action; the message names the rule. Refusals are audited."""
+
+    def __init__(self, message: str, *, plan_id: int | None = None) -> None:
+        super().__init__(message)
+        self.plan_id = plan_id
 
 
 class BackendError(ReleasebotError):

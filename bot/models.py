@@ -50,7 +50,9 @@ class ReleasePlan(SQLModel, table=True):
     """A release of one service version to one environment, from plan to verification."""
 
     __tablename__ = "release_plan"
-    __table_args__ = (Index("ix_release_plan_service_env_state", "service", "environment", "state"),)
+    __table_args__ = (
+        Index("ix_release_plan_service_env_state", "service", "environment", "state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     service: str = Field(max_length=64, index=True)

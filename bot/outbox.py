@@ -140,9 +140,7 @@ def owe_message(
 class OutboxDispatcher:
     """Delivers owed messages; safe to run in several processes on PostgreSQL."""
 
-    def __init__(
-        self, *, db: Database, slack: SlackPort, render: Renderer, clock: Clock
-    ) -> None:
+    def __init__(self, *, db: Database, slack: SlackPort, render: Renderer, clock: Clock) -> None:
         self._db = db
         self._slack = slack
         self._render = render
@@ -210,7 +208,7 @@ class OutboxDispatcher:
             try:
                 self.deliver_due()
                 wait = self.next_due_in()
-            except Exception:  # noqa: BLE001 - the loop must outlive a bad row or a db blip
+            except Exception:
                 log.exception("outbox delivery pass failed")
                 wait = 1.0
             self._wake.wait(timeout=wait)
@@ -266,7 +264,9 @@ class OutboxDispatcher:
         if "template" in row.payload:
             rendered = self._render(session, row)
         else:
-            rendered = Rendered(str(row.payload.get("text", "")), list(row.payload.get("blocks", [])))
+            rendered = Rendered(
+                str(row.payload.get("text", "")), list(row.payload.get("blocks", []))
+            )
         thread_ts = None
         if row.kind == THREAD and row.plan_id is not None:
             card = _card_of(session, row.plan_id)

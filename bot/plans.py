@@ -97,7 +97,8 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
             f"{new.service} is not deployed to {new.environment}; "
             f"it goes to {', '.join(service.environments)}"
         )
-    strategy = config.strategy_name_for(new.service, new.strategy)
+    config.strategy_for(new.service, new.strategy)
+    strategy = new.strategy or service.strategy
     _check_window(new.window_start, new.window_end, now=now)
     ensure_allowed(ctx, actor=actor, action="plan", environment=new.environment)
     for dependency in new.after:
@@ -378,7 +379,8 @@ def _lift_rollback_lock(
 def _ensure_owner_or_admin(ctx: DomainContext, *, actor: str, plan: ReleasePlan, verb: str) -> None:
     if actor != plan.requester_id and not ctx.is_admin(actor):
         raise PermissionDenied(
-            f"only the requester (<@{plan.requester_id}>) or an admin may {verb} {plan.ref}"
+            f"only the requester (<@{plan.requester_id}>) or an admin may {verb} {plan.ref}",
+            plan_id=plan.id,
         )
 
 

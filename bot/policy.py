@@ -11,14 +11,16 @@ Action = Literal["plan", "deploy", "rollback", "freeze", "override"]
 
 
 def _describe(principals: list[str]) -> str:
-    shown = ["anyone" if p == "anyone" else p if p.startswith("@") or p == "admins" else f"<@{p}>"
-             for p in principals]
+    shown = [
+        "anyone" if p == "anyone" else p if p.startswith("@") or p == "admins" else f"<@{p}>"
+        for p in principals
+    ]
     return ", ".join(shown) if shown else "nobody"
 
 
 def ensure_allowed(ctx: DomainContext, *, actor: str, action: Action, environment: str) -> None:
     """Raise PermissionDenied unless `actor` may `action` in `environment`."""
-    permitted = list(getattr(ctx.config.environment(environment).permissions, action))
+    permitted = ctx.config.environment(environment).permissions.granted(action)
     if ctx.is_member(actor, permitted):
         return
     raise PermissionDenied(

@@ -41,21 +41,17 @@ class Settings(BaseSettings):
         """slack_sdk joins method names onto the base URL, which must end with '/'."""
         return value if value.endswith("/") else value + "/"
 
-    @property
-    def has_slack_credentials(self) -> bool:
-        """True when a real workspace is configured (serve/socket); False means console mode."""
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
-
     def require_slack(self, *, socket: bool = False) -> None:
         """Refuse to start a Slack mode without the tokens it needs, naming them."""
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_SIGNING_SECRET", None if socket else self.slack_signing_secret),
-                ("SLACK_APP_TOKEN", self.slack_app_token if socket else "unused"),
-            )
-            if value is None and not (socket and name == "SLACK_SIGNING_SECRET")
-        ]
+        needed = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+        }
+        if socket:
+            needed = {
+                "SLACK_BOT_TOKEN": self.slack_bot_token,
+                "SLACK_APP_TOKEN": self.slack_app_token,
+            }
+        missing = [name for name, value in needed.items() if value is None]
         if missing:
             raise SystemExit(f"releasebot: set {', '.join(missing)} (see README, 'Configuration')")

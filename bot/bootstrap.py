@@ -1,0 +1,116 @@
+"""The composition root: real adapters in production, the console's or fakes in tests."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock import Clock, SystemClock
+from bot.config import ReleasebotConfig, load_config
+from bot.context import Directory, DomainContext
+from bot.db import Database, make_engine
+from bot.desk import Desk
+from bot.outbox import OutboxDispatcher
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONSOLE_TOKEN = "xoxb-console-offline"
+
+
+@dataclass
+class SlackCredentials:
+    """The bot token and signing secret, real or made up for the console."""
+
+    bot_token: str
+    signing_secret: str
+    api_url: str
+
+
+@dataclass
+class Releasebot:
+    """Everything one running bot is made of."""
+
+    settings: Settings
+    config: ReleasebotConfig
+    db: Database
+    desk: Desk
+    client: WebClient
+    app: App
+    dispatcher: OutboxDispatcher
+    credentials: SlackCredentials
+    started: bool = field(default=False)
+
+    def start_background(self) -> None:
+        """Start message delivery (and, later, the scheduler)."""
+        if not self.started:
+            self.dispatcher.start()
+            self.started = True
+
+    def stop(self) -> None:
+        """Stop background work; in-flight messages stay owed in the database."""
+        if self.started:
+            self.dispatcher.stop()
+            self.started = False
+
+
+def console_credentials(settings: Settings, *, base_url: str) -> SlackCredentials:
+    """Offline credentials: a fresh signing secret and the console's Web API."""
+    return SlackCredentials(
+        bot_token=CONSOLE_TOKEN,
+        signing_secret=secrets.token_hex(16),
+        api_url=base_url.rstrip("/") + "/api/",
+    )
+
+
+def slack_credentials(settings: Settings) -> SlackCredentials:
+    """The real workspace's credentials from the environment."""
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    return SlackCredentials(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        api_url=settings.slack_api_url,
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    credentials: SlackCredentials,
+    config: ReleasebotConfig | None = None,
+    clock: Clock | None = None,
+    directory: Directory | None = None,
+    executor: Executor | None = None,
+) -> Releasebot:
+    """Wire one bot: config, database, domain, Slack client, Bolt app, message delivery."""
+    from commands.app import build_app
+    from commands.slack_port import SlackDirectory, WebApiSlack, renderer
+
+    config = config or load_config(Path(settings.config_path))
+    clock = clock or SystemClock()
+    db = Database(make_engine(settings.database_url))
+    client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
+    ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
+    dispatcher = OutboxDispatcher(
+        db=db, slack=WebApiSlack(client), render=renderer(ctx), clock=clock
+    )
+    desk = Desk(db=db, ctx=ctx, on_change=dispatcher.kick)
+    app = build_app(
+        desk=desk, client=client, signing_secret=credentials.signing_secret, executor=executor
+    )
+    return Releasebot(
+        settings=settings,
+        config=config,
+        db=db,
+        desk=desk,
+        client=client,
+        app=app,
+        dispatcher=dispatcher,
+        credentials=credentials,
+    )

@@ -1,0 +1,153 @@
+"""`releasebot` and its sub-commands (SPEC §8): console, serve, socket, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot import logs
+from bot.settings import Settings
+
+log = logging.getLogger("releasebot")
+
+
+def _load_config_or_exit(settings: Settings) -> None:
+    from bot.config import ConfigError, load_config
+
+    try:
+        load_config(Path(settings.config_path))
+    except ConfigError as problem:
+        print(f"releasebot: refusing to start, {settings.config_path} is invalid:", file=sys.stderr)
+        print(str(problem), file=sys.stderr)
+        raise SystemExit(2) from problem
+
+
+def check_config(settings: Settings) -> int:
+    """Validate the config file; print each problem with its location."""
+    from bot.config import ConfigError, load_config
+
+    try:
+        config = load_config(Path(settings.config_path))
+    except ConfigError as problem:
+        print(str(problem))
+        return 1
+    print(
+        f"{settings.config_path}: ok — {len(config.services)} services, "
+        f"{len(config.environments)} environments, {len(config.checks)} checks"
+    )
+    return 0
+
+
+def migrate(settings: Settings) -> int:
+    """Upgrade the database to the newest schema."""
+    from bot.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("releasebot: database is at the newest schema")
+    return 0
+
+
+def _refuse_unmigrated(settings: Settings) -> None:
+    from bot.db import make_engine
+    from bot.migrate import is_current
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not is_current(engine, settings.database_url):
+            raise SystemExit(
+                "releasebot: the database schema is not current; run `releasebot migrate`"
+            )
+    finally:
+        engine.dispose()
+
+
+def serve(settings: Settings) -> int:
+    """HTTP mode against a real workspace."""
+    import uvicorn
+
+    from bot.bootstrap import build, slack_credentials
+    from bot.http import create_http_app
+
+    settings.require_slack()
+    _load_config_or_exit(settings)
+    _refuse_unmigrated(settings)
+    bot = build(settings, credentials=slack_credentials(settings))
+    bot.start_background()
+    try:
+        uvicorn.run(
+            create_http_app(bot.app, bot.db),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+        )
+    finally:
+        bot.stop()
+    return 0
+
+
+def socket(settings: Settings) -> int:
+    """Socket Mode against a real workspace (no public URL needed)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.bootstrap import SlackCredentials, build
+
+    settings.require_slack(socket=True)
+    _load_config_or_exit(settings)
+    _refuse_unmigrated(settings)
+    assert settings.slack_bot_token is not None and settings.slack_app_token is not None
+    credentials = SlackCredentials(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        # Socket Mode requests are not signed; Bolt skips verification for them.
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else "socket-mode"
+        ),
+        api_url=settings.slack_api_url,
+    )
+    bot = build(settings, credentials=credentials)
+    bot.start_background()
+    try:
+        SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+    finally:
+        bot.stop()
+    return 0
+
+
+def console(settings: Settings) -> int:
+    """The whole bot offline with the local Slack console."""
+    from console.run import run_console
+
+    _load_config_or_exit(settings)
+    migrate(settings)
+    return run_console(settings)
+
+
+COMMANDS = {
+    "console": console,
+    "serve": serve,
+    "socket": socket,
+    "migrate": migrate,
+    "check-config": check_config,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `releasebot` console script."""
+    parser = argparse.ArgumentParser(prog="releasebot", description="Slack chat-ops for releases.")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="console",
+        choices=sorted(COMMANDS),
+        help="what to run (default: console, the whole bot offline)",
+    )
+    args = parser.parse_args(argv)
+    logs.configure()
+    return COMMANDS[args.command](Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

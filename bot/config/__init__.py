@@ -1,0 +1,78 @@
+"""The typed releasebot.toml: models, lookups and `load_config`."""
+
+from bot.config.checks import (
+    CONDITION_VALIDATORS,
+    Check,
+    CheckSchedule,
+    CommandCheck,
+    HttpCheck,
+    PrometheusCheck,
+    validate_condition,
+)
+from bot.config.commands import PLACEHOLDERS
+from bot.config.environments import (
+    ApprovalPolicy,
+    ChecklistItem,
+    Environment,
+    Freeze,
+    PermissionAction,
+    Permissions,
+)
+from bot.config.loader import load_config, parse_config
+from bot.config.model import Channels, ReleasebotConfig, Reminders
+from bot.config.problems import ConfigError, ConfigProblem
+from bot.config.services import (
+    ArgoCdSettings,
+    BackendName,
+    BackendSettings,
+    CommandSettings,
+    FeatureFlag,
+    GithubActionsSettings,
+    JenkinsSettings,
+    Service,
+    WebhookSettings,
+)
+from bot.config.strategies import BUILTIN_STRATEGIES, Step, Strategy, StrategyKind
+from bot.config.values import ADMINS, ANYONE, WorkingHours, is_group_handle, is_user_id
+
+__all__ = [
+    "ADMINS",
+    "ANYONE",
+    "BUILTIN_STRATEGIES",
+    "CONDITION_VALIDATORS",
+    "PLACEHOLDERS",
+    "ApprovalPolicy",
+    "ArgoCdSettings",
+    "BackendName",
+    "BackendSettings",
+    "Channels",
+    "Check",
+    "CheckSchedule",
+    "ChecklistItem",
+    "CommandCheck",
+    "CommandSettings",
+    "ConfigError",
+    "ConfigProblem",
+    "Environment",
+    "FeatureFlag",
+    "Freeze",
+    "GithubActionsSettings",
+    "HttpCheck",
+    "JenkinsSettings",
+    "PermissionAction",
+    "Permissions",
+    "PrometheusCheck",
+    "ReleasebotConfig",
+    "Reminders",
+    "Service",
+    "Step",
+    "Strategy",
+    "StrategyKind",
+    "WebhookSettings",
+    "WorkingHours",
+    "is_group_handle",
+    "is_user_id",
+    "load_config",
+    "parse_config",
+    "validate_condition",
+]

@@ -1,0 +1,253 @@
+"""Services: where the code lives, how it is deployed, and what verifies it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal, Self, TypeVar, get_args
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from bot.config.base import ConfigModel, Loc, raise_problems
+from bot.config.commands import Argv
+from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url, toml_repr
+
+BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
+
+# Which service keys each backend reads; the first group must be present.
+_REQUIRED_KEYS: dict[BackendName, tuple[str, ...]] = {
+    "command": ("command",),
+    "github_actions": ("repo", "workflow"),
+    "argocd": ("argocd_url", "app"),
+    "jenkins": ("jenkins_url", "job"),
+    "webhook": ("url",),
+}
+_OPTIONAL_KEYS: dict[BackendName, tuple[str, ...]] = {
+    "command": ("timeout",),
+    "github_actions": ("ref", "ref_input", "inputs", "token_env", "api_url"),
+    "argocd": ("rollout", "namespace", "token_env"),
+    "jenkins": ("parameters", "user_env", "token_env"),
+    "webhook": ("status_url", "secret_env"),
+}
+# `repo` also names where the changelog comes from, whatever the backend.
+_SHARED_KEYS = frozenset({"repo"})
+
+
+def _to_parameter(value: object) -> object:
+    # Jenkins parameters travel as text; let admins write `DRY_RUN = false` naturally.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+JenkinsParameter = Annotated[str, BeforeValidator(_to_parameter)]
+
+
+class FeatureFlag(ConfigModel):
+    """The flag a feature_flag strategy turns on (LaunchDarkly or Unleash)."""
+
+    provider: Literal["launchdarkly", "unleash"]
+    key: Text = Field(description="the flag's key")
+    project: str | None = Field(None, description="LaunchDarkly project key (default: default)")
+    environment: str | None = Field(
+        None, description="the provider's environment (default: the release's environment)"
+    )
+    api_url: Url | None = Field(None, description="required for Unleash: your Unleash API URL")
+    token_env: EnvVarName | None = None
+
+    @property
+    def token_env_name(self) -> str:
+        """The environment variable holding the provider's API token."""
+        default = (
+            "LAUNCHDARKLY_API_TOKEN" if self.provider == "launchdarkly" else "UNLEASH_API_TOKEN"
+        )
+        return self.token_env or default
+
+    @property
+    def base_url(self) -> str:
+        """The provider's API base URL."""
+        return self.api_url or "https://app.launchdarkly.com"
+
+    @model_validator(mode="after")
+    def _unleash_needs_url(self) -> Self:
+        if self.provider == "unleash" and self.api_url is None:
+            raise_problems(
+                "FeatureFlag",
+                [(("api_url",), "required for provider 'unleash': your Unleash API URL")],
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """Run a local argument list; exit code 0 is success."""
+
+    command: list[str]
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class GithubActionsSettings:
+    """Dispatch a workflow and follow its run."""
+
+    repo: str
+    workflow: str
+    ref: str
+    ref_input: str
+    inputs: Mapping[str, str]
+    token_env: str
+    api_url: str
+
+
+@dataclass(frozen=True)
+class ArgoCdSettings:
+    """Sync an Argo CD Application (and drive an Argo Rollout when named)."""
+
+    argocd_url: str
+    app: str
+    rollout: str | None
+    namespace: str | None
+    token_env: str
+
+
+@dataclass(frozen=True)
+class JenkinsSettings:
+    """Trigger a parameterised Jenkins job and follow its build."""
+
+    jenkins_url: str
+    job: str
+    parameters: Mapping[str, str]
+    user_env: str
+    token_env: str
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """POST a signed JSON payload; status by polling status_url or by signed callback."""
+
+    url: str
+    status_url: str | None
+    secret_env: str
+
+
+BackendSettings = (
+    CommandSettings | GithubActionsSettings | ArgoCdSettings | JenkinsSettings | WebhookSettings
+)
+
+
+class Service(ConfigModel):
+    """One `[services.<name>]` table. Backend keys are checked against the chosen backend."""
+
+    repo_path: Text | None = Field(None, description="a local git repository for the changelog")
+    repo: GithubRepo | None = Field(None, description='the GitHub repository, "owner/name"')
+    backend: BackendName = "command"
+    strategy: Name = Field("all_at_once", description="a [strategies.<name>] or a built-in")
+    checks: list[Name] = Field(default_factory=list, description="names of [checks.<name>]")
+    on_failure: Literal["rollback", "pause"] = "rollback"
+    auto_deploy: bool | None = Field(None, description="overrides the environment's auto_deploy")
+    environments: list[Name] | None = Field(None, description="the only environments it may go to")
+    flag: FeatureFlag | None = None
+
+    command: Argv | None = Field(
+        None, description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
+    )
+    timeout: PositiveDuration | None = Field(None, description="default 30m")
+
+    workflow: Text | None = Field(None, description='the workflow file, e.g. "deploy.yml"')
+    ref: Text | None = Field(None, description="default main")
+    ref_input: Text | None = Field(None, description="default version")
+    inputs: dict[str, str] | None = None
+    token_env: EnvVarName | None = None
+    api_url: Url | None = Field(None, description="default https://api.github.com")
+
+    argocd_url: Url | None = Field(None, description="the Argo CD server URL")
+    app: Text | None = Field(None, description="the Argo CD Application name")
+    rollout: Text | None = None
+    namespace: Text | None = None
+
+    jenkins_url: Url | None = Field(None, description="the Jenkins base URL")
+    job: Text | None = Field(None, description='the job path, e.g. "deploy/checkout"')
+    parameters: dict[str, JenkinsParameter] | None = None
+    user_env: EnvVarName | None = None
+
+    url: Url | None = Field(None, description="where the signed deployment request is POSTed")
+    status_url: Url | None = None
+    secret_env: EnvVarName | None = None
+
+    @model_validator(mode="after")
+    def _keys_match_the_backend(self) -> Self:
+        problems: list[tuple[Loc, str]] = []
+        for key in _REQUIRED_KEYS[self.backend]:
+            if getattr(self, key) is None:
+                hint = type(self).model_fields[key].description
+                problems.append(
+                    ((key,), f"'{key}' is required for backend '{self.backend}' ({hint})")
+                )
+        own = {*_REQUIRED_KEYS[self.backend], *_OPTIONAL_KEYS[self.backend], *_SHARED_KEYS}
+        for key in sorted(self.model_fields_set - own):
+            users = [b for b in BACKENDS if key in _REQUIRED_KEYS[b] + _OPTIONAL_KEYS[b]]
+            if users:
+                problems.append(
+                    (
+                        (key,),
+                        f"'{key}' is a setting of backend {' / '.join(users)}, "
+                        f"but this service uses backend {toml_repr(self.backend)}",
+                    )
+                )
+        raise_problems("Service", problems)
+        return self
+
+    def backend_settings(self) -> BackendSettings:
+        """The chosen backend's settings with their defaults filled in."""
+        match self.backend:
+            case "command":
+                return CommandSettings(
+                    command=list(_present(self.command, "command")),
+                    timeout=self.timeout or timedelta(minutes=30),
+                )
+            case "github_actions":
+                return GithubActionsSettings(
+                    repo=_present(self.repo, "repo"),
+                    workflow=_present(self.workflow, "workflow"),
+                    ref=self.ref or "main",
+                    ref_input=self.ref_input or "version",
+                    inputs=dict(self.inputs or {}),
+                    token_env=self.token_env or "GITHUB_TOKEN",
+                    api_url=self.api_url or "https://api.github.com",
+                )
+            case "argocd":
+                return ArgoCdSettings(
+                    argocd_url=_present(self.argocd_url, "argocd_url"),
+                    app=_present(self.app, "app"),
+                    rollout=self.rollout,
+                    namespace=self.namespace,
+                    token_env=self.token_env or "ARGOCD_TOKEN",
+                )
+            case "jenkins":
+                return JenkinsSettings(
+                    jenkins_url=_present(self.jenkins_url, "jenkins_url"),
+                    job=_present(self.job, "job"),
+                    parameters=dict(self.parameters or {}),
+                    user_env=self.user_env or "JENKINS_USER",
+                    token_env=self.token_env or "JENKINS_TOKEN",
+                )
+            case "webhook":
+                return WebhookSettings(
+                    url=_present(self.url, "url"),
+                    status_url=self.status_url,
+                    secret_env=self.secret_env or "RELEASEBOT_WEBHOOK_SECRET",
+                )
+
+
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None, key: str) -> _T:
+    # Validation guarantees these; only a hand-built (model_construct) Service can miss them.
+    if value is None:
+        raise ValueError(f"service has no '{key}'")
+    return value

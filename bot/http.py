@@ -1,0 +1,109 @@
+"""HTTP mode: `/slack/events`, `/healthz`, `/metrics` on an ASGI app served by uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from slack_bolt import App, BoltRequest
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    """The bot's own Prometheus registry (one per app, so tests can build several)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "releasebot_slack_requests_total",
+            "Slack requests received, by kind and HTTP status.",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "releasebot_slack_ack_seconds",
+            "Time from receiving a Slack request to answering it.",
+            ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "releasebot_slack_errors_total",
+            "Slack requests that failed inside the bot.",
+            ["kind"],
+            registry=self.registry,
+        )
+
+
+def _kind(body: bytes, content_type: str) -> str:
+    if b"command=" in body[:2000] and "form" in content_type:
+        return "command"
+    if body.startswith(b"payload="):
+        return "interaction"
+    return "event"
+
+
+def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
+    """The routes of SPEC §8 for one Bolt app."""
+
+    async def events(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        kind = _kind(body, request.headers.get("content-type", ""))
+        bolt_request = BoltRequest(
+            body=body.decode("utf-8"),
+            query=dict(request.query_params),
+            headers={k: v for k, v in request.headers.items()},
+        )
+        try:
+            # Bolt's dispatch is synchronous: keep it off the event loop.
+            bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        except Exception:
+            metrics.errors.labels(kind).inc()
+            raise
+        metrics.requests.labels(kind, str(bolt_response.status)).inc()
+        metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+        return Response(
+            status_code=bolt_response.status,
+            content=bolt_response.body,
+            headers=bolt_response.first_headers_without_set_cookie(),
+        )
+
+    async def healthz(_: Request) -> Response:
+        try:
+            await run_in_threadpool(db.ping)
+        except SQLAlchemyError as failure:
+            return JSONResponse({"status": "unhealthy", "database": str(failure)[:200]}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/slack/events", events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+
+
+def create_http_app(
+    app: App,
+    db: Database,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    metrics: Metrics | None = None,
+) -> Starlette:
+    """The ASGI app of `releasebot serve` (and, with the console's routes, `releasebot`)."""
+    return Starlette(routes=[*slack_routes(app, db, metrics or Metrics()), *extra_routes])

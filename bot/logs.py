@@ -1,0 +1,50 @@
+"""Structured logs: one JSON object per line, tokens and secrets never written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_SECRET = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?i:(?:secret|token)=)[^&\s]+)"
+)
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a Slack token or a `secret=`/`token=` value."""
+    return _SECRET.sub("[redacted]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one JSON line, with request and plan ids when the caller gave them."""
+
+    EXTRA_KEYS = ("request_id", "plan_id", "event", "method", "status", "duration_ms")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key in self.EXTRA_KEYS:
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str = "INFO") -> None:
+    """Send every logger's records to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # slack_sdk logs request bodies at DEBUG; keep it quieter than our own records.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    logging.getLogger("slack_bolt").setLevel(logging.WARNING)

@@ -1,0 +1,55 @@
+"""Read models: everything a card or a reply shows about a plan, gathered in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.approvals import ApprovalStatus, approval_status
+from bot.context import DomainContext
+from bot.models import ChecklistItem, ReleasePlan
+from bot.plans import get_plan
+
+
+@dataclass(frozen=True)
+class PlanSnapshot:
+    """A plan with its approvals and checklist, as of one read."""
+
+    plan: ReleasePlan
+    approvals: ApprovalStatus
+    checklist: tuple[ChecklistItem, ...]
+    timezone: ZoneInfo
+    approvals_needed: bool
+
+    @property
+    def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
+        """Required items that block a deploy."""
+        return tuple(
+            i for i in self.checklist if i.required and i.phase == "pre_deploy" and not i.ticked_at
+        )
+
+
+def snapshot(session: Session, *, ctx: DomainContext, plan_id: int) -> PlanSnapshot:
+    """Read a plan and what hangs off it."""
+    plan = get_plan(session, plan_id=plan_id)
+    return snapshot_of(session, ctx=ctx, plan=plan)
+
+
+def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> PlanSnapshot:
+    """Gather the read model of an already loaded plan."""
+    items: Sequence[ChecklistItem] = session.exec(
+        select(ChecklistItem)
+        .where(ChecklistItem.plan_id == plan.id)
+        .order_by(col(ChecklistItem.id))
+    ).all()
+    environment = ctx.config.environment(plan.environment)
+    return PlanSnapshot(
+        plan=plan,
+        approvals=approval_status(session, ctx=ctx, plan=plan),
+        checklist=tuple(items),
+        timezone=ctx.config.tz,
+        approvals_needed=environment.approvals.required > 0,
+    )

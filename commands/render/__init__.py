@@ -1,0 +1,1 @@
+"""Block Kit, built in one place by pure functions from read models."""

@@ -1,0 +1,227 @@
+"""The plan card: one message per plan in the releases channel, edited in place."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.lifecycle import Event, can
+from bot.outbox import Rendered
+from bot.snapshots import PlanSnapshot
+from commands.ids import ActionId, BlockId, button_value
+from commands.render.text import (
+    FIELD_LIMIT,
+    HEADER_LIMIT,
+    SECTION_LIMIT,
+    STATE_LABELS,
+    clip,
+    escape,
+    person,
+    when,
+    window,
+)
+
+
+def title(snap: PlanSnapshot) -> str:
+    """`R-12 · checkout 1.4.2 → production`."""
+    plan = snap.plan
+    return clip(f"{plan.ref} · {plan.service} {plan.version} → {plan.environment}", HEADER_LIMIT)
+
+
+def approvals_line(snap: PlanSnapshot) -> str:
+    """`1 of 2 approvals: <@U1> ✓. Waiting on @sre or <@U3>` (or why none are needed)."""
+    status = snap.approvals
+    if not snap.approvals_needed:
+        return f"No approval needed for {snap.plan.environment}."
+    given = ", ".join(
+        f"{person(a.approver_id)} :white_check_mark: {when(a.decided_at, snap.timezone)}"
+        for a in status.approvals
+    )
+    line = f"*{len(status.approvals)} of {status.required} approvals*"
+    if given:
+        line += f": {given}"
+    for rejection in status.rejections:
+        line += f"\n:x: {person(rejection.approver_id)}: {escape(rejection.comment or '')}"
+    if snap.plan.state == "awaiting_approval" and status.missing:
+        waiting = " or ".join(person(p) for p in status.waiting_on) or "nobody listed"
+        line += f". Waiting on {waiting}."
+    return line
+
+
+def card(snap: PlanSnapshot) -> Rendered:
+    """The card's text fallback and blocks for the plan as it is now."""
+    plan = snap.plan
+    tz = snap.timezone
+    fields = [
+        MarkdownTextObject(text=f"*Service*\n{escape(plan.service)}"),
+        MarkdownTextObject(text=f"*Version*\n`{escape(plan.version)}`"),
+        MarkdownTextObject(text=f"*Environment*\n{escape(plan.environment)}"),
+        MarkdownTextObject(text=f"*Window*\n{window(plan.window_start, plan.window_end, tz)}"),
+        MarkdownTextObject(text=f"*Strategy*\n{escape(plan.strategy)}"),
+        MarkdownTextObject(text=f"*Requester*\n<@{plan.requester_id}>"),
+        MarkdownTextObject(
+            text=f"*Rolls back to*\n{escape(plan.rollback_version or 'nothing released yet')}"
+        ),
+    ]
+    if plan.depends_on:
+        after = ", ".join(f"R-{d}" for d in plan.depends_on)
+        fields.append(MarkdownTextObject(text=f"*After*\n{after}"))
+    blocks: list[Block] = [
+        HeaderBlock(text=title(snap)),
+        SectionBlock(text=MarkdownTextObject(text=STATE_LABELS[plan.state]), fields=fields),
+        SectionBlock(text=MarkdownTextObject(text=clip(approvals_line(snap), SECTION_LIMIT))),
+    ]
+    if snap.checklist:
+        lines = [
+            f"{':ballot_box_with_check:' if i.ticked_at else ':white_square:'} "
+            f"{escape(i.name)} — {person(i.assignee)}"
+            f"{'' if i.required else ' (optional)'}"
+            f"{' _after release_' if i.phase == 'post_release' else ''}"
+            for i in snap.checklist
+        ]
+        blocks.append(
+            SectionBlock(
+                block_id=BlockId.CHECKLIST,
+                text=MarkdownTextObject(
+                    text=clip(
+                        "*Checklist*\n" + "\n".join(lines),
+                        SECTION_LIMIT,
+                        f"`/release show {plan.ref}`",
+                    )
+                ),
+            )
+        )
+    extra = _notes_and_risks(snap)
+    if extra:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=extra)))
+    buttons = buttons_for(snap)
+    if buttons:
+        blocks.append(DividerBlock())
+        blocks.append(ActionsBlock(block_id=BlockId.ACTIONS, elements=buttons))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Updated {when(plan.updated_at, tz)} · details in the thread · "
+                    f"`/release audit {plan.ref}`"
+                )
+            ]
+        )
+    )
+    text = f"{title(snap)}: {STATE_LABELS[plan.state].split(' ', 1)[1]}"
+    return Rendered(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def _notes_and_risks(snap: PlanSnapshot) -> str:
+    plan = snap.plan
+    parts = []
+    if plan.risks:
+        parts.append("*Risks*\n" + "\n".join(f"• {escape(r)}" for r in plan.risks))
+    if plan.notes:
+        parts.append(f"*Notes*\n{escape(plan.notes)}")
+    return clip("\n".join(parts), FIELD_LIMIT, f"full text: `/release show {plan.ref}`")
+
+
+def _button(
+    text: str,
+    action: ActionId,
+    value: str,
+    *,
+    style: str | None = None,
+    confirm: tuple[str, str, str] | None = None,
+) -> ButtonElement:
+    dialog = None
+    if confirm is not None:
+        heading, body, yes = confirm
+        dialog = ConfirmObject(
+            title=heading,
+            text=body,
+            confirm=yes,
+            deny="Not now",
+            style="danger" if style == "danger" else None,
+        )
+    return ButtonElement(text=text, action_id=action, value=value, style=style, confirm=dialog)
+
+
+def buttons_for(snap: PlanSnapshot) -> list[ButtonElement]:
+    """The buttons that apply to the plan's current state; the rest disappear."""
+    plan = snap.plan
+    assert plan.id is not None
+    value = button_value(plan.id, plan.approval_round)
+    target = f"{plan.service} {plan.version} to {plan.environment}"
+    buttons: list[ButtonElement] = []
+    if can(plan.state, Event.APPROVE):
+        buttons.append(
+            _button(
+                "Approve",
+                ActionId.APPROVE,
+                value,
+                style="primary",
+                confirm=(f"Approve {plan.ref}?", f"You approve releasing {target}.", "Approve"),
+            )
+        )
+        buttons.append(_button("Reject", ActionId.REJECT, value, style="danger"))
+    if can(plan.state, Event.DEPLOY):
+        buttons.append(
+            _button(
+                "Deploy",
+                ActionId.DEPLOY,
+                value,
+                style="primary",
+                confirm=(f"Deploy {plan.ref} now?", f"This starts releasing {target}.", "Deploy"),
+            )
+        )
+    if plan.state == "deploying":
+        buttons.append(_button("Promote", ActionId.PROMOTE, value, style="primary"))
+    if can(plan.state, Event.PAUSE):
+        buttons.append(_button("Pause", ActionId.PAUSE, value))
+    if can(plan.state, Event.RESUME):
+        buttons.append(_button("Resume", ActionId.RESUME, value, style="primary"))
+    if can(plan.state, Event.ABORT):
+        buttons.append(
+            _button(
+                "Abort",
+                ActionId.ABORT,
+                value,
+                style="danger",
+                confirm=(f"Abort {plan.ref}?", f"This stops and rolls back {target}.", "Abort"),
+            )
+        )
+    if can(plan.state, Event.ROLLBACK):
+        buttons.append(
+            _button(
+                "Roll back",
+                ActionId.ROLLBACK,
+                value,
+                style="danger",
+                confirm=(
+                    f"Roll back {plan.ref}?",
+                    f"This redeploys {plan.rollback_version or 'the previous version'} "
+                    f"of {plan.service} to {plan.environment}.",
+                    "Roll back",
+                ),
+            )
+        )
+    if can(plan.state, Event.CANCEL):
+        buttons.append(
+            _button(
+                "Cancel",
+                ActionId.CANCEL,
+                value,
+                confirm=(
+                    f"Cancel {plan.ref}?",
+                    f"The plan to release {target} ends.",
+                    "Cancel plan",
+                ),
+            )
+        )
+    return buttons

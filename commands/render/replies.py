@@ -1,0 +1,136 @@
+"""Ephemeral replies and DMs: lists, trails, usage, refusals, approval requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.models import AuditEvent, ReleasePlan
+from bot.outbox import Rendered
+from bot.snapshots import PlanSnapshot
+from commands.render.card import approvals_line, buttons_for, card, title
+from commands.render.text import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    STATE_LABELS,
+    clip,
+    escape,
+    when,
+    window,
+)
+
+
+def _section(text: str, pointer: str = "") -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT, pointer)))
+
+
+def _rendered(text: str, blocks: Sequence[Block]) -> Rendered:
+    return Rendered(text=text, blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
+
+
+def error(message: str, usage: str | None = None) -> Rendered:
+    """A refusal or a mistake, with the usage that shows the right form."""
+    blocks: list[Block] = [_section(f":warning: {escape(message)}")]
+    if usage:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(usage, 2000))]))
+    return _rendered(message, blocks)
+
+
+def notice(message: str) -> Rendered:
+    """A short confirmation only the caller sees."""
+    return _rendered(message, [_section(message)])
+
+
+def usage(text: str) -> Rendered:
+    """Help text, as is (it is written in mrkdwn already)."""
+    return _rendered(text, [_section(text)])
+
+
+def plan_line(plan: ReleasePlan, tz: ZoneInfo) -> str:
+    """One plan in a list: `*R-12* checkout `1.4.2` → production · Approved · window`."""
+    return (
+        f"*{plan.ref}* {escape(plan.service)} `{escape(plan.version)}` → "
+        f"{escape(plan.environment)} · {STATE_LABELS[plan.state]} · "
+        f"{window(plan.window_start, plan.window_end, tz)}"
+    )
+
+
+def plan_list(
+    plans: Sequence[ReleasePlan], *, total: int, heading: str, tz: ZoneInfo, more_hint: str
+) -> Rendered:
+    """A list of plans in one section per ten, with a pointer when there are more."""
+    if not plans:
+        return notice(f"{heading}: none.")
+    blocks: list[Block] = [HeaderBlock(text=clip(heading, 150))]
+    lines = [plan_line(p, tz) for p in plans]
+    for start in range(0, len(lines), 10):
+        blocks.append(_section("\n".join(lines[start : start + 10]), more_hint))
+    if total > len(plans):
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f"Showing {len(plans)} of {total}. {more_hint}")]
+            )
+        )
+    return _rendered(f"{heading}: {len(plans)} of {total}", blocks)
+
+
+def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -> Rendered:
+    """The plan's full trail, oldest first, split across sections."""
+    lines = []
+    for event in events:
+        move = f" {event.from_state or '∅'} → {event.to_state}" if event.to_state else ""
+        why = f" — {escape(event.reason)}" if event.reason else ""
+        lines.append(f"`{when(event.at, tz)}` <@{event.actor_id}> *{event.action}*{move}{why}")
+    blocks: list[Block] = [HeaderBlock(text=clip(f"Audit trail of {plan.ref}", 150))]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_LIMIT - 100:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(clip(line, 500))
+    if chunk:
+        blocks.append(_section("\n".join(chunk)))
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], _section("… the trail continues; it is kept in full.")]
+    return _rendered(f"Audit trail of {plan.ref}: {len(events)} events", blocks)
+
+
+def approval_request(snap: PlanSnapshot) -> Rendered:
+    """The DM an approver gets: the plan in short, and the same Approve/Reject buttons."""
+    plan = snap.plan
+    blocks: list[Block] = [
+        _section(
+            f":wave: <@{plan.requester_id}> asks for your approval of *{escape(title(snap))}*\n"
+            f"Window: {window(plan.window_start, plan.window_end, snap.timezone)} · "
+            f"strategy {escape(plan.strategy)}"
+        ),
+        _section(approvals_line(snap)),
+    ]
+    buttons = [b for b in buttons_for(snap) if b.action_id in ("plan_approve", "plan_reject")]
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return _rendered(f"Approval requested: {title(snap)}", blocks)
+
+
+def decision_to_requester(snap: PlanSnapshot) -> Rendered:
+    """The DM a requester gets when the approvers have decided."""
+    plan = snap.plan
+    outcome = STATE_LABELS[plan.state]
+    return _rendered(
+        f"{plan.ref} is {plan.state}",
+        [_section(f"{outcome}: *{escape(title(snap))}*\n{approvals_line(snap)}")],
+    )
+
+
+def show(snap: PlanSnapshot) -> Rendered:
+    """`/release show`: the card itself, only for the caller."""
+    return card(snap)

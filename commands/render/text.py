@@ -1,0 +1,65 @@
+"""Text helpers that keep every message inside Slack's limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_LIMIT = 75
+FIELD_LIMIT = 2000
+CONTEXT_LIMIT = 2000
+MAX_BLOCKS = 50
+
+STATE_LABELS: dict[str, str] = {
+    "awaiting_approval": ":hourglass_flowing_sand: Awaiting approval",
+    "approved": ":large_green_circle: Approved",
+    "rejected": ":x: Rejected",
+    "cancelled": ":no_entry_sign: Cancelled",
+    "expired": ":alarm_clock: Expired",
+    "deploying": ":rocket: Deploying",
+    "paused": ":double_vertical_bar: Paused",
+    "verifying": ":mag: Verifying",
+    "released": ":white_check_mark: Released",
+    "rolling_back": ":rewind: Rolling back",
+    "rolled_back": ":leftwards_arrow_with_hook: Rolled back",
+    "failed": ":rotating_light: Failed",
+}
+
+
+def clip(text: str, limit: int, pointer: str = "") -> str:
+    """Cut `text` to `limit` characters, ending with `…` and a pointer to the full text."""
+    if len(text) <= limit:
+        return text
+    tail = f"… {pointer}" if pointer else "…"
+    return text[: max(0, limit - len(tail))] + tail
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def when(value: datetime | None, tz: ZoneInfo) -> str:
+    """A time as people in the team read it: `Tue 24 Nov 15:00 UTC`."""
+    if value is None:
+        return "—"
+    local = value.astimezone(tz)
+    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or str(tz))
+
+
+def window(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
+    """`Tue 24 Nov 15:00 UTC → 17:00 UTC`, or `any time` for a plan without a window."""
+    if start is None and end is None:
+        return "any time"
+    if end is None:
+        return f"from {when(start, tz)}"
+    if start is None:
+        return f"until {when(end, tz)}"
+    return f"{when(start, tz)} → {when(end, tz)}"
+
+
+def person(principal: str) -> str:
+    """A user id as a mention; `@group` handles stay as written."""
+    return principal if principal.startswith("@") else f"<@{principal}>"

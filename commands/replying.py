@@ -1,0 +1,36 @@
+"""Turning domain outcomes and errors into what the caller sees — one place for all listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Respond
+
+from bot.errors import ReleasebotError
+from bot.outbox import Rendered
+from commands.render import replies
+
+log = logging.getLogger(__name__)
+
+
+def ephemeral(message: Rendered) -> dict[str, Any]:
+    """The body of an ephemeral answer (ack or response_url)."""
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": message.text,
+        "blocks": message.blocks,
+    }
+
+
+def answer(respond: Respond, produce: Callable[[], Rendered | None]) -> None:
+    """Run `produce` and send its reply; a domain error becomes an ephemeral that says why."""
+    try:
+        message = produce()
+    except ReleasebotError as problem:
+        usage = getattr(problem, "usage", None)
+        message = replies.error(problem.message, usage)
+    if message is not None:
+        respond(**ephemeral(message))

@@ -1,0 +1,135 @@
+"""slack_sdk adapters for the domain's ports: message delivery and user-group lookup."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.context import DomainContext
+from bot.models import OutboxMessage
+from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
+from bot.snapshots import snapshot
+from commands.render import card, replies
+
+GROUP_CACHE_SECONDS = 300.0
+
+
+class WebApiSlack:
+    """SlackPort on the Web API: 429/5xx/timeouts mean 'later', anything else 'never'."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+        self._dm_channels: dict[str, str] = {}
+
+    def post(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None
+    ) -> tuple[str, str]:
+        target = self._resolve(channel)
+        response = self._call(
+            self._client.chat_postMessage,
+            channel=target,
+            text=text,
+            blocks=blocks or None,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def _resolve(self, channel: str) -> str:
+        if channel[:1] not in ("U", "W"):
+            return channel
+        if channel not in self._dm_channels:
+            opened = self._call(self._client.conversations_open, users=channel)
+            self._dm_channels[channel] = str(opened["channel"]["id"])
+        return self._dm_channels[channel]
+
+    @staticmethod
+    def _call(method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except SlackApiError as failure:
+            status = failure.response.status_code
+            error = failure.response.get("error", "unknown_error")
+            if (
+                status == 429
+                or status >= 500
+                or error in ("ratelimited", "internal_error", "fatal_error")
+            ):
+                retry = failure.response.headers.get("Retry-After") or failure.response.headers.get(
+                    "retry-after"
+                )
+                raise SlackUnavailable(
+                    f"slack answered {status} {error}", float(retry) if retry else None
+                ) from failure
+            raise SlackRefused(f"slack refused: {error}") from failure
+        except (URLError, TimeoutError, ConnectionError, OSError) as failure:
+            raise SlackUnavailable(f"slack unreachable: {failure}") from failure
+
+
+class SlackDirectory:
+    """User groups through `usergroups.list` / `usergroups.users.list`, cached briefly."""
+
+    def __init__(self, client: WebClient, *, ttl: float = GROUP_CACHE_SECONDS) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._handles: dict[str, str] = {}
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._handles_at = 0.0
+
+    def members(self, handle: str) -> frozenset[str]:
+        name = handle.lstrip("@")
+        now = time.monotonic()
+        with self._lock:
+            cached = self._members.get(name)
+            if cached is not None and now - cached[0] < self._ttl:
+                return cached[1]
+        try:
+            group_id = self._group_id(name, now)
+            if group_id is None:
+                return frozenset()
+            users = self._client.usergroups_users_list(usergroup=group_id)
+            listed: list[str] = users.get("users", []) or []
+            found = frozenset(str(u) for u in listed)
+        except (SlackApiError, URLError, OSError):
+            # A group we cannot resolve counts nobody in: an unanswered lookup is never a yes.
+            return cached[1] if cached is not None else frozenset()
+        with self._lock:
+            self._members[name] = (now, found)
+        return found
+
+    def _group_id(self, name: str, now: float) -> str | None:
+        if now - self._handles_at >= self._ttl or name not in self._handles:
+            groups = self._client.usergroups_list()
+            with self._lock:
+                listed: list[dict[str, str]] = groups.get("usergroups", []) or []
+                self._handles = {str(g["handle"]): str(g["id"]) for g in listed}
+                self._handles_at = now
+        return self._handles.get(name)
+
+
+def renderer(ctx: DomainContext) -> Renderer:
+    """Render owed cards and templated messages from the database at delivery time."""
+
+    templates = {
+        "approval_request": replies.approval_request,
+        "decision_to_requester": replies.decision_to_requester,
+    }
+
+    def render(session: Session, row: OutboxMessage) -> Rendered:
+        assert row.plan_id is not None
+        snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
+        if row.kind == CARD:
+            return card.card(snap)
+        return templates[str(row.payload["template"])](snap)
+
+    return render

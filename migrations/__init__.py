@@ -1,0 +1,1 @@
+"""Alembic migrations; `create_all` is for tests only."""
