@@ -108,6 +108,8 @@ class ReleasebotConfig(ConfigModel):
                 if not any(loc[: len(secret)] == secret for secret, _ in secrets):
                     problems.append((loc, message))
         problems += reference_problems(prepared)
+        # The same rule can fire from a table's own validator and from the raw cross-check.
+        problems = list(dict.fromkeys(problems))
         problems.sort(key=lambda problem: _position(prepared, problem[0]))
         raise_problems(cls.__name__, problems)
         assert config is not None  # no problems means the handler returned

@@ -91,6 +91,7 @@ def humanize(root: type[BaseModel], error: ErrorDetails) -> tuple[Loc, str]:
     elif kind == "union_tag_invalid":
         key = str(ctx.get("discriminator", "type")).strip("'")
         expected = ctx.get("expected_tags", "")
+        loc = (*loc, key)
         message = f"unknown {key} {toml_repr(ctx.get('tag'))}; expected one of {expected}"
     elif kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}{got}"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.config.base import Loc
+from bot.config.services import backend_key_problems
 from bot.config.strategies import STRATEGY_KINDS
 from bot.config.values import unknown_name
 
@@ -45,12 +46,16 @@ def secret_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         if key.lower().endswith("_env") or not _SECRET_KEY.search(key):
             continue
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            name = "secret_env" if "secret" in key.lower() else "token_env"
+            name, example = (
+                ("secret_env", "WEBHOOK_SECRET")
+                if "secret" in key.lower()
+                else ("token_env", "DEPLOY_TOKEN")
+            )
             problems.append(
                 (
                     loc,
-                    "secrets are never read from this file; put it in an environment variable "
-                    f'and name it with {name} (e.g. {name} = "{key.upper()}")',
+                    "a literal secret must not be written in this file; put it in an environment "
+                    f'variable and name it with {name}, e.g. {name} = "{example}"',
                 )
             )
     return problems
@@ -140,6 +145,11 @@ def _service_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         if not isinstance(service, Mapping):
             continue
         at: Loc = ("services", name)
+        backend = service.get("backend", "command")
+        if isinstance(backend, str):
+            problems += [
+                ((*at, *loc), text) for loc, text in backend_key_problems(backend, service)
+            ]
         strategy = service.get("strategy")
         if isinstance(strategy, str) and strategy not in strategies:
             problems.append(((*at, "strategy"), unknown_name("strategy", strategy, strategies)))

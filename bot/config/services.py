@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal, Self, TypeVar, get_args
@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from bot.config.base import ConfigModel, Loc, raise_problems
 from bot.config.commands import Argv
-from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url, toml_repr
+from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url
 
 BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
@@ -180,25 +180,7 @@ class Service(ConfigModel):
 
     @model_validator(mode="after")
     def _keys_match_the_backend(self) -> Self:
-        problems: list[tuple[Loc, str]] = []
-        for key in _REQUIRED_KEYS[self.backend]:
-            if getattr(self, key) is None:
-                hint = type(self).model_fields[key].description
-                problems.append(
-                    ((key,), f"'{key}' is required for backend '{self.backend}' ({hint})")
-                )
-        own = {*_REQUIRED_KEYS[self.backend], *_OPTIONAL_KEYS[self.backend], *_SHARED_KEYS}
-        for key in sorted(self.model_fields_set - own):
-            users = [b for b in BACKENDS if key in _REQUIRED_KEYS[b] + _OPTIONAL_KEYS[b]]
-            if users:
-                problems.append(
-                    (
-                        (key,),
-                        f"'{key}' is a setting of backend {' / '.join(users)}, "
-                        f"but this service uses backend {toml_repr(self.backend)}",
-                    )
-                )
-        raise_problems("Service", problems)
+        raise_problems("Service", backend_key_problems(self.backend, self.model_fields_set))
         return self
 
     def backend_settings(self) -> BackendSettings:
@@ -241,6 +223,31 @@ class Service(ConfigModel):
                     status_url=self.status_url,
                     secret_env=self.secret_env or "RELEASEBOT_WEBHOOK_SECRET",
                 )
+
+
+def backend_key_problems(backend: str, written: Iterable[str]) -> list[tuple[Loc, str]]:
+    """Keys the backend needs but the table lacks, and keys that belong to another backend."""
+    if backend not in BACKENDS:
+        return []  # the unknown backend itself is the problem, reported on its own
+    chosen: BackendName = backend
+    keys = set(written)
+    problems: list[tuple[Loc, str]] = []
+    for key in _REQUIRED_KEYS[chosen]:
+        if key not in keys:
+            hint = Service.model_fields[key].description
+            problems.append(((key,), f"'{key}' is required for backend '{backend}' ({hint})"))
+    own = {*_REQUIRED_KEYS[chosen], *_OPTIONAL_KEYS[chosen], *_SHARED_KEYS}
+    for key in sorted(keys - own):
+        users = [b for b in BACKENDS if key in _REQUIRED_KEYS[b] + _OPTIONAL_KEYS[b]]
+        if users:
+            problems.append(
+                (
+                    (key,),
+                    f"'{key}' belongs to backend {' / '.join(repr(u) for u in users)}, "
+                    f"but this service uses backend '{backend}'",
+                )
+            )
+    return problems
 
 
 _T = TypeVar("_T")
