@@ -1,0 +1,51 @@
+"""Migrations go from empty to head and back on both databases, and match the models exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
+
+import bot.models  # noqa: F401 - registers the tables
+from bot import audit
+from bot.db import Database, make_engine
+from bot.migrate import downgrade, upgrade
+
+
+def test_upgrade_to_head_and_back_to_base(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    tables = set(inspect(engine).get_table_names())
+    assert set(SQLModel.metadata.tables) <= tables
+    downgrade(empty_database_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+
+
+def test_models_and_migrations_do_not_drift(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_the_audit_trail_refuses_updates_and_deletes(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    db = Database(make_engine(empty_database_url))
+    with db.session() as session:
+        audit.record(session, at=datetime.now(UTC), actor_id="U1", action="plan.created")
+    for statement in ("UPDATE audit_event SET actor_id = 'U2'", "DELETE FROM audit_event"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(text(statement))
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT actor_id FROM audit_event")).scalars().all() == [
+            "U1"
+        ]
+    db.engine.dispose()
