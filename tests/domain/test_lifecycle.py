@@ -1,4 +1,4 @@
-"""The lifecycle of SPEC §2: every legal transition lands where the spec says; every other is refused."""
+"""SPEC §2 lifecycle: every legal transition lands where the spec says; all others are refused."""
 
 from __future__ import annotations
 
