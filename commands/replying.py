@@ -16,13 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def ephemeral(message: Rendered) -> dict[str, Any]:
-    """The body of an ephemeral answer (ack or response_url)."""
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        "text": message.text,
-        "blocks": message.blocks,
-    }
+    """The body of an ephemeral answer (in an ack, or through response_url)."""
+    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
 
 
 def answer(respond: Respond, produce: Callable[[], Rendered | None]) -> None:
@@ -33,4 +28,5 @@ def answer(respond: Respond, produce: Callable[[], Rendered | None]) -> None:
         usage = getattr(problem, "usage", None)
         message = replies.error(problem.message, usage)
     if message is not None:
-        respond(**ephemeral(message))
+        # A reply to a button must not replace the card the button sits on.
+        respond(**ephemeral(message), replace_original=False)
