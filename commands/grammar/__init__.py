@@ -1,0 +1,63 @@
+"""The `/release` command grammar: text -> typed command or UsageError; pure, no Slack."""
+
+from .errors import UsageError
+from .model import (
+    Approve,
+    Audit,
+    Cancel,
+    Checks,
+    Command,
+    Deploy,
+    Edit,
+    Freeze,
+    Freezes,
+    Help,
+    History,
+    ListPlans,
+    New,
+    Notes,
+    Plan,
+    Reject,
+    Rollback,
+    RolloutAction,
+    RolloutVerb,
+    Show,
+    Tick,
+    Unfreeze,
+)
+from .parser import INPUT_LIMIT, parse_command
+from .usage import SUBCOMMANDS, usage_for
+from .values import NAME_LIMIT, TEXT_LIMIT, VERSION_LIMIT
+
+__all__ = [
+    "INPUT_LIMIT",
+    "NAME_LIMIT",
+    "SUBCOMMANDS",
+    "TEXT_LIMIT",
+    "VERSION_LIMIT",
+    "Approve",
+    "Audit",
+    "Cancel",
+    "Checks",
+    "Command",
+    "Deploy",
+    "Edit",
+    "Freeze",
+    "Freezes",
+    "Help",
+    "History",
+    "ListPlans",
+    "New",
+    "Notes",
+    "Plan",
+    "Reject",
+    "Rollback",
+    "RolloutAction",
+    "RolloutVerb",
+    "Show",
+    "Tick",
+    "Unfreeze",
+    "UsageError",
+    "parse_command",
+    "usage_for",
+]

@@ -1,0 +1,31 @@
+"""The one error the grammar raises, and the internal one it is built from."""
+
+from __future__ import annotations
+
+from bot.errors import ReleasebotError
+
+from .usage import usage_for
+
+
+class UsageError(ReleasebotError):
+    """Malformed `/release` text: what was wrong and the usage of the sub-command involved."""
+
+    def __init__(self, message: str, subcommand: str | None = None) -> None:
+        super().__init__(message)
+        self.subcommand = subcommand
+        self.usage = usage_for(subcommand)
+
+
+class ArgumentError(Exception):
+    """A bad argument, before the parser knows which sub-command's usage to attach."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """Quote user text for an error message, shortened so a huge argument stays readable."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"'{text}'"

@@ -1,0 +1,195 @@
+"""The typed commands that `/release` text parses into, one frozen dataclass per sub-command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+RolloutVerb = Literal["promote", "pause", "resume", "abort"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Help:
+    """`help [sub-command]`; topic None means the overview."""
+
+    topic: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class New:
+    """`new`: open the plan modal."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    """`plan <service> <version> to <env> …`: a new release plan."""
+
+    service: str
+    version: str
+    environment: str
+    start: datetime | None = None
+    end: datetime | None = None
+    strategy: str | None = None
+    after: tuple[int, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListPlans:
+    """`list [<env>] [--all]`."""
+
+    environment: str | None = None
+    include_all: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Show:
+    """`show R-<n>`."""
+
+    plan_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Edit:
+    """`edit R-<n> …`: exactly one of window, version, notes or risk is set.
+
+    An empty `notes`/`risk` string means "clear it"; None means "not this edit".
+    """
+
+    plan_id: int
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    version: str | None = None
+    notes: str | None = None
+    risk: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Approve:
+    """`approve R-<n> [comment]`."""
+
+    plan_id: int
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reject:
+    """`reject R-<n> <reason>`."""
+
+    plan_id: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Deploy:
+    """`deploy R-<n> [--override "<reason>"]`."""
+
+    plan_id: int
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RolloutAction:
+    """`promote|pause|resume|abort R-<n>`."""
+
+    action: RolloutVerb
+    plan_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rollback:
+    """`rollback R-<n> [reason]`."""
+
+    plan_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cancel:
+    """`cancel R-<n> [reason]`."""
+
+    plan_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Freeze:
+    """`freeze <env> [until <time>] reason "<text>"`."""
+
+    environment: str
+    until: datetime | None = None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unfreeze:
+    """`unfreeze <env>`."""
+
+    environment: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Freezes:
+    """`freezes`: list active and upcoming freezes."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Tick:
+    """`tick R-<n> <item>`: tick a checklist item."""
+
+    plan_id: int
+    item: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Checks:
+    """`checks R-<n>`."""
+
+    plan_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Notes:
+    """`notes R-<n>`: the release notes."""
+
+    plan_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Audit:
+    """`audit R-<n>`."""
+
+    plan_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class History:
+    """`history <service> [<env>]`."""
+
+    service: str
+    environment: str | None = None
+
+
+Command: TypeAlias = (
+    Help
+    | New
+    | Plan
+    | ListPlans
+    | Show
+    | Edit
+    | Approve
+    | Reject
+    | Deploy
+    | RolloutAction
+    | Rollback
+    | Cancel
+    | Freeze
+    | Unfreeze
+    | Freezes
+    | Tick
+    | Checks
+    | Notes
+    | Audit
+    | History
+)
