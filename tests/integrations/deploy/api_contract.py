@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import jsonschema  # type: ignore[import-untyped]
@@ -159,7 +160,11 @@ class ApiDescription:
             return
         if schema is None or not request.content:
             return
-        body = json.loads(request.content)
+        body: Any
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            body = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        else:
+            body = json.loads(request.content)
         jsonschema.validate(body, self._schema(schema))
 
 
