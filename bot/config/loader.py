@@ -37,7 +37,7 @@ def parse_config(text: str, *, path: Path) -> ReleasebotConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, [_syntax_problem(str(error))]) from None
+        raise ConfigError(path, [_syntax_problem(str(error), text)]) from None
     try:
         return ReleasebotConfig.model_validate(data, context={"base_dir": path.absolute().parent})
     except ValidationError as error:
@@ -48,10 +48,15 @@ def parse_config(text: str, *, path: Path) -> ReleasebotConfig:
         raise ConfigError(path, problems) from None
 
 
-def _syntax_problem(message: str) -> ConfigProblem:
+def _syntax_problem(message: str, text: str) -> ConfigProblem:
     match = _TOML_POSITION.match(message)
     if match is None:
-        return ConfigProblem("", f"invalid TOML: {message}")
+        what = message.removesuffix(" (at end of document)")
+        lines = text.splitlines() or [""]
+        # The parser ran out of text: point at the end of the last line.
+        return ConfigProblem(
+            "", f"invalid TOML: {what}", line=len(lines), column=len(lines[-1]) + 1
+        )
     return ConfigProblem(
         "",
         f"invalid TOML: {match['what']}",

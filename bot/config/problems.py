@@ -101,7 +101,9 @@ def humanize(root: type[BaseModel], error: ErrorDetails) -> tuple[Loc, str]:
         bound = next(iter(ctx.values()), "")
         message = f"must be {_BOUNDS[kind]} {bound}{got}"
     elif kind == "too_short" and ctx.get("min_length") == 1:
-        message = "must not be empty"
+        field = holder.model_fields.get(str(last)) if holder else None
+        detail = f"; {field.description}" if field and field.description else ""
+        message = f"must not be empty{detail}"
     else:
         message = error["msg"]
     return loc, message

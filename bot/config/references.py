@@ -147,9 +147,9 @@ def _service_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         at: Loc = ("services", name)
         backend = service.get("backend", "command")
         if isinstance(backend, str):
-            problems += [
-                ((*at, *loc), text) for loc, text in backend_key_problems(backend, service)
-            ]
+            written = [key for key, value in service.items() if value is not None]
+            for loc, text in backend_key_problems(backend, written):
+                problems.append(((*at, *loc), text))
         strategy = service.get("strategy")
         if isinstance(strategy, str) and strategy not in strategies:
             problems.append(((*at, "strategy"), unknown_name("strategy", strategy, strategies)))

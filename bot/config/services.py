@@ -180,7 +180,8 @@ class Service(ConfigModel):
 
     @model_validator(mode="after")
     def _keys_match_the_backend(self) -> Self:
-        raise_problems("Service", backend_key_problems(self.backend, self.model_fields_set))
+        written = {key for key in self.model_fields_set if getattr(self, key) is not None}
+        raise_problems("Service", backend_key_problems(self.backend, written))
         return self
 
     def backend_settings(self) -> BackendSettings:
