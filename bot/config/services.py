@@ -16,7 +16,7 @@ from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Te
 BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 
-# Which service keys each backend reads; the first group must be present.
+# The service keys each backend must have, then the ones it may have.
 _REQUIRED_KEYS: dict[BackendName, tuple[str, ...]] = {
     "command": ("command",),
     "github_actions": ("repo", "workflow"),
