@@ -1,0 +1,7 @@
+"""Feature-flag clients for the feature_flag strategy: LaunchDarkly and Unleash."""
+
+from integrations.flags.base import FlagClient
+from integrations.flags.launchdarkly import LaunchDarklyFlags
+from integrations.flags.unleash import UnleashFlags
+
+__all__ = ["FlagClient", "LaunchDarklyFlags", "UnleashFlags"]
