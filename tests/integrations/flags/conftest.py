@@ -40,7 +40,11 @@ class FarSide:
 
     def answer(self, *handlers: Handler | httpx.Response) -> None:
         for h in handlers:
-            self.script.append(h if callable(h) else (lambda _r, h=h: h))
+            self.script.append(h if callable(h) else self._fixed(h))
+
+    @staticmethod
+    def _fixed(response: httpx.Response) -> Handler:
+        return lambda _request: response
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
