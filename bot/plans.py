@@ -178,6 +178,11 @@ def edit_plan(
         _check_window(edit.window_start, edit.window_end, now=now)
         plan.window_start, plan.window_end = edit.window_start, edit.window_end
     if edit.version is not None:
+        _check_promotion_order(
+            session,
+            ctx=ctx,
+            new=NewPlan(service=plan.service, version=edit.version, environment=plan.environment),
+        )
         plan.version = edit.version
     if edit.notes is not None:
         plan.notes = edit.notes
@@ -204,7 +209,7 @@ def edit_plan(
     outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
     if edit.is_material and plan.state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
-    if from_state != plan.state:
+    if edit.is_material and requires_approval(ctx, environment=plan.environment):
         outbox.owe_thread_reply(
             session,
             plan_id=plan.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -118,7 +119,7 @@ def test_a_stale_card_does_not_count(desk: Desk, awaiting: ReleasePlan) -> None:
             ctx=desk.ctx,
             actor="U0REQUESTER",
             plan_id=awaiting.id or 0,
-            edit=plans.PlanEdit(version="1.4.3"),
+            edit=plans.PlanEdit(window_start=desk.ctx.clock.now() + timedelta(hours=1)),
         )
     with pytest.raises(InvalidInput, match="changed after this card was drawn"):
         _decide(desk, awaiting, "U0APPROVER1", round_seen=1)
@@ -132,7 +133,7 @@ def test_approvals_of_an_earlier_round_stop_counting(desk: Desk, awaiting: Relea
             ctx=desk.ctx,
             actor="U0REQUESTER",
             plan_id=awaiting.id or 0,
-            edit=plans.PlanEdit(version="1.4.3"),
+            edit=plans.PlanEdit(window_start=desk.ctx.clock.now() + timedelta(hours=1)),
         )
         assert approval_status(session, ctx=desk.ctx, plan=edited).approvals == ()
 
