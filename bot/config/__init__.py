@@ -1,7 +1,6 @@
 """The typed releasebot.toml: models, lookups and `load_config`."""
 
 from bot.config.checks import (
-    CONDITION_VALIDATORS,
     Check,
     CheckSchedule,
     CheckType,
@@ -41,7 +40,6 @@ __all__ = [
     "ADMINS",
     "ANYONE",
     "BUILTIN_STRATEGIES",
-    "CONDITION_VALIDATORS",
     "PLACEHOLDERS",
     "ApprovalPolicy",
     "ArgoCdSettings",

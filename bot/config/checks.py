@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 
@@ -12,18 +11,14 @@ from bot.config.base import ConfigModel, raise_problems
 from bot.config.commands import Argv
 from bot.config.values import Duration, Latency, PositiveDuration, Text, Url
 
-# Extra syntax checks for prometheus success/failure conditions. The expression language lives
-# outside the config package; at start-up it appends a function that raises ValueError with a
-# readable message for text it cannot parse, and every later load runs it.
-CONDITION_VALIDATORS: list[Callable[[str], None]] = []
-
 
 def validate_condition(text: str) -> str:
-    """Check a success/failure condition: non-empty, then every registered syntax check."""
+    """Check a success/failure condition: non-empty, and parsed by the condition language."""
+    from integrations.checks.expressions import validate_condition_text
+
     if not text.strip():
         raise ValueError('must not be empty; write a condition like "result[0] >= 0.95"')
-    for validator in CONDITION_VALIDATORS:
-        validator(text)
+    validate_condition_text(text)
     return text
 
 

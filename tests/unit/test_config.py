@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -11,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import (
-    CONDITION_VALIDATORS,
     ArgoCdSettings,
     CommandSettings,
     ConfigError,
@@ -823,27 +820,13 @@ def test_environments_are_ordered_by_order_then_file_position(tmp_path: Path) ->
     ]
 
 
-@pytest.fixture
-def strict_conditions() -> Iterator[None]:
-    """Register a condition syntax check the way the expression module does at start-up."""
-
-    def only_comparisons(text: str) -> None:
-        if not re.search(r"[<>]=?|==", text):
-            raise ValueError(f"'{text}' compares nothing; write e.g. result[0] < 0.05")
-
-    CONDITION_VALIDATORS.append(only_comparisons)
-    yield
-    CONDITION_VALIDATORS.remove(only_comparisons)
-
-
-@pytest.mark.usefixtures("strict_conditions")
-def test_registered_condition_validators_run_on_prometheus_conditions(tmp_path: Path) -> None:
+def test_prometheus_conditions_are_parsed_at_load(tmp_path: Path) -> None:
     check = '\n[checks.errors]\ntype = "prometheus"\nurl = "http://prom:9090"\nquery = "up"\n'
     load_text(tmp_path, SPEC_EXAMPLE + check + 'success = "result[0] == 1"\n')
 
-    _, error = config_error(tmp_path, SPEC_EXAMPLE + check + 'failure = "result[0]"\n')
+    _, error = config_error(tmp_path, SPEC_EXAMPLE + check + 'failure = "result[0] >"\n')
     assert [(p.location, p.message) for p in error.problems] == [
-        ("checks.errors.failure", "'result[0]' compares nothing; write e.g. result[0] < 0.05")
+        ("checks.errors.failure", "unexpected end of condition at column 12")
     ]
 
 
