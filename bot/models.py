@@ -74,6 +74,8 @@ class ReleasePlan(SQLModel, table=True):
     approval_round: int = Field(default=1)
     # Bumped on every change; a button carries the revision it was drawn for (stale-card check).
     revision: int = Field(default=1)
+    # When the rollout engine should look at this plan next (None: nothing to do by itself).
+    next_step_at: datetime | None = _utc(default=None, nullable=True, index=True)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 
@@ -194,3 +196,105 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     delivered_at: datetime | None = _utc(default=None, nullable=True)
     delivered_ts: str | None = Field(default=None, max_length=32)
+
+
+class StageStatus(StrEnum):
+    PENDING = "pending"  # planned, backend not called yet
+    STARTING = "starting"  # persisted before the backend call; resolved on restart via find()
+    RUNNING = "running"  # the backend accepted it; status is polled
+    PAUSED_FOR = "pausing"  # backend done; waiting out the step's `pause`
+    ANALYSING = "analysing"  # the step's checks are measuring
+    AT_GATE = "at_gate"  # waiting for a person to Promote
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class DeploymentStage(SQLModel, table=True):
+    """One step of a rollout (or of a rollback), persisted before and after the backend call."""
+
+    __tablename__ = "deployment_stage"
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_stage_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="release_plan.id", index=True)
+    seq: int  # execution order within the plan, rollbacks included
+    action: str = Field(max_length=16)  # deploy | rollback
+    stage_index: int  # index in the strategy's stages (0-based)
+    name: str = Field(max_length=100)
+    version: str = Field(max_length=128)
+    weight: int | None = Field(default=None)
+    colour: str | None = Field(default=None, max_length=16)
+    status: str = Field(sa_type=String(16), index=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    backend: str = Field(max_length=32)
+    handle: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    url: str | None = Field(default=None, sa_type=Text)
+    message: str | None = Field(default=None, sa_type=Text)
+    output_tail: str | None = Field(default=None, sa_type=Text)
+    attempts: int = Field(default=0)
+    created_at: datetime = _utc()
+    started_at: datetime | None = _utc(default=None, nullable=True)
+    finished_at: datetime | None = _utc(default=None, nullable=True)
+    wait_until: datetime | None = _utc(default=None, nullable=True)
+
+
+class CheckRun(SQLModel, table=True):
+    """One analysis of one named check, for a stage or for post-release verification."""
+
+    __tablename__ = "check_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="release_plan.id", index=True)
+    stage_id: int | None = Field(default=None, foreign_key="deployment_stage.id")
+    check_name: str = Field(max_length=100)
+    phase: str = Field(max_length=16)  # stage | verify
+    verdict: str = Field(sa_type=String(16))  # running | successful | failed | inconclusive
+    reason: str | None = Field(default=None, sa_type=Text)
+    started_at: datetime = _utc()
+    next_due: datetime | None = _utc(default=None, nullable=True)
+    finished_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class Measurement(SQLModel, table=True):
+    """One measurement of a check run, kept for `/release checks`."""
+
+    __tablename__ = "measurement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_run_id: int = Field(foreign_key="check_run.id", index=True)
+    outcome: str = Field(sa_type=String(16))
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    detail: str = Field(sa_type=Text)
+    measured_at: datetime = _utc()
+
+
+class ScheduledJob(SQLModel, table=True):
+    """Work due at a time (a reminder, a freeze notice, a digest): the database is the truth of
+    what is due and what has run; unique per (kind, subject, due time) so it runs once."""
+
+    __tablename__ = "scheduled_job"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "due_at", name="uq_job_once"),
+        Index("ix_scheduled_job_due", "done_at", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=100)
+    due_at: datetime = _utc()
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None, nullable=True)
+    done_at: datetime | None = _utc(default=None, nullable=True)
+    outcome: str | None = Field(default=None, sa_type=Text)
+
+
+class DeployCallback(SQLModel, table=True):
+    """The last signed status a webhook backend posted back, keyed by its callback token."""
+
+    __tablename__ = "deploy_callback"
+
+    token: str = Field(primary_key=True, max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _utc()
