@@ -123,6 +123,7 @@ def renderer(ctx: DomainContext) -> Renderer:
     templates = {
         "approval_request": replies.approval_request,
         "decision_to_requester": replies.decision_to_requester,
+        "release_announcement": replies.release_announcement,
     }
 
     def render(session: Session, row: OutboxMessage) -> Rendered:

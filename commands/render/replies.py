@@ -134,3 +134,18 @@ def decision_to_requester(snap: PlanSnapshot) -> Rendered:
 def show(snap: PlanSnapshot) -> Rendered:
     """`/release show`: the card itself, only for the caller."""
     return card(snap)
+
+
+def release_announcement(snap: PlanSnapshot) -> Rendered:
+    """The stakeholder announcement of a released plan, with a Roll back button."""
+    plan = snap.plan
+    blocks: list[Block] = [
+        _section(
+            f":tada: *{escape(plan.service)}* `{escape(plan.version)}` is released to "
+            f"*{escape(plan.environment)}* ({plan.ref}, requested by <@{plan.requester_id}>)."
+        ),
+    ]
+    rollback = [b for b in buttons_for(snap) if b.action_id == "plan_rollback"]
+    if rollback:
+        blocks.append(ActionsBlock(elements=rollback))
+    return _rendered(f"{plan.service} {plan.version} released to {plan.environment}", blocks)
