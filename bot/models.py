@@ -219,7 +219,9 @@ class DeploymentStage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="release_plan.id", index=True)
     seq: int  # execution order within the plan, rollbacks included
-    action: str = Field(max_length=16)  # deploy | rollback
+    phase: str = Field(max_length=16)  # rollout | rollback
+    kind: str = Field(max_length=16)  # deploy (a backend call) | flag (a feature-flag change)
+    action: str = Field(max_length=16)  # what the backend is asked: deploy | rollback
     stage_index: int  # index in the strategy's stages (0-based)
     name: str = Field(max_length=100)
     version: str = Field(max_length=128)

@@ -2,7 +2,7 @@
 
 Revision ID: f956d0207627
 Revises: acb01f2335dd
-Create Date: 2026-11-23 15:32:44.878809
+Create Date: 2026-11-23 15:35:14.133654
 """
 
 from collections.abc import Sequence
@@ -50,6 +50,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("phase", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("stage_index", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
