@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -193,3 +195,14 @@ def view_problems(view: dict[str, Any]) -> tuple[list[str], list[str]]:
             block_errors
         )
     return [], block_errors
+
+
+def assign_block_ids(blocks: list[Any], seed: str) -> list[Any]:
+    """Blocks with Slack-style generated block_ids where the app gave none (stable per seed)."""
+    assigned: list[Any] = []
+    for index, block in enumerate(blocks):
+        if isinstance(block, dict) and not block.get("block_id"):
+            digest = hashlib.sha1(f"{seed}:{index}".encode()).digest()
+            block = {**block, "block_id": base64.b32encode(digest).decode()[:5]}
+        assigned.append(block)
+    return assigned

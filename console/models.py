@@ -199,6 +199,8 @@ class Ephemeral:
     text: str
     blocks: list[JsonDict]
     thread_ts: str | None = None
+    # Who wrote it: the bot (None), or Slackbot for Slack's own notices ("failed with the error").
+    author: str | None = None
 
 
 @dataclass

@@ -135,11 +135,15 @@ def block_actions(
     trigger_id: str,
     channel: tuple[str, str] | None = None,
     message: JsonDict | None = None,
+    message_ts: str | None = None,
     is_ephemeral: bool = False,
     response_url: str | None = None,
     view: JsonDict | None = None,
 ) -> JsonDict:
-    """A block_actions payload from a message (`channel` + `message`) or a modal (`view`)."""
+    """A block_actions payload from a message (`channel` + `message`) or a modal (`view`).
+
+    Clicks in ephemeral messages carry no `message`, only its ts in the container.
+    """
     payload: JsonDict = {
         "type": "block_actions",
         "user": sender.user(),
@@ -155,17 +159,19 @@ def block_actions(
         payload["container"] = {"type": "view", "view_id": view["id"]}
         payload["view"] = view
         return payload
-    if channel is None or message is None:
+    ts = message_ts or (message or {}).get("ts")
+    if channel is None or ts is None:
         raise ValueError("block_actions needs either a view or a channel and message")
     channel_id, channel_name = channel
     payload["container"] = {
         "type": "message",
-        "message_ts": message["ts"],
+        "message_ts": ts,
         "channel_id": channel_id,
         "is_ephemeral": is_ephemeral,
     }
     payload["channel"] = {"id": channel_id, "name": channel_name}
-    payload["message"] = message
+    if message is not None:
+        payload["message"] = message
     payload["state"] = {"values": {}}
     if response_url is not None:
         payload["response_url"] = response_url

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
 from bot.clock import ensure_utc
+from console.settings import ConsoleSettings
+from console.workspace import Workspace
+
+T = TypeVar("T")
 
 STARTUP_DEADLINE_SECONDS = 10.0
 SHUTDOWN_DEADLINE_SECONDS = 10.0
@@ -80,3 +88,52 @@ class ManualClock:
         """Move time forward."""
         with self._lock:
             self._now += delta
+
+
+def wait_until(
+    workspace: Workspace, predicate: Callable[[], T | None], *, timeout: float = 5.0
+) -> T:
+    """Block until `predicate()` is truthy, re-checking on every workspace change; its value.
+
+    Woken by the workspace's listeners rather than by sleeping, so tests wait exactly as long
+    as the far side takes, and fail with a clear message at the deadline.
+    """
+    changed = threading.Event()
+
+    def wake(kind: str) -> None:
+        # Never block here: the workspace calls listeners while holding its lock.
+        changed.set()
+
+    stop = workspace.add_listener(wake)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            changed.clear()
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"gave up after {timeout} s waiting for {predicate}")
+            changed.wait(remaining)
+    finally:
+        stop()
+
+
+@dataclass
+class ConsoleRun:
+    """A running console: its URL, its workspace and settings, and helpers to drive it."""
+
+    url: str
+    workspace: Workspace
+    settings: ConsoleSettings
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST a JSON body to a console endpoint."""
+        return httpx.post(self.url + path, json=body, timeout=10)
+
+    def state(self, user_id: str) -> dict[str, Any]:
+        """What the page shows `user_id`."""
+        answer = httpx.get(self.url + "/console/state", params={"user_id": user_id})
+        answer.raise_for_status()
+        return dict(answer.json())

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, SystemClock
+from console.blockkit import assign_block_ids
 from console.models import (
     ApiCall,
     Channel,
@@ -30,6 +31,7 @@ TRIGGER_TTL = timedelta(seconds=3)
 RESPONSE_URL_TTL = timedelta(minutes=30)
 RESPONSE_URL_USES = 5
 MODAL_STACK_LIMIT = 3
+SLACKBOT_ID = "USLACKBOT"
 # Slack's special limit is about posting messages; card edits and ephemerals count here too
 # because SPEC §9 promises "at most 1 message/s per channel" for everything the bot writes.
 DEFAULT_RATE_LIMITED_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
@@ -84,6 +86,7 @@ class Workspace:
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
         self.add_user(bot_user_id, "releasebot", is_bot=True)
+        self.add_user(SLACKBOT_ID, "Slackbot", is_bot=True)
 
     # -- directory -------------------------------------------------------------------------
 
@@ -272,14 +275,15 @@ class Workspace:
         text: str,
         blocks: list[JsonDict] | None = None,
         thread_ts: str | None = None,
+        author: str | None = None,
     ) -> Ephemeral:
-        """Show a message to one user only."""
+        """Show a message to one user only (from the bot, or `author` such as Slackbot)."""
         with self._lock:
             channel = self.channel(channel_id)
             if user_id not in self.users:
                 raise SlackApiFailure("user_not_in_channel")
             ephemeral = Ephemeral(
-                channel.id, self.next_ts(), user_id, text, list(blocks or []), thread_ts
+                channel.id, self.next_ts(), user_id, text, list(blocks or []), thread_ts, author
             )
             self.ephemerals.append(ephemeral)
             self._changed("ephemeral")
@@ -389,7 +393,7 @@ class Workspace:
             opened = OpenView(
                 id=view_id,
                 user_id=user_id,
-                view=view,
+                view=_with_block_ids(view, view_id),
                 hash=self._view_hash(),
                 root_view_id=stack[0] if push else view_id,
                 previous_view_id=stack[-1] if push else None,
@@ -417,12 +421,27 @@ class Workspace:
         with self._lock:
             if expected_hash and expected_hash != found.hash:
                 raise SlackApiFailure("hash_conflict")
-            found.view = view
+            found.view = _with_block_ids(view, found.id)
             found.hash = self._view_hash()
             found.errors = {}
             found.external_id = str(view.get("external_id") or found.external_id)
             self._changed("view")
             return found
+
+    def mark_view(
+        self,
+        view: OpenView,
+        *,
+        values: dict[str, dict[str, JsonDict]] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> None:
+        """Keep what the user entered and the errors the app answered, and tell listeners."""
+        with self._lock:
+            if values is not None:
+                view.values = values
+            if errors is not None:
+                view.errors = errors
+            self._changed("view")
 
     def close_view(self, user_id: str, *, clear: bool = False) -> None:
         """Close the top modal of a user's stack, or all of them (`clear`)."""
@@ -445,7 +464,9 @@ class Workspace:
             self.user(user_id)
             current = self.home_views.get(user_id)
             view_id = current.id if current else "V" + secrets.token_hex(5).upper()
-            published = OpenView(view_id, user_id, view, self._view_hash(), view_id)
+            published = OpenView(
+                view_id, user_id, _with_block_ids(view, view_id), self._view_hash(), view_id
+            )
             self.home_views[user_id] = published
             self._changed("home")
             return published
@@ -525,6 +546,11 @@ class Workspace:
 
         return remove
 
+    def touch(self, kind: str) -> None:
+        """Tell listeners something they show changed outside the workspace (demo switches)."""
+        with self._lock:
+            self._changed(kind)
+
     def _changed(self, kind: str) -> None:
         self.revision += 1
         for listener in list(self._listeners):
@@ -549,3 +575,11 @@ class Workspace:
     def now(self) -> datetime:
         """The workspace clock's time."""
         return self.clock.now()
+
+
+def _with_block_ids(view: JsonDict, seed: str) -> JsonDict:
+    """Slack fills in block_ids the app left out; state.values are keyed by them."""
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return view
+    return {**view, "blocks": assign_block_ids(blocks, seed)}

@@ -133,4 +133,7 @@ def test_publish_stores_the_home_tab(client: WebClient, workspace: Workspace) ->
     again = client.views_publish(user_id="U0ADMIN", view=home)["view"]
     assert first["type"] == "home"
     assert again["id"] == first["id"]
-    assert workspace.home_views["U0ADMIN"].view == home
+    [stored] = workspace.home_views["U0ADMIN"].view["blocks"]
+    assert stored["text"]["text"] == "hi"
+    # Slack fills in the block_id an app leaves out, and answers with it.
+    assert stored["block_id"] == first["blocks"][0]["block_id"] != ""
