@@ -7,17 +7,25 @@ import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlmodel import select
 
 from bot.clock import Clock, SystemClock
 from bot.config import ReleasebotConfig, load_config
 from bot.context import Directory, DomainContext
 from bot.db import Database, make_engine
 from bot.desk import Desk
+from bot.engine import RolloutEngine
+from bot.models import DeployCallback
 from bot.outbox import OutboxDispatcher
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from integrations.deploy.registry import ConfiguredBackends
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +52,22 @@ class Releasebot:
     client: WebClient
     app: App
     dispatcher: OutboxDispatcher
+    engine: RolloutEngine
+    backends: ConfiguredBackends
     credentials: SlackCredentials
     started: bool = field(default=False)
 
     def start_background(self) -> None:
-        """Start message delivery (and, later, the scheduler)."""
+        """Start message delivery and the rollout engine (in-flight rollouts are picked up)."""
         if not self.started:
             self.dispatcher.start()
+            self.engine.start()
             self.started = True
 
     def stop(self) -> None:
-        """Stop background work; in-flight messages stay owed in the database."""
+        """Stop background work; owed messages and in-flight stages stay in the database."""
         if self.started:
+            self.engine.stop()
             self.dispatcher.stop()
             self.started = False
 
@@ -87,10 +99,13 @@ def build(
     clock: Clock | None = None,
     directory: Directory | None = None,
     executor: Executor | None = None,
+    http: httpx.Client | None = None,
 ) -> Releasebot:
-    """Wire one bot: config, database, domain, Slack client, Bolt app, message delivery."""
+    """Wire one bot: config, database, domain, Slack client, Bolt app, delivery, rollouts."""
     from commands.app import build_app
     from commands.slack_port import SlackDirectory, WebApiSlack, renderer
+    from integrations.checks.registry import ProbeFactory
+    from integrations.deploy.registry import ConfiguredBackends
 
     config = config or load_config(Path(settings.config_path))
     clock = clock or SystemClock()
@@ -100,7 +115,32 @@ def build(
     dispatcher = OutboxDispatcher(
         db=db, slack=WebApiSlack(client), render=renderer(ctx), clock=clock
     )
-    desk = Desk(db=db, ctx=ctx, on_change=dispatcher.kick)
+    http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+
+    def callback_lookup(token: str) -> dict[str, object] | None:
+        with db.session() as session:
+            row = session.exec(select(DeployCallback).where(DeployCallback.token == token)).first()
+            return dict(row.payload) if row is not None else None
+
+    backends = ConfiguredBackends(
+        config=config,
+        http=http,
+        state_dir=settings.state_dir,
+        public_url=settings.callback_base_url,
+        callback_lookup=callback_lookup,
+    )
+    engine = RolloutEngine(
+        db=db,
+        ctx=ctx,
+        backends=backends,
+        probes=ProbeFactory(config=config, http=http, clock=clock),
+    )
+
+    def on_change() -> None:
+        dispatcher.kick()
+        engine.kick()
+
+    desk = Desk(db=db, ctx=ctx, on_change=on_change)
     app = build_app(
         desk=desk, client=client, signing_secret=credentials.signing_secret, executor=executor
     )
@@ -112,5 +152,7 @@ def build(
         client=client,
         app=app,
         dispatcher=dispatcher,
+        engine=engine,
+        backends=backends,
         credentials=credentials,
     )

@@ -58,3 +58,8 @@ def ensure_deployable(
 def ensure_may_roll_back(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
     """Refuse a rollback the environment's policy does not allow this person."""
     ensure_allowed(ctx, actor=actor, action="rollback", environment=plan.environment)
+
+
+def ensure_allowed_to_drive(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
+    """Promote, pause and resume need the deploy permission of the plan's environment."""
+    ensure_allowed(ctx, actor=actor, action="deploy", environment=plan.environment)

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
     host: str = Field(default="0.0.0.0", alias="HOST")
     state_dir: Path = Field(default=Path("var"), alias="RELEASEBOT_STATE_DIR")
+    # Where deploy services reach releasebot (webhook callbacks); default: this machine.
+    public_url: str | None = Field(default=None, alias="RELEASEBOT_PUBLIC_URL")
+
+    @property
+    def callback_base_url(self) -> str:
+        """The base URL deploy services call back to."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,217 @@
+"""Stage rows: creating them from a strategy, finding the current one, failing a rollout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from bot import announcements, outbox
+from bot.context import DomainContext
+from bot.lifecycle import Event
+from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
+from bot.plans import get_plan, last_released, transition
+from bot.strategies import StagePlan, rollback_stages, rollout_stages
+
+ENGINE = "releasebot"
+ROLLOUT = "rollout"
+ROLLBACK = "rollback"
+DONE = (StageStatus.SUCCEEDED,)
+
+
+def stages_of(session: Session, *, plan_id: int, phase: str | None = None) -> list[DeploymentStage]:
+    """A plan's stage rows in execution order (retries included)."""
+    statement = select(DeploymentStage).where(DeploymentStage.plan_id == plan_id)
+    if phase is not None:
+        statement = statement.where(DeploymentStage.phase == phase)
+    return list(session.exec(statement.order_by(col(DeploymentStage.seq))).all())
+
+
+def current_stage(rows: Sequence[DeploymentStage]) -> DeploymentStage | None:
+    """The latest attempt of the first stage not yet succeeded (None: all done)."""
+    latest: dict[int, DeploymentStage] = {}
+    for row in rows:
+        latest[row.stage_index] = row
+    for index in sorted(latest):
+        if latest[index].status != StageStatus.SUCCEEDED:
+            return latest[index]
+    return None
+
+
+def stage_count(rows: Sequence[DeploymentStage]) -> int:
+    """How many distinct stages the phase has."""
+    return len({r.stage_index for r in rows})
+
+
+def live_colour(session: Session, *, plan: ReleasePlan) -> str | None:
+    """The colour a blue/green service serves from: this plan's switch if done, else the last."""
+    assert plan.id is not None
+    candidates = [plan.id]
+    previous = last_released(
+        session, service=plan.service, environment=plan.environment, before_id=plan.id
+    )
+    if previous is not None and previous.id is not None:
+        candidates.append(previous.id)
+    for plan_id in candidates:
+        switched = [
+            r
+            for r in stages_of(session, plan_id=plan_id, phase=ROLLOUT)
+            if r.colour and r.weight == 100 and r.status == StageStatus.SUCCEEDED
+        ]
+        if switched:
+            return switched[-1].colour
+    return None
+
+
+def add_stages(
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    phase: str,
+    stages: Sequence[StagePlan],
+) -> list[DeploymentStage]:
+    """Persist the stages of a phase as pending rows, before any backend is called."""
+    assert plan.id is not None
+    existing = stages_of(session, plan_id=plan.id)
+    seq = max((r.seq for r in existing), default=0)
+    now = ctx.clock.now()
+    backend = ctx.config.service(plan.service).backend
+    rows = []
+    for stage in stages:
+        seq += 1
+        action = "rollback" if phase == ROLLBACK else "deploy"
+        version = (plan.rollback_version or plan.version) if phase == ROLLBACK else plan.version
+        rows.append(
+            DeploymentStage(
+                plan_id=plan.id,
+                seq=seq,
+                phase=phase,
+                kind=stage.kind,
+                action=action,
+                stage_index=stage.index,
+                name=stage.name,
+                version=version,
+                weight=stage.weight,
+                colour=stage.colour,
+                status=StageStatus.PENDING,
+                idempotency_key=f"{plan.ref}:{phase}:{stage.index}:{seq}",
+                backend=backend if stage.kind == "deploy" else "flag",
+                created_at=now,
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def start_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
+    """Persist the rollout's stages and wake the engine for the plan."""
+    add_stages(
+        session,
+        ctx=ctx,
+        plan=plan,
+        phase=ROLLOUT,
+        stages=rollout_stages(ctx, plan=plan, live_colour=live_colour(session, plan=plan)),
+    )
+    plan.next_step_at = ctx.clock.now()
+
+
+def retry_stage(session: Session, *, ctx: DomainContext, stage: DeploymentStage) -> None:
+    """A new attempt of a failed or cancelled stage (a fresh idempotency key)."""
+    plan = get_plan(session, plan_id=stage.plan_id)
+    seq = max(r.seq for r in stages_of(session, plan_id=stage.plan_id)) + 1
+    session.add(
+        DeploymentStage(
+            plan_id=stage.plan_id,
+            seq=seq,
+            phase=stage.phase,
+            kind=stage.kind,
+            action=stage.action,
+            stage_index=stage.stage_index,
+            name=stage.name,
+            version=stage.version,
+            weight=stage.weight,
+            colour=stage.colour,
+            status=StageStatus.PENDING,
+            idempotency_key=f"{plan.ref}:{stage.phase}:{stage.stage_index}:{seq}",
+            backend=stage.backend,
+            created_at=ctx.clock.now(),
+        )
+    )
+
+
+def begin_rollback(
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    event: Event,
+    actor: str,
+    reason: str,
+) -> None:
+    """Stop the rollout and persist the rollback's stages; alert the channels."""
+    colour = live_colour(session, plan=plan)
+    assert plan.id is not None
+    for row in stages_of(session, plan_id=plan.id, phase=ROLLOUT):
+        if row.status not in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED):
+            row.status = StageStatus.CANCELLED
+            row.message = f"stopped: {reason}"
+            row.finished_at = ctx.clock.now()
+            if row.handle:
+                # The backend call that stops it happens outside this transaction.
+                row.handle = {**row.handle, "cancel_pending": True}
+    transition(session, ctx=ctx, plan=plan, event=event, actor=actor, reason=reason)
+    add_stages(
+        session,
+        ctx=ctx,
+        plan=plan,
+        phase=ROLLBACK,
+        stages=rollback_stages(ctx, plan=plan, live_colour=colour),
+    )
+    plan.next_step_at = ctx.clock.now()
+    announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason, actor=actor)
+
+
+def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str) -> None:
+    """A stage or a check failed: the service's on_failure decides (rollback or pause)."""
+    if plan.state == PlanState.ROLLING_BACK:
+        transition(
+            session, ctx=ctx, plan=plan, event=Event.ROLLBACK_FAILED, actor=ENGINE, reason=reason
+        )
+        plan.next_step_at = None
+        announcements.owe_rollback_alert(
+            session,
+            ctx=ctx,
+            plan=plan,
+            reason=f"the rollback itself failed: {reason}",
+            actor=ENGINE,
+        )
+        return
+    if ctx.config.service(plan.service).on_failure == "pause":
+        if plan.state != PlanState.PAUSED:
+            transition(session, ctx=ctx, plan=plan, event=Event.PAUSE, actor=ENGINE, reason=reason)
+        plan.next_step_at = None
+        say(
+            session,
+            ctx=ctx,
+            plan=plan,
+            text=f":double_vertical_bar: {plan.ref} paused: {reason}. "
+            "Resume retries the failed step; Abort rolls back.",
+        )
+        return
+    begin_rollback(
+        session, ctx=ctx, plan=plan, event=Event.CHECK_FAILED, actor=ENGINE, reason=reason
+    )
+
+
+def say(session: Session, *, ctx: DomainContext, plan: ReleasePlan, text: str) -> None:
+    """A reply in the plan card's thread."""
+    assert plan.id is not None
+    outbox.owe_thread_reply(
+        session,
+        plan_id=plan.id,
+        channel=ctx.config.channels.releases,
+        message=outbox.Rendered(text),
+        now=ctx.clock.now(),
+    )

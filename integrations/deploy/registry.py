@@ -1,0 +1,140 @@
+"""Deployment backends and flag clients built from a service's configuration."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from bot.config import (
+    ArgoCdSettings,
+    CommandSettings,
+    GithubActionsSettings,
+    JenkinsSettings,
+    ReleasebotConfig,
+    WebhookSettings,
+)
+from bot.errors import InvalidInput
+from integrations.deploy.argocd import ArgoCDBackend
+from integrations.deploy.base import DeployBackend
+from integrations.deploy.command import CommandBackend
+from integrations.deploy.github_actions import GitHubActionsBackend
+from integrations.deploy.jenkins import JenkinsBackend
+from integrations.deploy.webhook import CallbackLookup, WebhookBackend
+from integrations.flags.base import FlagClient
+from integrations.flags.launchdarkly import LaunchDarklyFlags
+from integrations.flags.unleash import UnleashFlags
+
+CALLBACK_PATH = "/hooks/deploy/{token}"
+
+
+class ConfiguredBackends:
+    """One backend per service, built on first use from releasebot.toml and the environment."""
+
+    def __init__(
+        self,
+        *,
+        config: ReleasebotConfig,
+        http: httpx.Client,
+        state_dir: Path,
+        public_url: str,
+        callback_lookup: CallbackLookup,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._config = config
+        self._http = http
+        self._state_dir = state_dir
+        self._public_url = public_url.rstrip("/")
+        self._callback_lookup = callback_lookup
+        self._environ = environ if environ is not None else os.environ
+        self._built: dict[str, DeployBackend] = {}
+        self._lock = threading.Lock()
+
+    def deployer(self, service: str) -> DeployBackend:
+        """The service's deployment backend."""
+        with self._lock:
+            if service not in self._built:
+                self._built[service] = self._build(service)
+            return self._built[service]
+
+    def flags(self, service: str) -> tuple[FlagClient, str]:
+        """The service's feature-flag client and flag key."""
+        flag = self._config.service(service).flag
+        if flag is None:
+            raise InvalidInput(f"service '{service}' has no feature flag configured")
+        token = self._environ.get(flag.token_env_name)
+        if flag.provider == "launchdarkly":
+            client: FlagClient = LaunchDarklyFlags(
+                self._http,
+                flag.project or "default",
+                flag.environment or "production",
+                token,
+                api_url=flag.base_url,
+            )
+        else:
+            client = UnleashFlags(
+                self._http,
+                flag.base_url,
+                flag.project or "default",
+                flag.environment or "production",
+                token,
+            )
+        return client, flag.key
+
+    def webhook_secret(self, service: str) -> str | None:
+        """The HMAC secret of a webhook service (for verifying its callbacks)."""
+        settings = self._config.backend_settings(service)
+        if isinstance(settings, WebhookSettings):
+            return self._environ.get(settings.secret_env)
+        return None
+
+    def _build(self, service: str) -> DeployBackend:
+        settings = self._config.backend_settings(service)
+        env = self._environ
+        if isinstance(settings, CommandSettings):
+            return CommandBackend(
+                command=settings.command,
+                state_dir=self._state_dir / "deploys",
+                timeout=settings.timeout,
+                workdir=self._config.base_dir,
+            )
+        if isinstance(settings, GithubActionsSettings):
+            return GitHubActionsBackend(
+                self._http,
+                repo=settings.repo,
+                workflow=settings.workflow,
+                ref=settings.ref,
+                ref_input=settings.ref_input,
+                inputs=settings.inputs,
+                token=env.get(settings.token_env),
+                api_url=settings.api_url,
+            )
+        if isinstance(settings, ArgoCdSettings):
+            return ArgoCDBackend(
+                self._http,
+                argocd_url=settings.argocd_url,
+                app=settings.app,
+                rollout=settings.rollout,
+                namespace=settings.namespace,
+                token=env.get(settings.token_env),
+            )
+        if isinstance(settings, JenkinsSettings):
+            return JenkinsBackend(
+                self._http,
+                jenkins_url=settings.jenkins_url,
+                job=settings.job,
+                parameters=settings.parameters,
+                user=env.get(settings.user_env),
+                token=env.get(settings.token_env),
+            )
+        return WebhookBackend(
+            self._http,
+            url=settings.url,
+            secret=env.get(settings.secret_env),
+            status_url=settings.status_url,
+            callback_url=self._public_url + CALLBACK_PATH,
+            callback_lookup=self._callback_lookup,
+        )
