@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.approvals import ApprovalStatus, approval_status
 from bot.context import DomainContext
-from bot.models import ChecklistItem, ReleasePlan
+from bot.models import ChecklistItem, CheckRun, DeploymentStage, ReleasePlan
 from bot.plans import get_plan
 
 
@@ -23,6 +23,8 @@ class PlanSnapshot:
     checklist: tuple[ChecklistItem, ...]
     timezone: ZoneInfo
     approvals_needed: bool
+    stages: tuple[DeploymentStage, ...] = ()
+    check_runs: tuple[CheckRun, ...] = ()
 
     @property
     def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
@@ -46,10 +48,20 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         .order_by(col(ChecklistItem.id))
     ).all()
     environment = ctx.config.environment(plan.environment)
+    stages = session.exec(
+        select(DeploymentStage)
+        .where(DeploymentStage.plan_id == plan.id)
+        .order_by(col(DeploymentStage.seq))
+    ).all()
+    runs = session.exec(
+        select(CheckRun).where(CheckRun.plan_id == plan.id).order_by(col(CheckRun.id))
+    ).all()
     return PlanSnapshot(
         plan=plan,
         approvals=approval_status(session, ctx=ctx, plan=plan),
         checklist=tuple(items),
         timezone=ctx.config.tz,
         approvals_needed=environment.approvals.required > 0,
+        stages=tuple(stages),
+        check_runs=tuple(runs),
     )

@@ -43,24 +43,20 @@ def stage_count(rows: Sequence[DeploymentStage]) -> int:
     return len({r.stage_index for r in rows})
 
 
-def live_colour(session: Session, *, plan: ReleasePlan) -> str | None:
-    """The colour a blue/green service serves from: this plan's switch if done, else the last."""
+def colour_before(session: Session, *, plan: ReleasePlan) -> str | None:
+    """The colour a blue/green service served from before this plan (None: nothing yet)."""
     assert plan.id is not None
-    candidates = [plan.id]
     previous = last_released(
         session, service=plan.service, environment=plan.environment, before_id=plan.id
     )
-    if previous is not None and previous.id is not None:
-        candidates.append(previous.id)
-    for plan_id in candidates:
-        switched = [
-            r
-            for r in stages_of(session, plan_id=plan_id, phase=ROLLOUT)
-            if r.colour and r.weight == 100 and r.status == StageStatus.SUCCEEDED
-        ]
-        if switched:
-            return switched[-1].colour
-    return None
+    if previous is None or previous.id is None:
+        return None
+    switched = [
+        r
+        for r in stages_of(session, plan_id=previous.id, phase=ROLLOUT)
+        if r.colour and r.weight == 100 and r.status == StageStatus.SUCCEEDED
+    ]
+    return switched[-1].colour if switched else None
 
 
 def add_stages(
@@ -112,7 +108,7 @@ def start_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan) ->
         ctx=ctx,
         plan=plan,
         phase=ROLLOUT,
-        stages=rollout_stages(ctx, plan=plan, live_colour=live_colour(session, plan=plan)),
+        stages=rollout_stages(ctx, plan=plan, live_colour=colour_before(session, plan=plan)),
     )
     plan.next_step_at = ctx.clock.now()
 
@@ -151,7 +147,7 @@ def begin_rollback(
     reason: str,
 ) -> None:
     """Stop the rollout and persist the rollback's stages; alert the channels."""
-    colour = live_colour(session, plan=plan)
+    colour = colour_before(session, plan=plan)
     assert plan.id is not None
     for row in stages_of(session, plan_id=plan.id, phase=ROLLOUT):
         if row.status not in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED):
@@ -167,7 +163,7 @@ def begin_rollback(
         ctx=ctx,
         plan=plan,
         phase=ROLLBACK,
-        stages=rollback_stages(ctx, plan=plan, live_colour=colour),
+        stages=rollback_stages(ctx, plan=plan, previous_colour=colour),
     )
     plan.next_step_at = ctx.clock.now()
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason, actor=actor)

@@ -79,13 +79,15 @@ def rollout_stages(
 
 
 def rollback_stages(
-    ctx: DomainContext, *, plan: ReleasePlan, live_colour: str | None = None
+    ctx: DomainContext, *, plan: ReleasePlan, previous_colour: str | None = None
 ) -> list[StagePlan]:
     """The stages that undo `plan`: switch back, turn the flag off, or redeploy the target."""
     strategy = ctx.config.strategy_for(plan.service, plan.strategy)
-    if strategy.kind == "blue_green" and live_colour is not None:
-        previous = other_colour(live_colour)
-        return [StagePlan(0, f"switch traffic back to {previous}", DEPLOY, 100, previous)]
+    if strategy.kind == "blue_green" and previous_colour is not None:
+        # The old colour still runs the previous version: switching back is instant.
+        return [
+            StagePlan(0, f"switch traffic back to {previous_colour}", DEPLOY, 100, previous_colour)
+        ]
     if strategy.kind == "feature_flag":
         return [StagePlan(0, "turn the flag off", FLAG, 0)]
     target = plan.rollback_version or "the previous version"
