@@ -66,9 +66,10 @@ def _refuse_unmigrated(settings: Settings) -> None:
 def serve(settings: Settings) -> int:
     """HTTP mode against a real workspace."""
     import uvicorn
+    from starlette.applications import Starlette
 
     from bot.bootstrap import build, slack_credentials
-    from bot.http import create_http_app
+    from bot.http import releasebot_routes
 
     settings.require_slack()
     _load_config_or_exit(settings)
@@ -77,7 +78,7 @@ def serve(settings: Settings) -> int:
     bot.start_background()
     try:
         uvicorn.run(
-            create_http_app(bot.app, bot.db),
+            Starlette(routes=releasebot_routes(bot)),
             host=settings.host,
             port=settings.port,
             log_config=None,
@@ -118,8 +119,9 @@ def socket(settings: Settings) -> int:
 
 def console(settings: Settings) -> int:
     """The whole bot offline with the local Slack console."""
-    from console.run import run_console
+    from console.run import quiet_startup_logs, run_console
 
+    quiet_startup_logs()
     _load_config_or_exit(settings)
     migrate(settings)
     return run_console(settings)

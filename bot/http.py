@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -16,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.clock import Clock
 from bot.db import Database
+from bot.errors import BackendError
+from bot.hooks import SecretOf, accept_callback
+from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Releasebot
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +106,33 @@ def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
     ]
 
 
+def hook_routes(
+    db: Database, *, clock: Clock, secret_of: SecretOf, on_callback: Callable[[], None]
+) -> list[BaseRoute]:
+    """`POST /hooks/deploy/<token>`: signed status callbacks from webhook deploy services."""
+
+    async def deploy_callback(request: Request) -> Response:
+        body = await request.body()
+        try:
+            await run_in_threadpool(
+                lambda: accept_callback(
+                    db,
+                    token=request.path_params["token"],
+                    timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
+                    signature=request.headers.get(SIGNATURE_HEADER, ""),
+                    body=body,
+                    now=clock.now(),
+                    secret_of=secret_of,
+                )
+            )
+        except BackendError as refusal:
+            return JSONResponse({"ok": False, "error": refusal.message}, 401)
+        on_callback()
+        return JSONResponse({"ok": True})
+
+    return [Route("/hooks/deploy/{token}", deploy_callback, methods=["POST"])]
+
+
 def create_http_app(
     app: App,
     db: Database,
@@ -107,3 +142,16 @@ def create_http_app(
 ) -> Starlette:
     """The ASGI app of `releasebot serve` (and, with the console's routes, `releasebot`)."""
     return Starlette(routes=[*slack_routes(app, db, metrics or Metrics()), *extra_routes])
+
+
+def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> list[BaseRoute]:
+    """Every route of a running bot: Slack's, health, metrics and deploy callbacks."""
+    return [
+        *slack_routes(bot.app, bot.db, metrics or Metrics()),
+        *hook_routes(
+            bot.db,
+            clock=bot.desk.ctx.clock,
+            secret_of=bot.backends.webhook_secret,
+            on_callback=bot.engine.kick,
+        ),
+    ]
