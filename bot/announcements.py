@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
+import httpx
 from sqlmodel import Session
 
-from bot import outbox
+from bot import outbox, plans
 from bot.context import DomainContext
+from bot.errors import BackendError
 from bot.models import ReleasePlan
+from integrations.changelog import (
+    Changelog,
+    ChangelogSource,
+    GitHubChangelog,
+    LocalGitChangelog,
+)
+
+CHANGELOG_LIMIT = 200
+GITHUB_TIMEOUT_SECONDS = 5.0
 
 
 def owe_release_announcement(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
@@ -47,3 +61,62 @@ def owe_rollback_alert(
             now=now,
             dedupe_key=f"rollback-alert:{plan.id}:{channel}:{plan.revision}",
         )
+
+
+@dataclass(frozen=True)
+class ReleaseNotes:
+    """A plan's changelog since the previous release, or why there is none."""
+
+    plan_ref: str
+    base: str | None  # the version released before (None: first release there)
+    head: str
+    changelog: Changelog | None
+    problem: str | None = None
+
+
+def changelog_source(
+    ctx: DomainContext, *, service: str, http: httpx.Client
+) -> ChangelogSource | None:
+    """Where a service's changelog comes from: `repo_path` (local git) or `repo` (GitHub)."""
+    settings = ctx.config.service(service)
+    web_url = f"https://github.com/{settings.repo}" if settings.repo else None
+    path = ctx.config.repo_path(service)
+    if path is not None:
+        return LocalGitChangelog(path, web_url=web_url, limit=CHANGELOG_LIMIT)
+    if settings.repo:
+        token = os.environ.get(settings.token_env or "GITHUB_TOKEN")
+        return GitHubChangelog(
+            http,
+            settings.repo,
+            token,
+            api_url=settings.api_url or "https://api.github.com",
+            limit=CHANGELOG_LIMIT,
+        )
+    return None
+
+
+def release_notes(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, http: httpx.Client | None = None
+) -> ReleaseNotes:
+    """The commits between the previous release of the service there and this plan's version."""
+    previous = plans.last_released(
+        session, service=plan.service, environment=plan.environment, before_id=plan.id
+    )
+    base = previous.version if previous is not None else plan.rollback_version
+    if http is None:
+        with httpx.Client(timeout=GITHUB_TIMEOUT_SECONDS) as client:
+            return release_notes(session, ctx=ctx, plan=plan, http=client)
+    source = changelog_source(ctx, service=plan.service, http=http)
+    if source is None:
+        return ReleaseNotes(
+            plan.ref,
+            base,
+            plan.version,
+            None,
+            f"{plan.service} has no repo_path or repo in releasebot.toml, so no changelog",
+        )
+    try:
+        return ReleaseNotes(plan.ref, base, plan.version, source.changelog(base, plan.version))
+    except BackendError as problem:
+        # An announcement still goes out without its changelog; the reason is shown instead.
+        return ReleaseNotes(plan.ref, base, plan.version, None, problem.message)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, outbox, reminders
 from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.lifecycle import Event
@@ -160,6 +160,7 @@ def decide(
             plan_id=plan.id,
             now=now,
         )
+    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
 

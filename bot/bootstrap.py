@@ -22,6 +22,8 @@ from bot.desk import Desk
 from bot.engine import RolloutEngine
 from bot.models import DeployCallback
 from bot.outbox import OutboxDispatcher
+from bot.reminders import build_scheduler
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class Releasebot:
     engine: RolloutEngine
     backends: ConfiguredBackends
     credentials: SlackCredentials
+    scheduler: Scheduler
     started: bool = field(default=False)
 
     def start_background(self) -> None:
@@ -62,11 +65,13 @@ class Releasebot:
         if not self.started:
             self.dispatcher.start()
             self.engine.start()
+            self.scheduler.start()
             self.started = True
 
     def stop(self) -> None:
         """Stop background work; owed messages and in-flight stages stay in the database."""
         if self.started:
+            self.scheduler.stop()
             self.engine.stop()
             self.dispatcher.stop()
             self.started = False
@@ -155,4 +160,5 @@ def build(
         engine=engine,
         backends=backends,
         credentials=credentials,
+        scheduler=build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick),
     )

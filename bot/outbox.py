@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.models import OutboxMessage, SlackMessage
+from bot.models import OutboxMessage, ReleasePlan, SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,13 @@ THREAD = "thread"
 POST = "post"
 PER_CHANNEL_INTERVAL = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(minutes=5)
+# How long a claimed row is left alone while one process sends it (then it is retried).
+SEND_LEASE = timedelta(minutes=2)
+# Our clock and Slack's may differ; look this far before a row's creation for its message.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_RENDER_ATTEMPTS = 5
+IDLE_POLL_SECONDS = 2.0
+METADATA_EVENT = "releasebot_outbox"
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,21 @@ class SlackPort(Protocol):
     """What delivery needs from Slack; the slack_sdk adapter lives in commands/."""
 
     def post(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
-        """Post a message; return (channel id, ts)."""
+        """Post a message (with Slack message `metadata`); return (channel id, ts)."""
+        ...
+
+    def find(
+        self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
+    ) -> tuple[str, str] | None:
+        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`."""
         ...
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
@@ -91,7 +111,9 @@ def owe_thread_reply(
     now: datetime,
     dedupe_key: str | None = None,
 ) -> None:
-    """Owe a reply in the thread of the plan's card."""
+    """Owe a reply in the thread of the plan's card (once per `dedupe_key`)."""
+    if _already_owed(session, dedupe_key):
+        return
     session.add(
         OutboxMessage(
             kind=THREAD,
@@ -111,16 +133,20 @@ def owe_message(
     channel: str,
     message: Rendered | None = None,
     template: str | None = None,
+    context: dict[str, Any] | None = None,
     now: datetime,
     plan_id: int | None = None,
     dedupe_key: str | None = None,
 ) -> None:
     """Owe a message to a channel, or to a user's DM when `channel` is a user id.
 
-    Either a ready `message`, or a `template` the Slack layer renders at delivery time.
+    Either a ready `message`, or a `template` the Slack layer renders at delivery time
+    (with `context`: the JSON values the template needs besides the plan).
     """
+    if _already_owed(session, dedupe_key):
+        return
     payload: dict[str, Any] = (
-        {"template": template}
+        {**(context or {}), "template": template}
         if template is not None
         else {"text": message.text if message else "", "blocks": message.blocks if message else []}
     )
@@ -137,8 +163,31 @@ def owe_message(
     )
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """A row taken for one send: what to send, where, and what a previous try may have left."""
+
+    id: int
+    kind: str
+    channel: str
+    plan_id: int | None
+    created_at: datetime
+    message: Rendered
+    thread_ts: str | None
+    card_ts: str | None  # the card's location when it is already posted (then: chat.update)
+    card_channel: str | None
+    revision: int | None  # the plan revision a card was rendered from
+    maybe_sent: bool  # an earlier try may have reached Slack: look before posting again
+
+
 class OutboxDispatcher:
-    """Delivers owed messages; safe to run in several processes on PostgreSQL."""
+    """Delivers owed messages; safe to run in several processes on PostgreSQL.
+
+    Each row is claimed (locked, leased by pushing its due time, attempt counted) and committed
+    before the Slack call, and marked delivered after it. A process killed in between leaves a
+    row with attempts > 0 and no delivered marker; whoever retries it first looks for the
+    message in Slack by its metadata, so nothing is posted twice and nothing is lost.
+    """
 
     def __init__(self, *, db: Database, slack: SlackPort, render: Renderer, clock: Clock) -> None:
         self._db = db
@@ -155,25 +204,14 @@ class OutboxDispatcher:
         self._wake.set()
 
     def deliver_due(self, *, limit: int = 100) -> int:
-        """Deliver what is due now, in order; return how many messages went out."""
+        """Send the next due message of each channel whose pacing allows; return how many."""
         delivered = 0
-        blocked_channels: set[str] = set()
-        for message_id in self._due_ids(limit):
-            with self._db.session() as session:
-                row = self._claim(session, message_id)
-                if row is None or row.channel in blocked_channels:
-                    continue
-                now = self._clock.now()
-                slot = self._next_slot.get(row.channel)
-                if slot is not None and slot > now:
-                    # Later rows of the same channel wait too, so per-channel order holds.
-                    blocked_channels.add(row.channel)
-                    continue
-                if not self._deliver(session, row, now):
-                    blocked_channels.add(row.channel)
-                    continue
+        for message_id in self._heads(limit):
+            claimed = self._claim(message_id)
+            if claimed is None:
+                continue
+            if self._deliver(claimed):
                 delivered += 1
-                self._next_slot[row.channel] = now + PER_CHANNEL_INTERVAL
         return delivered
 
     def next_due_in(self) -> float:
@@ -187,12 +225,14 @@ class OutboxDispatcher:
                 .limit(1)
             ).first()
         if due is None:
-            return 5.0
-        candidates = [due, *[slot for slot in self._next_slot.values() if slot > now]]
-        return max(0.05, min(5.0, (min(candidates) - now).total_seconds()))
+            return IDLE_POLL_SECONDS
+        slots = [slot for slot in self._next_slot.values() if slot > now]
+        soonest = max([due, *([min(slots)] if slots else [])])
+        return max(0.02, min(IDLE_POLL_SECONDS, (soonest - now).total_seconds()))
 
     def start(self) -> None:
         """Run the delivery loop in a daemon thread."""
+        self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
         self._thread.start()
 
@@ -201,7 +241,7 @@ class OutboxDispatcher:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=15)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -214,84 +254,202 @@ class OutboxDispatcher:
             self._wake.wait(timeout=wait)
             self._wake.clear()
 
-    def _due_ids(self, limit: int) -> Sequence[int]:
+    # -- choosing and claiming ------------------------------------------------------------
+
+    def _heads(self, limit: int) -> Sequence[int]:
+        """The oldest owed row of each channel, when it is due and its channel may send."""
         now = self._clock.now()
         with self._db.session() as session:
-            ids = session.exec(
-                select(OutboxMessage.id)
-                .where(col(OutboxMessage.delivered_at).is_(None), OutboxMessage.due_at <= now)
+            first_of_channel = (
+                select(func.min(OutboxMessage.id))
+                .where(col(OutboxMessage.delivered_at).is_(None))
+                .group_by(col(OutboxMessage.channel))
+            )
+            heads = session.exec(
+                select(OutboxMessage.id, OutboxMessage.channel)
+                .where(col(OutboxMessage.id).in_(first_of_channel), OutboxMessage.due_at <= now)
                 .order_by(col(OutboxMessage.id))
                 .limit(limit)
             ).all()
-        return [i for i in ids if i is not None]
+            # Pacing holds across processes: a channel that just got a message waits its second.
+            recent = set(
+                session.exec(
+                    select(OutboxMessage.channel)
+                    .where(col(OutboxMessage.delivered_at) > now - PER_CHANNEL_INTERVAL)
+                    .distinct()
+                ).all()
+            )
+        return [
+            message_id
+            for message_id, channel in heads
+            if message_id is not None
+            and channel not in recent
+            and self._next_slot.get(channel, now) <= now
+        ]
 
-    def _claim(self, session: Session, message_id: int) -> OutboxMessage | None:
-        statement = select(OutboxMessage).where(
-            OutboxMessage.id == message_id, col(OutboxMessage.delivered_at).is_(None)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        return session.exec(statement).first()
-
-    def _deliver(self, session: Session, row: OutboxMessage, now: datetime) -> bool:
-        try:
-            ts = self._send(session, row)
-        except SlackUnavailable as exc:
+    def _claim(self, message_id: int) -> _Claimed | None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            statement = select(OutboxMessage).where(
+                OutboxMessage.id == message_id,
+                col(OutboxMessage.delivered_at).is_(None),
+                OutboxMessage.due_at <= now,
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                statement = statement.with_for_update(skip_locked=True)
+            row = session.exec(statement).first()
+            if row is None:
+                return None
+            card = _card_of(session, row.plan_id) if row.plan_id is not None else None
+            if row.kind == THREAD and card is None:
+                row.due_at = now + PER_CHANNEL_INTERVAL  # the card goes first; not an attempt
+                return None
+            try:
+                message = self._message_of(session, row)
+            except Exception as failure:  # noqa: BLE001 - recorded on the row, retried, then dropped
+                self._render_failed(row, failure, now)
+                return None
+            revision = None
+            if row.kind == CARD and row.plan_id is not None:
+                plan = session.get(ReleasePlan, row.plan_id)
+                revision = plan.revision if plan is not None else None
+            claimed = _Claimed(
+                id=message_id,
+                kind=row.kind,
+                channel=row.channel,
+                plan_id=row.plan_id,
+                created_at=row.created_at,
+                message=message,
+                thread_ts=card.ts if row.kind == THREAD and card is not None else None,
+                card_ts=card.ts if row.kind == CARD and card is not None else None,
+                card_channel=card.channel if row.kind == CARD and card is not None else None,
+                revision=revision,
+                maybe_sent=row.attempts > 0,
+            )
             row.attempts += 1
-            backoff = timedelta(seconds=min(2 ** min(row.attempts, 12), MAX_BACKOFF.seconds))
-            if exc.retry_after is not None:
-                backoff = timedelta(seconds=exc.retry_after)
-                self._next_slot[row.channel] = now + backoff
-            row.due_at = now + backoff
-            row.last_error = str(exc)
-            log.warning("slack unavailable, message %s retried in %s: %s", row.id, backoff, exc)
+            row.due_at = now + SEND_LEASE  # nobody else takes it while we send
+            return claimed
+
+    def _message_of(self, session: Session, row: OutboxMessage) -> Rendered:
+        if row.kind == CARD or "template" in row.payload:
+            return self._render(session, row)
+        return Rendered(str(row.payload.get("text", "")), list(row.payload.get("blocks", [])))
+
+    def _render_failed(self, row: OutboxMessage, failure: Exception, now: datetime) -> None:
+        log.error("could not render outbox message %s: %s", row.id, failure, exc_info=failure)
+        row.attempts += 1
+        row.last_error = f"render failed: {type(failure).__name__}: {failure}"[:2000]
+        if row.attempts >= MAX_RENDER_ATTEMPTS:
+            row.delivered_at = now  # kept with its error for the operator; it would never render
+        else:
+            row.due_at = now + _backoff(row.attempts)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _deliver(self, claimed: _Claimed) -> bool:
+        try:
+            channel, ts = self._send(claimed)
+        except SlackUnavailable as exc:
+            self._retry_later(claimed, exc)
             return False
         except SlackRefused as exc:
-            row.attempts += 1
-            row.last_error = str(exc)
-            row.delivered_at = now  # never retried; kept with its error for the operator
-            log.error("slack refused message %s for good: %s", row.id, exc)
+            self._finish(claimed, channel=None, ts=None, error=str(exc))
+            log.error("slack refused message %s for good: %s", claimed.id, exc)
             return True
-        row.attempts += 1
-        row.delivered_at = now
-        row.delivered_ts = ts
-        row.last_error = None
+        self._finish(claimed, channel=channel, ts=ts, error=None)
         return True
 
-    def _send(self, session: Session, row: OutboxMessage) -> str | None:
-        if row.kind == CARD:
-            return self._send_card(session, row)
-        if "template" in row.payload:
-            rendered = self._render(session, row)
-        else:
-            rendered = Rendered(
-                str(row.payload.get("text", "")), list(row.payload.get("blocks", []))
-            )
-        thread_ts = None
-        if row.kind == THREAD and row.plan_id is not None:
-            card = _card_of(session, row.plan_id)
-            if card is None:
-                raise SlackUnavailable("the card is not posted yet")
-            thread_ts = card.ts
-        _, ts = self._slack.post(
-            channel=row.channel, text=rendered.text, blocks=rendered.blocks, thread_ts=thread_ts
-        )
-        return ts
-
-    def _send_card(self, session: Session, row: OutboxMessage) -> str:
-        assert row.plan_id is not None
-        rendered = self._render(session, row)
-        card = _card_of(session, row.plan_id)
-        if card is not None:
+    def _send(self, claimed: _Claimed) -> tuple[str, str]:
+        message = claimed.message
+        if claimed.card_ts is not None and claimed.card_channel is not None:
             self._slack.update(
-                channel=card.channel, ts=card.ts, text=rendered.text, blocks=rendered.blocks
+                channel=claimed.card_channel,
+                ts=claimed.card_ts,
+                text=message.text,
+                blocks=message.blocks,
             )
-            return card.ts
-        channel, ts = self._slack.post(
-            channel=row.channel, text=rendered.text, blocks=rendered.blocks, thread_ts=None
+            return claimed.card_channel, claimed.card_ts
+        key = outbox_key(claimed.id, claimed.created_at)
+        if claimed.maybe_sent:
+            found = self._slack.find(
+                channel=claimed.channel,
+                thread_ts=claimed.thread_ts,
+                key=key,
+                oldest=claimed.created_at - CLOCK_SKEW,
+            )
+            if found is not None:
+                log.info("outbox message %s was already in Slack; not posting it again", claimed.id)
+                if claimed.kind == CARD:
+                    # Record where it is and bring it up to date rather than post a second card.
+                    self._slack.update(
+                        channel=found[0], ts=found[1], text=message.text, blocks=message.blocks
+                    )
+                return found
+        return self._slack.post(
+            channel=claimed.channel,
+            text=message.text,
+            blocks=message.blocks,
+            thread_ts=claimed.thread_ts,
+            metadata=key,
         )
-        session.add(SlackMessage(plan_id=row.plan_id, kind=CARD, channel=channel, ts=ts))
-        return ts
+
+    def _retry_later(self, claimed: _Claimed, exc: SlackUnavailable) -> None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            row = session.get(OutboxMessage, claimed.id)
+            if row is None or row.delivered_at is not None:
+                return
+            backoff = _backoff(row.attempts)
+            if exc.retry_after is not None:
+                backoff = timedelta(seconds=exc.retry_after)
+                self._next_slot[claimed.channel] = now + backoff
+            row.due_at = now + backoff
+            row.last_error = str(exc)[:2000]
+        log.warning("slack unavailable, message %s retried in %s: %s", claimed.id, backoff, exc)
+
+    def _finish(
+        self, claimed: _Claimed, *, channel: str | None, ts: str | None, error: str | None
+    ) -> None:
+        now = self._clock.now()
+        self._next_slot[claimed.channel] = now + PER_CHANNEL_INTERVAL
+        with self._db.session() as session:
+            row = session.get(OutboxMessage, claimed.id)
+            if row is None or row.delivered_at is not None:
+                return
+            row.last_error = error
+            if claimed.kind == CARD and claimed.plan_id is not None and ts is not None:
+                if claimed.card_ts is None and _card_of(session, claimed.plan_id) is None:
+                    session.add(
+                        SlackMessage(
+                            plan_id=claimed.plan_id, kind=CARD, channel=channel or "", ts=ts
+                        )
+                    )
+                plan = session.get(ReleasePlan, claimed.plan_id)
+                if plan is not None and plan.revision != claimed.revision:
+                    # The plan changed while we drew it: draw it again (chat.update) shortly.
+                    row.due_at = now
+                    return
+            row.delivered_at = now
+            row.delivered_ts = ts
+
+
+def outbox_key(message_id: int, created_at: datetime) -> dict[str, Any]:
+    """The message metadata that lets a retry recognise a message already posted."""
+    return {
+        "event_type": METADATA_EVENT,
+        "event_payload": {"id": message_id, "created": created_at.isoformat()},
+    }
+
+
+def _already_owed(session: Session, dedupe_key: str | None) -> bool:
+    if dedupe_key is None:
+        return False
+    statement = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    return session.exec(statement).first() is not None
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
 def _card_of(session: Session, plan_id: int) -> SlackMessage | None:

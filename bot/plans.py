@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, outbox, reminders
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
@@ -158,6 +158,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
     outbox.owe_card(session, plan_id=plan.id, channel=config.channels.releases, now=now)
     if state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
+    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
 
@@ -220,6 +221,7 @@ def edit_plan(
             ),
             now=now,
         )
+    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
 

@@ -14,6 +14,7 @@ from bot.errors import InvalidInput
 from bot.outbox import Rendered
 from commands.grammar import Approve, Cancel
 from commands.ids import ActionId, parse_button_value
+from commands import replan_commands
 from commands.plan_commands import approve, cancel
 from commands.render import modals, replies
 from commands.replying import answer
@@ -34,6 +35,7 @@ def _cancel(desk: Desk, user: str, plan_id: int, round_seen: int, key: str) -> R
 HANDLERS: dict[str, Handler] = {
     ActionId.APPROVE: _approve,
     ActionId.CANCEL: _cancel,
+    ActionId.REPLAN: replan_commands.plan_again,
 }
 
 

@@ -14,6 +14,7 @@ from bot.desk import Desk
 from bot.errors import ReleasebotError
 from bot.outbox import Rendered
 from commands import modals, plan_commands
+from commands import notes_commands
 from commands.grammar import (
     Approve,
     Audit,
@@ -24,6 +25,7 @@ from commands.grammar import (
     History,
     ListPlans,
     New,
+    Notes,
     Plan,
     Reject,
     Show,
@@ -45,6 +47,7 @@ READERS: dict[type[Any], Reader] = {
     ListPlans: plan_commands.list_plans,
     History: plan_commands.history,
     Audit: plan_commands.audit_trail,
+    Notes: notes_commands.notes,
 }
 
 # Sub-commands that change something: acked empty, done after the ack, answered by response_url.

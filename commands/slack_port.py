@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
 from urllib.error import URLError
 
@@ -17,8 +18,11 @@ from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
 from bot.snapshots import snapshot
 from commands.render import card, replies
 
+from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
 GROUP_CACHE_SECONDS = 300.0
 
+# How many pages of history a retry reads looking for a message it may already have posted.
+FIND_PAGES = 5
 
 class WebApiSlack:
     """SlackPort on the Web API: 429/5xx/timeouts mean 'later', anything else 'never'."""
@@ -28,7 +32,13 @@ class WebApiSlack:
         self._dm_channels: dict[str, str] = {}
 
     def post(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
         target = self._resolve(channel)
         response = self._call(
@@ -39,9 +49,35 @@ class WebApiSlack:
             thread_ts=thread_ts,
             unfurl_links=False,
         )
+            metadata=metadata,
         return str(response["channel"]), str(response["ts"])
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    def find(
+        self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
+    ) -> tuple[str, str] | None:
+        target = self._resolve(channel)
+        cursor: str | None = None
+        for _ in range(FIND_PAGES):
+            arguments: dict[str, Any] = {
+                "channel": target,
+                "oldest": f"{oldest.timestamp():.6f}",
+                "include_all_metadata": True,
+                "limit": 200,
+                "cursor": cursor,
+            }
+            if thread_ts is None:
+                page = self._call(self._client.conversations_history, **arguments)
+            else:
+                page = self._call(self._client.conversations_replies, ts=thread_ts, **arguments)
+            for message in page.get("messages", []) or []:
+                if message.get("metadata") == key:
+                    return target, str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                break
+        return None
+
         self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
     def _resolve(self, channel: str) -> str:
@@ -129,6 +165,8 @@ def renderer(ctx: DomainContext) -> Renderer:
     def render(session: Session, row: OutboxMessage) -> Rendered:
         assert row.plan_id is not None
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
+        if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
+            return ANNOUNCEMENT_TEMPLATES[str(row.payload["template"])](session, ctx, row)
         if row.kind == CARD:
             return card.card(snap)
         return templates[str(row.payload["template"])](snap)

@@ -151,6 +151,8 @@ class Message:
     app_id: str | None = None
     edited_ts: str | None = None
     edited_by: str | None = None
+    # Message metadata as posted ({event_type, event_payload}); shown with include_all_metadata.
+    metadata: JsonDict | None = None
 
     @property
     def is_reply(self) -> bool:

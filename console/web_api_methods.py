@@ -111,6 +111,7 @@ def chat_post_message(workspace: Workspace, args: Args) -> JsonDict:
             workspace.find_message(channel.id, thread_ts)
         except SlackApiFailure as error:
             raise SlackApiFailure("thread_not_found") from error
+    metadata = _metadata_arg(args)
     message = workspace.post_message(
         channel.id,
         text=text or "",
@@ -118,7 +119,30 @@ def chat_post_message(workspace: Workspace, args: Args) -> JsonDict:
         thread_ts=thread_ts,
         reply_broadcast=flag_arg(args, "reply_broadcast"),
     )
+    message.metadata = metadata
     return {"ok": True, "channel": channel.id, "ts": message.ts, "message": message.to_slack()}
+
+
+def _metadata_arg(args: Args) -> JsonDict | None:
+    """chat.postMessage's `metadata`: an object with a string event_type and an event_payload."""
+    try:
+        metadata = parse_json_object(args.get("metadata"))
+    except BlocksFormatError as error:
+        raise SlackApiFailure("invalid_metadata_format", messages=[f"[ERROR] {error}"]) from error
+    if metadata is None:
+        return None
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(
+        metadata.get("event_payload"), dict
+    ):
+        raise SlackApiFailure("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+
+
+def _with_metadata(item: JsonDict, message: Message, args: Args) -> JsonDict:
+    """Slack returns message metadata only when asked with include_all_metadata."""
+    if message.metadata is not None and flag_arg(args, "include_all_metadata"):
+        return {**item, "metadata": message.metadata}
+    return item
 
 
 def chat_update(workspace: Workspace, args: Args) -> JsonDict:
@@ -224,7 +248,7 @@ def conversations_history(workspace: Workspace, args: Args) -> JsonDict:
         messages = [m for m in workspace.history(channel.id) if _in_range(m, args)]
     except ValueError as error:
         raise SlackApiFailure("invalid_ts_oldest") from error
-    items = [_message_json(workspace, m) for m in reversed(messages)]
+    items = [_with_metadata(_message_json(workspace, m), m, args) for m in reversed(messages)]
     page, next_cursor = _page(items, args)
     return {
         "ok": True,
@@ -246,7 +270,10 @@ def conversations_replies(workspace: Workspace, args: Args) -> JsonDict:
     if parent.is_reply and parent.thread_ts is not None:
         parent = workspace.find_message(channel.id, parent.thread_ts)
     replies = workspace.replies(channel.id, parent.ts)
-    items = [parent.to_slack(replies), *(reply.to_slack() for reply in replies)]
+    items = [
+        _with_metadata(parent.to_slack(replies), parent, args),
+        *(_with_metadata(reply.to_slack(), reply, args) for reply in replies),
+    ]
     page, next_cursor = _page(items, args)
     return {
         "ok": True,

@@ -1,0 +1,17 @@
+"""`/release notes R-<n>`: the changelog since the previous release, only for the caller."""
+
+from __future__ import annotations
+
+from bot import plans
+from bot.announcements import release_notes
+from bot.desk import Desk
+from bot.outbox import Rendered
+from commands.grammar import Notes
+from commands.render.announcements import release_notes_reply
+
+
+def notes(cmd: Notes, *, desk: Desk, user_id: str) -> Rendered:
+    """`/release notes R-<n>`."""
+    with desk.db.session() as session:
+        plan = plans.get_plan(session, plan_id=cmd.plan_id)
+        return release_notes_reply(release_notes(session, ctx=desk.ctx, plan=plan), plan)

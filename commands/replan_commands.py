@@ -1,0 +1,28 @@
+"""The "Plan again" button of an expired plan's DM."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.desk import Desk
+from bot.expiry import replan
+from bot.outbox import Rendered
+from commands.render import replies
+from commands.render.text import window
+
+
+def plan_again(
+    desk: Desk, user: str, plan_id: int, round_seen: int, request_key: str
+) -> Rendered | None:
+    """Re-create an expired plan in its next slot; the new card goes to the releases channel."""
+
+    def work(session: Session) -> Rendered:
+        created = replan(session, ctx=desk.ctx, actor=user, plan_id=plan_id)
+        slot = window(created.window_start, created.window_end, desk.ctx.config.tz)
+        return replies.notice(
+            f":repeat: Planned *{created.ref}* again from R-{plan_id}: {created.service} "
+            f"`{created.version}` → {created.environment}, {slot}. Edit it with "
+            f"`/release edit {created.ref} window …` if that slot does not suit."
+        )
+
+    return desk.act(actor=user, request_key=request_key, work=work)
