@@ -521,6 +521,7 @@ class RolloutEngine:
                 plan.next_step_at = now + self._poll
                 return
             stage.finished_at = now
+            plan.updated_at = now
             if status.state == DeployState.SUCCEEDED:
                 stage.status = StageStatus.SUCCEEDED
                 say(

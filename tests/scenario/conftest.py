@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.bootstrap import SlackCredentials, build
@@ -38,13 +41,43 @@ def workspace(clock: ManualClock) -> Workspace:
     return workspace
 
 
+@dataclass
+class Health:
+    """The far side of the checkout-health check (http://127.0.0.1:8080/healthz)."""
+
+    healthy: bool = True
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200 if self.healthy else 503)
+
+
+@pytest.fixture
+def health() -> Health:
+    return Health()
+
+
+@pytest.fixture
+def deploy_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where tests/fixtures/deploy.sh records each call."""
+    calls = tmp_path / "deploy-calls.log"
+    monkeypatch.setenv("RELEASEBOT_TEST_CALLS", str(calls))
+    return calls
+
+
 @pytest.fixture
 def slack(
-    workspace: Workspace, database_url: str, config: ReleasebotConfig, clock: ManualClock
+    workspace: Workspace,
+    database_url: str,
+    config: ReleasebotConfig,
+    clock: ManualClock,
+    health: Health,
+    tmp_path: Path,
 ) -> Iterator[SlackDriver]:
+    http = httpx.Client(transport=httpx.MockTransport(health.handler))
     with running_server(create_slack_api_app(workspace)) as url:
         bot = build(
-            Settings(DATABASE_URL=database_url),
+            Settings(DATABASE_URL=database_url, RELEASEBOT_STATE_DIR=str(tmp_path / "state")),
+            http=http,
             credentials=SlackCredentials(
                 bot_token=workspace.bot_token, signing_secret=SIGNING_SECRET, api_url=url + "/api/"
             ),
@@ -54,3 +87,4 @@ def slack(
         )
         yield SlackDriver(bot=bot, workspace=workspace, api_url=url, clock=clock)
         bot.db.engine.dispose()
+    http.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from slack_bolt import BoltRequest, BoltResponse
 from sqlmodel import col, select
 
 from bot.bootstrap import Releasebot
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, ReleasePlan
+from bot.plans import get_plan
 from console import payloads
 from console.models import Message
 from console.slack_api import Workspace
@@ -137,6 +139,31 @@ class SlackDriver:
                 return
             self.clock.advance(timedelta(seconds=1))
         raise AssertionError("messages still owed after settling")
+
+    def roll(self, until: Callable[[], bool], *, seconds: float = 30) -> None:
+        """Run the rollout engine and deliver messages, moving the fake clock to each next
+        step, until `until()`; real deploy processes get real time (polled with a deadline)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.bot.engine.run_due()
+            self.settle()
+            if until():
+                return
+            with self.bot.db.session() as session:
+                due = session.exec(
+                    select(ReleasePlan.next_step_at).where(
+                        col(ReleasePlan.next_step_at).is_not(None)
+                    )
+                ).all()
+            upcoming = [d for d in due if d is not None and d > self.clock.now()]
+            if upcoming:
+                self.clock.advance(min(min(upcoming) - self.clock.now(), timedelta(seconds=5)))
+            time.sleep(0.02)
+        raise AssertionError("the rollout did not get there in time")
+
+    def state(self, plan_id: int) -> str:
+        with self.bot.db.session() as session:
+            return get_plan(session, plan_id=plan_id).state
 
     # -- what a user sees ------------------------------------------------------------------
 
