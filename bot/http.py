@@ -81,8 +81,20 @@ def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
         except Exception:
             metrics.errors.labels(kind).inc()
             raise
+        elapsed = time.perf_counter() - started
         metrics.requests.labels(kind, str(bolt_response.status)).inc()
-        metrics.ack_seconds.labels(kind).observe(time.perf_counter() - started)
+        metrics.ack_seconds.labels(kind).observe(elapsed)
+        log.info(
+            "slack %s answered %s",
+            kind,
+            bolt_response.status,
+            extra={
+                "event": f"slack.{kind}",
+                "request_id": request.headers.get("x-slack-request-timestamp", ""),
+                "status": bolt_response.status,
+                "duration_ms": round(elapsed * 1000, 1),
+            },
+        )
         return Response(
             status_code=bolt_response.status,
             content=bolt_response.body,

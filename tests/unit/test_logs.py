@@ -1,0 +1,35 @@
+"""Logs are one JSON object per line, and never carry a token or a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from bot.logs import JsonFormatter, redact
+
+
+def _format(message: str, **extra: object) -> dict[str, object]:
+    record = logging.LogRecord("releasebot", logging.INFO, __file__, 1, message, (), None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    parsed: dict[str, object] = json.loads(JsonFormatter().format(record))
+    return parsed
+
+
+def test_a_record_is_one_json_line_with_its_ids() -> None:
+    entry = _format("plan created", plan_id=12, request_id="1764000000", event="plan.created")
+    assert entry["message"] == "plan created"
+    assert (entry["plan_id"], entry["request_id"], entry["event"]) == (
+        12,
+        "1764000000",
+        "plan.created",
+    )
+    assert entry["level"] == "info"
+
+
+def test_tokens_and_secrets_are_redacted() -> None:
+    leaked = "calling with xoxb-1234-5678-abcdef and xapp-1-A0-99 token=hunter2&secret=s3cr3t"
+    entry = _format(leaked)
+    assert "xoxb" not in str(entry["message"]) and "xapp" not in str(entry["message"])
+    assert "hunter2" not in str(entry["message"]) and "s3cr3t" not in str(entry["message"])
+    assert redact("nothing to hide") == "nothing to hide"
