@@ -1,14 +1,66 @@
-"""What must be true before a plan may deploy or roll back; each refusal says what is missing."""
+"""What must be true before a plan may deploy or roll back; each refusal says what is missing.
+
+A deploy into a freeze (SPEC §5) is break-glass: `--override "<reason>"` records a request and
+asks the people `permissions.override` names (admins by default); once one of them approves, the
+plan deploys like any other, by the Deploy button or `/release deploy`. The approval is an
+`Approval` row with `is_override`, so it belongs to the plan's approval round: editing what was
+approved drops it, and it never counts toward the normal quorum.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import audit, outbox
+from bot.checklists import open_items
 from bot.context import DomainContext
-from bot.errors import IllegalTransition, InvalidInput
+from bot.errors import IllegalTransition, InvalidInput, PermissionDenied
+from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes
 from bot.lifecycle import Event, can
-from bot.models import ChecklistItem, PlanState, ReleasePlan
-from bot.policy import ensure_allowed
+from bot.models import (
+    Approval,
+    AuditEvent,
+    ChecklistPhase,
+    Decision,
+    PlanState,
+    ReleasePlan,
+)
+from bot.plans import get_plan
+from bot.policy import Action, ensure_allowed
+
+OVERRIDE_REQUESTED = "override.requested"
+OVERRIDE_APPROVED = "override.approved"
+
+
+@dataclass(frozen=True)
+class OverrideStatus:
+    """A break-glass request of the plan's current approval round, and who approved it."""
+
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    # Set on the status `request_override` returns when it has just asked `asked`.
+    fresh: bool = False
+    asked: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        """True once someone allowed to has approved the override."""
+        return self.approved_by is not None
+
+
+@dataclass(frozen=True)
+class DeployHolds:
+    """What keeps a waiting plan from deploying that the card shows: freezes and an override."""
+
+    freezes: tuple[FreezeWindow, ...] = ()
+    override: OverrideStatus | None = None
 
 
 def ensure_deployable(
@@ -19,13 +71,232 @@ def ensure_deployable(
     actor: str,
     override_reason: str | None = None,
 ) -> None:
-    """Refuse a deploy the policy, the dependencies or the checklist do not allow yet."""
+    """Refuse a deploy the policy, dependencies, checklist or a freeze do not allow yet.
+
+    During a freeze only an approved override lets the deploy through; `override_reason` alone
+    does not (`request_override` records the request and asks for the approval).
+    """
+    _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
+    freezes = active_freezes(
+        session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
+    )
+    if not freezes:
+        return
+    status = override_status(session, plan=plan)
+    if status is not None and status.approved:
+        return
+    held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
+    if status is not None:
+        raise InvalidInput(
+            f"{held}. {plan.ref} is waiting for an admin to approve the override "
+            f"<@{status.requested_by}> asked for"
+        )
+    ask = (
+        "run that again"
+        if override_reason is not None
+        else f'deploy with `/release deploy {plan.ref} --override "<reason>"`'
+    )
+    raise PermissionDenied(
+        f"{held}. To deploy anyway, {ask}: an admin must approve the override", plan_id=plan.id
+    )
+
+
+def ensure_may_roll_back(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
+    """Refuse a rollback the environment's policy does not allow this person."""
+    ensure_allowed(ctx, actor=actor, action="rollback", environment=plan.environment)
+
+
+def ensure_allowed_to_drive(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
+    """Promote, pause and resume need the deploy permission of the plan's environment."""
+    ensure_allowed(ctx, actor=actor, action="deploy", environment=plan.environment)
+
+
+def request_override(
+    session: Session, *, ctx: DomainContext, actor: str, plan_id: int, reason: str
+) -> OverrideStatus | None:
+    """Ask for a break-glass deploy through the plan's freezes.
+
+    Returns None when the deploy may go ahead now (nothing frozen, or the override is already
+    approved), else the pending request: recorded, audited, and its approvers asked once.
+    """
+    plan = get_plan(session, plan_id=plan_id, for_update=True)
+    _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
+    now = ctx.clock.now()
+    freezes = active_freezes(
+        session, ctx=ctx, environment=plan.environment, service=plan.service, at=now
+    )
+    status = override_status(session, plan=plan)
+    if not freezes or (status is not None and status.approved):
+        return None
+    if status is not None:
+        return status
+    if not reason.strip():
+        raise InvalidInput('an override needs a reason: --override "<reason>"')
+    assert plan.id is not None
+    plan.override_reason = reason.strip()
+    plan.revision += 1
+    plan.updated_at = now
+    session.add(plan)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor,
+        action=OVERRIDE_REQUESTED,
+        plan_id=plan.id,
+        reason=plan.override_reason,
+        detail={
+            "round": plan.approval_round,
+            "freezes": [f.describe(ctx.config.tz) for f in freezes],
+        },
+    )
+    asked = _override_approvers(ctx, plan=plan, requester=actor)
+    for person in asked:
+        outbox.owe_message(
+            session,
+            channel=person,
+            template="override_request",
+            plan_id=plan.id,
+            now=now,
+            dedupe_key=f"override-dm:{plan.id}:{plan.approval_round}:{person}",
+        )
+    held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
+    channel = ctx.config.channels.releases
+    outbox.owe_thread_reply(
+        session,
+        plan_id=plan.id,
+        channel=channel,
+        message=outbox.Rendered(
+            f":rotating_light: <@{actor}> asks to deploy {plan.ref} through the freeze "
+            f"({held}): {plan.override_reason}. Waiting for an admin to approve the override."
+        ),
+        now=now,
+    )
+    outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
+    return OverrideStatus(
+        reason=plan.override_reason,
+        requested_by=actor,
+        requested_at=now,
+        fresh=True,
+        asked=tuple(asked),
+    )
+
+
+def approve_override(
+    session: Session, *, ctx: DomainContext, actor: str, plan_id: int, round_seen: int | None
+) -> OverrideStatus:
+    """An admin's "Approve override": the extra approval a deploy through a freeze needs."""
+    plan = get_plan(session, plan_id=plan_id, for_update=True)
+    if round_seen is not None and round_seen != plan.approval_round:
+        raise InvalidInput(
+            f"{plan.ref} changed after this override was requested; ask for it again with "
+            f'`/release deploy {plan.ref} --override "<reason>"`'
+        )
+    status = override_status(session, plan=plan)
+    if status is None:
+        raise InvalidInput(f"{plan.ref} has no override waiting for approval")
+    if status.approved:
+        raise InvalidInput(
+            f"the override of {plan.ref} is already approved by <@{status.approved_by}>"
+        )
+    _allowed(ctx, actor=actor, action="override", plan=plan)
+    if actor == status.requested_by:
+        raise PermissionDenied(
+            f"you asked for the override of {plan.ref}; another admin must approve it",
+            plan_id=plan.id,
+        )
+    if not can(plan.state, Event.DEPLOY):
+        raise InvalidInput(
+            f"{plan.ref} is {plan.state.replace('_', ' ')}; there is no deploy to let through"
+        )
+    now = ctx.clock.now()
+    assert plan.id is not None
+    try:
+        with session.begin_nested():
+            session.add(
+                Approval(
+                    plan_id=plan.id,
+                    round=plan.approval_round,
+                    approver_id=actor,
+                    decision=Decision.APPROVE,
+                    comment=status.reason,
+                    is_override=True,
+                    decided_at=now,
+                )
+            )
+    except IntegrityError as exc:
+        # One decision per person and round: an approver of the plan cannot also be its
+        # break-glass approver, which keeps the override a second pair of eyes.
+        raise InvalidInput(
+            f"you already decided on {plan.ref} as an approver; another admin must approve "
+            "the override"
+        ) from exc
+    plan.revision += 1
+    plan.updated_at = now
+    session.add(plan)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor,
+        action=OVERRIDE_APPROVED,
+        plan_id=plan.id,
+        reason=status.reason,
+        detail={"round": plan.approval_round, "requested_by": status.requested_by},
+    )
+    _announce_override(session, ctx=ctx, plan=plan, actor=actor, status=status, now=now)
+    return OverrideStatus(
+        reason=status.reason,
+        requested_by=status.requested_by,
+        requested_at=status.requested_at,
+        approved_by=actor,
+        approved_at=now,
+    )
+
+
+def override_status(session: Session, *, plan: ReleasePlan) -> OverrideStatus | None:
+    """The override requested in the plan's current approval round, if any."""
+    requests = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.plan_id == plan.id, AuditEvent.action == OVERRIDE_REQUESTED)
+        .order_by(col(AuditEvent.id).desc())
+    ).all()
+    request = next((r for r in requests if r.detail.get("round") == plan.approval_round), None)
+    if request is None:
+        return None
+    approval = session.exec(
+        select(Approval).where(
+            Approval.plan_id == plan.id,
+            Approval.round == plan.approval_round,
+            col(Approval.is_override).is_(True),
+            Approval.decision == Decision.APPROVE,
+        )
+    ).first()
+    return OverrideStatus(
+        reason=request.reason or plan.override_reason or "",
+        requested_by=request.actor_id,
+        requested_at=request.at,
+        approved_by=approval.approver_id if approval else None,
+        approved_at=approval.decided_at if approval else None,
+    )
+
+
+def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> DeployHolds:
+    """The freezes and override the card of a plan that has not started shows."""
+    if plan.state not in WAITING_STATES:
+        return DeployHolds()
+    freezes = active_freezes(
+        session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
+    )
+    return DeployHolds(freezes=freezes, override=override_status(session, plan=plan))
+
+
+def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str) -> None:
+    """Every deploy gate except freezes."""
     if not can(plan.state, Event.DEPLOY):
         raise IllegalTransition(
             f"can't deploy {plan.ref}: it is {plan.state.replace('_', ' ')} "
             "(a plan deploys once it is approved)"
         )
-    ensure_allowed(ctx, actor=actor, action="deploy", environment=plan.environment)
+    _allowed(ctx, actor=actor, action="deploy", plan=plan)
     if plan.window_start is not None and ctx.clock.now() < plan.window_start:
         raise InvalidInput(
             f"{plan.ref}'s window has not opened yet; edit the window or wait until it opens"
@@ -42,24 +313,74 @@ def ensure_deployable(
         waiting = [f"R-{d}" for d in plan.depends_on if d not in released]
         if waiting:
             raise InvalidInput(f"{plan.ref} comes after {', '.join(waiting)}, not released yet")
-    open_items = session.exec(
-        select(ChecklistItem).where(
-            ChecklistItem.plan_id == plan.id,
-            ChecklistItem.phase == "pre_deploy",
-            col(ChecklistItem.required).is_(True),
-            col(ChecklistItem.ticked_at).is_(None),
+    assert plan.id is not None
+    items = open_items(session, plan_id=plan.id, phase=ChecklistPhase.PRE_DEPLOY)
+    if items:
+        listed = ", ".join(
+            f"{i.name} ({i.assignee if i.assignee.startswith('@') else f'<@{i.assignee}>'})"
+            for i in items
         )
-    ).all()
-    if open_items:
-        listed = ", ".join(f"{i.name} (<@{i.assignee}>)" for i in open_items)
         raise InvalidInput(f"{plan.ref} can't deploy until these are ticked: {listed}")
 
 
-def ensure_may_roll_back(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
-    """Refuse a rollback the environment's policy does not allow this person."""
-    ensure_allowed(ctx, actor=actor, action="rollback", environment=plan.environment)
+def _allowed(ctx: DomainContext, *, actor: str, action: Action, plan: ReleasePlan) -> None:
+    """The environment's permission rule, its refusal tied to the plan for the audit trail."""
+    try:
+        ensure_allowed(ctx, actor=actor, action=action, environment=plan.environment)
+    except PermissionDenied as refusal:
+        raise PermissionDenied(refusal.message, plan_id=plan.id) from None
 
 
-def ensure_allowed_to_drive(ctx: DomainContext, *, plan: ReleasePlan, actor: str) -> None:
-    """Promote, pause and resume need the deploy permission of the plan's environment."""
-    ensure_allowed(ctx, actor=actor, action="deploy", environment=plan.environment)
+def _override_approvers(ctx: DomainContext, *, plan: ReleasePlan, requester: str) -> list[str]:
+    """The people to DM for an override: `permissions.override` expanded, minus the requester."""
+    people: set[str] = set()
+    for principal in ctx.config.environment(plan.environment).permissions.granted("override"):
+        # "anyone" cannot be messaged one by one; the admins stand in for everyone.
+        principals = ctx.config.admins if principal in ("admins", "anyone") else [principal]
+        for p in principals:
+            people |= ctx.directory.members(p) if p.startswith("@") else {p}
+    people.discard(requester)
+    return sorted(people)
+
+
+def _announce_override(
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    actor: str,
+    status: OverrideStatus,
+    now: datetime,
+) -> None:
+    assert plan.id is not None
+    text = (
+        f":rotating_light: Break-glass: <@{actor}> approved deploying {plan.service} "
+        f"`{plan.version}` to {plan.environment} ({plan.ref}) through a freeze, as "
+        f"<@{status.requested_by}> asked: {status.reason}"
+    )
+    channels = ctx.config.channels
+    outbox.owe_thread_reply(
+        session, plan_id=plan.id, channel=channels.releases, message=outbox.Rendered(text), now=now
+    )
+    for channel in dict.fromkeys([channels.releases, channels.announcements]):
+        if channel:
+            outbox.owe_message(
+                session,
+                channel=channel,
+                message=outbox.Rendered(text),
+                plan_id=plan.id,
+                now=now,
+                dedupe_key=f"override-announce:{plan.id}:{plan.approval_round}:{channel}",
+            )
+    outbox.owe_message(
+        session,
+        channel=status.requested_by,
+        message=outbox.Rendered(
+            f":unlock: <@{actor}> approved your override of {plan.ref}. Deploy it now with the "
+            f"Deploy button on its card or `/release deploy {plan.ref}`."
+        ),
+        plan_id=plan.id,
+        now=now,
+        dedupe_key=f"override-approved-dm:{plan.id}:{plan.approval_round}",
+    )
+    outbox.owe_card(session, plan_id=plan.id, channel=channels.releases, now=now)
