@@ -14,7 +14,7 @@ from bot.errors import InvalidInput
 from bot.outbox import Rendered
 from commands.grammar import Approve, Cancel
 from commands.ids import ActionId, parse_button_value
-from commands import replan_commands
+from commands import freeze_commands, replan_commands
 from commands.plan_commands import approve, cancel
 from commands.render import modals, replies
 from commands.replying import answer
@@ -35,6 +35,8 @@ def _cancel(desk: Desk, user: str, plan_id: int, round_seen: int, key: str) -> R
 HANDLERS: dict[str, Handler] = {
     ActionId.APPROVE: _approve,
     ActionId.CANCEL: _cancel,
+    ActionId.TICK: freeze_commands.tick_option,
+    ActionId.OVERRIDE_APPROVE: freeze_commands.approve_override,
     ActionId.REPLAN: replan_commands.plan_again,
 }
 
@@ -54,7 +56,9 @@ def register(app: App, desk: Desk) -> None:
         user = body["user"]["id"]
 
         def run() -> Rendered | None:
-            parsed = parse_button_value(action.get("value", ""))
+            # A menu (the card's checklist) carries its value in the chosen option.
+            chosen = action.get("value") or (action.get("selected_option") or {}).get("value")
+            parsed = parse_button_value(chosen or "")
             if parsed is None:
                 raise InvalidInput("that button does not belong to a release plan")
             handler = HANDLERS.get(action["action_id"])

@@ -16,6 +16,7 @@ class ActionId(StrEnum):
     ROLLBACK = "plan_rollback"
     CANCEL = "plan_cancel"
     TICK = "plan_tick"
+    OVERRIDE_APPROVE = "plan_override_approve"
     REPLAN = "plan_replan"
 
 
@@ -51,3 +52,8 @@ def parse_button_value(value: str) -> tuple[int, int] | None:
     if not (plan.isdigit() and round_.isdigit()) or len(value) > 40:
         return None
     return int(plan), int(round_)
+
+
+def tick_value(plan_id: int, item_id: int) -> str:
+    """What a tick option carries: the plan, and (in place of a round) the checklist item id."""
+    return f"{plan_id}:{item_id}"

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.desk import Desk
 from bot.errors import ReleasebotError
 from bot.outbox import Rendered
-from commands import modals, plan_commands
+from commands import freeze_commands, modals, plan_commands
 from commands import notes_commands
 from commands.grammar import (
     Approve,
@@ -21,6 +21,8 @@ from commands.grammar import (
     Cancel,
     Command,
     Edit,
+    Freeze,
+    Freezes,
     Help,
     History,
     ListPlans,
@@ -29,6 +31,8 @@ from commands.grammar import (
     Plan,
     Reject,
     Show,
+    Tick,
+    Unfreeze,
     UsageError,
     parse_command,
 )
@@ -42,6 +46,7 @@ Writer = Callable[..., Rendered | None]
 
 # Sub-commands that only read: answered inside the ack, so the caller sees them at once.
 READERS: dict[type[Any], Reader] = {
+    Freezes: freeze_commands.freezes_list,
     Help: plan_commands.help_text,
     Show: plan_commands.show,
     ListPlans: plan_commands.list_plans,
@@ -52,6 +57,9 @@ READERS: dict[type[Any], Reader] = {
 
 # Sub-commands that change something: acked empty, done after the ack, answered by response_url.
 WRITERS: dict[type[Any], Writer] = {
+    Freeze: freeze_commands.freeze,
+    Unfreeze: freeze_commands.unfreeze,
+    Tick: freeze_commands.tick,
     Plan: plan_commands.plan,
     Edit: plan_commands.edit,
     Cancel: plan_commands.cancel,

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.context import DomainContext
+from bot.gates import deploy_holds
 from bot.models import OutboxMessage
 from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
 from bot.snapshots import snapshot
@@ -160,6 +161,7 @@ def renderer(ctx: DomainContext) -> Renderer:
         "approval_request": replies.approval_request,
         "decision_to_requester": replies.decision_to_requester,
         "release_announcement": replies.release_announcement,
+        "override_request": replies.override_request,
     }
 
     def render(session: Session, row: OutboxMessage) -> Rendered:
@@ -168,7 +170,7 @@ def renderer(ctx: DomainContext) -> Renderer:
         if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
             return ANNOUNCEMENT_TEMPLATES[str(row.payload["template"])](session, ctx, row)
         if row.kind == CARD:
-            return card.card(snap)
+            return card.card(snap, deploy_holds(session, ctx=ctx, plan=snap.plan))
         return templates[str(row.payload["template"])](snap)
 
     return render

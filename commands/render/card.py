@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -11,14 +13,21 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 
+from bot.checklists import tickable
+from bot.freezes import FreezeWindow
+from bot.gates import DeployHolds
 from bot.lifecycle import Event, can
+from bot.models import FreezeKind
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
-from commands.ids import ActionId, BlockId, button_value
+from commands.ids import ActionId, BlockId, button_value, tick_value
 from commands.render.text import (
+    BUTTON_LIMIT,
     FIELD_LIMIT,
     HEADER_LIMIT,
     SECTION_LIMIT,
@@ -57,7 +66,52 @@ def approvals_line(snap: PlanSnapshot) -> str:
     return line
 
 
-def card(snap: PlanSnapshot) -> Rendered:
+def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
+    """`:snowflake: *production* frozen: Weekend freeze (environments…, until …)`."""
+    until = freeze.until(tz)
+    reason = escape(freeze.reason)
+    if freeze.kind == FreezeKind.ROLLBACK_LOCK:
+        return f":lock: *{freeze.service}* locked in {freeze.environment}: {reason} ({until})"
+    if freeze.kind == FreezeKind.MANUAL:
+        by = person(freeze.created_by or "")
+        return f":snowflake: *{freeze.environment}* frozen by {by}: {reason} ({until})"
+    return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
+
+
+def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
+    """The freezes a waiting plan is held by, and where a break-glass override stands."""
+    lines = [freeze_text(f, snap.timezone) for f in holds.freezes]
+    override = holds.override
+    if override is not None and override.approved:
+        lines.append(
+            f":unlock: Override approved by {person(override.approved_by or '')}: "
+            f"{escape(override.reason)}"
+        )
+    elif override is not None:
+        lines.append(
+            f":rotating_light: Override requested by {person(override.requested_by)}: "
+            f"{escape(override.reason)}. Waiting for an admin."
+        )
+    return "\n".join(lines)
+
+
+def tick_menu(snap: PlanSnapshot) -> StaticSelectElement | None:
+    """A menu of the checklist items that may be ticked now (identity is checked on the click)."""
+    plan = snap.plan
+    assert plan.id is not None
+    options = [
+        Option(value=tick_value(plan.id, i.id), text=clip(i.name, BUTTON_LIMIT))
+        for i in snap.checklist
+        if i.id is not None and tickable(plan.state, i)
+    ]
+    if not options:
+        return None
+    return StaticSelectElement(
+        action_id=ActionId.TICK, placeholder="Tick an item", options=options[:100]
+    )
+
+
+def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     """The card's text fallback and blocks for the plan as it is now."""
     plan = snap.plan
     tz = snap.timezone
@@ -80,6 +134,9 @@ def card(snap: PlanSnapshot) -> Rendered:
         SectionBlock(text=MarkdownTextObject(text=STATE_LABELS[plan.state]), fields=fields),
         SectionBlock(text=MarkdownTextObject(text=clip(approvals_line(snap), SECTION_LIMIT))),
     ]
+    held = holds_line(snap, holds) if holds is not None else ""
+    if held:
+        blocks.insert(2, SectionBlock(text=MarkdownTextObject(text=clip(held, SECTION_LIMIT))))
     if snap.checklist:
         lines = [
             f"{':ballot_box_with_check:' if i.ticked_at else ':white_square:'} "
@@ -98,6 +155,7 @@ def card(snap: PlanSnapshot) -> Rendered:
                         f"`/release show {plan.ref}`",
                     )
                 ),
+                accessory=tick_menu(snap),
             )
         )
     extra = _notes_and_risks(snap)

@@ -8,16 +8,20 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
 
+from bot.freezes import EnvironmentFreezes
 from bot.models import AuditEvent, ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
-from commands.render.card import approvals_line, buttons_for, card, title
+from commands.ids import ActionId, button_value
+from commands.render.card import approvals_line, buttons_for, card, freeze_text, title
 from commands.render.text import (
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -149,3 +153,67 @@ def release_announcement(snap: PlanSnapshot) -> Rendered:
     if rollback:
         blocks.append(ActionsBlock(elements=rollback))
     return _rendered(f"{plan.service} {plan.version} released to {plan.environment}", blocks)
+
+
+def override_request(snap: PlanSnapshot) -> Rendered:
+    """The DM an admin gets when someone asks to deploy through a freeze."""
+    plan = snap.plan
+    assert plan.id is not None
+    reason = escape(plan.override_reason or "")
+    blocks: list[Block] = [
+        _section(
+            f":rotating_light: Break-glass request: deploy *{escape(title(snap))}* "
+            f"(planned by <@{plan.requester_id}>) through a freeze.\nReason: {reason}\n"
+            "Who asked is in the card's thread. An override never counts toward the approvals."
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Approve override",
+                    action_id=ActionId.OVERRIDE_APPROVE,
+                    value=button_value(plan.id, plan.approval_round),
+                    style="danger",
+                    confirm=ConfirmObject(
+                        title=f"Override the freeze for {plan.ref}?",
+                        text=f"{plan.service} {plan.version} may then deploy to "
+                        f"{plan.environment} during the freeze.",
+                        confirm="Approve override",
+                        deny="Not now",
+                        style="danger",
+                    ),
+                )
+            ]
+        ),
+    ]
+    return _rendered(f"Override requested: {title(snap)}", blocks)
+
+
+def freeze_list(
+    overview: Sequence[EnvironmentFreezes], *, tz: ZoneInfo, horizon_days: int
+) -> Rendered:
+    """`/release freezes`: what is frozen now and what freezes start soon, per environment."""
+    blocks: list[Block] = [HeaderBlock(text="Freezes")]
+    frozen = 0
+    for entry in overview:
+        lines = [freeze_text(f, tz) for f in entry.active]
+        lines += [
+            f":calendar: next: {escape(f.reason)}, {window(f.starts_at, f.ends_at, tz)} ({f.rule})"
+            for f in entry.upcoming
+        ]
+        if not lines:
+            lines = [f"not frozen; no freeze in the next {horizon_days} days"]
+        frozen += bool(entry.active)
+        blocks.append(_section(f"*{escape(entry.environment)}*\n" + "\n".join(lines)))
+    blocks = blocks[: MAX_BLOCKS - 1]
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text='Freeze: `/release freeze <env> [until <time>] reason "<text>"` · '
+                    "lift: `/release unfreeze <env>` · deploy anyway: "
+                    '`/release deploy R-<n> --override "<reason>"` (an admin approves)'
+                )
+            ]
+        )
+    )
+    return _rendered(f"Freezes: {frozen} environment(s) frozen now", blocks)
