@@ -237,9 +237,9 @@ class JobRunner:
                     col(ScheduledJob.done_at).is_(None),
                     ScheduledJob.lease_owner == self.owner,
                 )
-                if session.get_bind().dialect.name == "postgresql":
-                    statement = statement.with_for_update(skip_locked=True)
-                job = session.exec(statement).first()
+                # Wait for the row rather than skip it: a claim that briefly holds it commits
+                # quickly, and the lease check decides whose it is.
+                job = session.exec(statement.with_for_update()).first()
                 if job is None:
                     return 0  # our lease ran out and someone else has (or had) it
                 result = self._result(session, job, now)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.lifecycle import Event
 from bot.models import ReleasePlan, ScheduledJob
 from bot.plans import get_plan, transition
-from bot.lifecycle import Event
-from tests.scenario.conftest import slack, workspace  # noqa: F401 - fixtures shared with scenario
-from tests.scenario.driver import SlackDriver
 
-__all__ = ["advance", "jobs", "release_to_staging", "slack", "workspace"]
+# Every scenario fixture (the bot, the Slack stand-in, the far sides it needs) is shared here.
+from tests.scenario.conftest import *  # noqa: F403
+from tests.scenario.driver import SlackDriver
 
 
 def advance(slack: SlackDriver, delta: timedelta, *, step: timedelta | None = None) -> None:
@@ -30,7 +30,7 @@ def advance(slack: SlackDriver, delta: timedelta, *, step: timedelta | None = No
 def jobs(slack: SlackDriver, kind: str | None = None) -> list[ScheduledJob]:
     """Every scheduled job, soonest first."""
     with slack.bot.db.session() as session:
-        statement = select(ScheduledJob).order_by(ScheduledJob.due_at, ScheduledJob.id)
+        statement = select(ScheduledJob).order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
         if kind is not None:
             statement = statement.where(ScheduledJob.kind == kind)
         return list(session.exec(statement).all())
@@ -41,7 +41,7 @@ def release_to_staging(slack: SlackDriver, version: str = "1.4.2") -> None:
     slack.command("U0REQUESTER", f"plan checkout {version} to staging")
     with slack.bot.db.session() as session:
         plan_id = session.exec(
-            select(ReleasePlan.id).where(ReleasePlan.version == version).order_by(ReleasePlan.id)
+            select(ReleasePlan.id).where(ReleasePlan.version == version).order_by(col(ReleasePlan.id))
         ).all()[-1]
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)

@@ -98,7 +98,9 @@ def test_a_reminder_missed_during_downtime_is_skipped_and_audited(slack: SlackDr
     with slack.bot.db.session() as session:
         skipped = session.exec(select(AuditEvent).where(AuditEvent.action == "job.skipped")).all()
     assert [(e.plan_id, e.actor_id) for e in skipped] == [(1, "releasebot")]
-    assert skipped[0].reason is not None and "T-24h reminder of R-1 is too late" in skipped[0].reason
+    assert (
+        skipped[0].reason is not None and "T-24h reminder of R-1 is too late" in skipped[0].reason
+    )
 
 
 def _production_plan(slack: SlackDriver) -> None:
@@ -155,8 +157,9 @@ def test_a_plan_whose_window_ends_unstarted_expires_and_can_be_planned_again(
     assert buttons(expired) == ["Plan again"]
 
     slack.click("U0STRANGER", expired, "plan_replan")
-    assert "only the requester (<@U0REQUESTER>) or an admin may plan R-1 again" in (
-        slack.ephemerals("U0STRANGER")[-1]
+    assert (
+        "only the requester (<@U0REQUESTER>) or an admin may plan R-1 again"
+        in (slack.ephemerals("U0STRANGER")[-1])
     )
     slack.click("U0REQUESTER", expired, "plan_replan")
     slack.settle()
