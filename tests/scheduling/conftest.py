@@ -41,7 +41,9 @@ def release_to_staging(slack: SlackDriver, version: str = "1.4.2") -> None:
     slack.command("U0REQUESTER", f"plan checkout {version} to staging")
     with slack.bot.db.session() as session:
         plan_id = session.exec(
-            select(ReleasePlan.id).where(ReleasePlan.version == version).order_by(col(ReleasePlan.id))
+            select(ReleasePlan.id)
+            .where(ReleasePlan.version == version)
+            .order_by(col(ReleasePlan.id))
         ).all()[-1]
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)
