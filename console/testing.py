@@ -40,12 +40,18 @@ class _ServerThatSignals(uvicorn.Server):
 
 
 @contextmanager
-def running_server(app: ASGIApp, *, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on `host`, a free port, in a background thread; yield its base URL."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    port = listener.getsockname()[1]
+def running_server(
+    app: ASGIApp, *, host: str = "127.0.0.1", listener: socket.socket | None = None
+) -> Iterator[str]:
+    """Serve `app` on `host`, a free port, in a background thread; yield its base URL.
+
+    Pass a bound `listener` when the app must know its own port before it is built.
+    """
+    if listener is None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, 0))
+    host, port = listener.getsockname()[:2]
     config = uvicorn.Config(
         app,
         log_level="warning",
