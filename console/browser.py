@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Playwright
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,3 +24,38 @@ def launch_chromium(playwright: Playwright, *, headless: bool = True) -> Browser
     return playwright.chromium.launch(
         executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=headless
     )
+
+
+class _SharedChromium:
+    """Counts the users of the one Playwright and Chromium this process may run."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.playwright: Playwright | None = None
+        self.browser: Browser | None = None
+
+
+_shared = _SharedChromium()
+
+
+@contextmanager
+def shared_chromium() -> Iterator[Browser]:
+    """The process's headless Chromium, started by the first user and closed by the last.
+
+    Playwright's sync API runs one instance per thread, so test folders that each want a
+    session-wide browser must share it rather than start their own.
+    """
+    if _shared.users == 0:
+        _shared.playwright = sync_playwright().start()
+        _shared.browser = launch_chromium(_shared.playwright)
+    _shared.users += 1
+    try:
+        assert _shared.browser is not None
+        yield _shared.browser
+    finally:
+        _shared.users -= 1
+        if _shared.users == 0 and _shared.playwright is not None:
+            if _shared.browser is not None:
+                _shared.browser.close()
+            _shared.playwright.stop()
+            _shared.playwright = _shared.browser = None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.starlette import SlackRequestHandler
 from slack_sdk import WebClient
@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from console.app import ConsoleSettings, ConsoleUser, create_console_app
-from console.browser import CHROMIUM, launch_chromium
+from console.browser import CHROMIUM, shared_chromium
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import ConsoleRun, ManualClock, running_server
 
@@ -297,9 +297,6 @@ def browser() -> Iterator[Browser]:
         if time.monotonic() > deadline:
             pytest.fail(f"{CHROMIUM} did not appear within 5 minutes")
         threading.Event().wait(2)  # apt is still installing it; nothing to be notified by
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    # Shared with tests/e2e: Playwright's sync API allows one instance per thread.
+    with shared_chromium() as launched:
+        yield launched
