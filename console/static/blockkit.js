@@ -22,7 +22,47 @@ const BlockKit = (() => {
   // Slack escapes only these three in message text.
   const unescape = (text) => text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
-  const INLINE = /(<[^<>\n]+>)|(`[^`\n]+`)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/;
+  // The emoji the bot writes, as Slack draws them; other :codes: stay as typed.
+  const EMOJI = {
+    alarm_clock: "⏰", arrow_forward: "▶️", ballot_box_with_check: "☑️",
+    bell: "🔔", boom: "💥", calendar: "📆",
+    double_vertical_bar: "⏸️", fast_forward: "⏩", grey_question: "❔",
+    hourglass: "⌛", hourglass_flowing_sand: "⏳", large_green_circle: "🟢",
+    leftwards_arrow_with_hook: "↩️", lock: "🔒", mag: "🔍",
+    memo: "📝", no_entry_sign: "🚫", pencil2: "✏️",
+    repeat: "🔁", rewind: "⏪", rocket: "🚀", rotating_light: "🚨",
+    snowflake: "❄️", sunny: "☀️", tada: "🎉", unlock: "🔓",
+    vertical_traffic_light: "🚦", warning: "⚠️", wave: "👋",
+    white_check_mark: "✅", white_square: "⬜", x: "❌",
+  };
+
+  // An emoji code comes first, so the underscores in :white_check_mark: are not italics.
+  const INLINE = /(:[a-z0-9_+-]+:)|(<[^<>\n]+>)|(`[^`\n]+`)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/;
+
+  // Without a colour emoji font (a bare CI machine) the glyphs are empty boxes: keep the codes.
+  const canDrawEmoji = (() => {
+    try {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 16;
+      const pen = canvas.getContext("2d", { willReadFrequently: true });
+      pen.textBaseline = "top";
+      pen.font = "14px sans-serif";
+      pen.fillText("\u{1F680}", 0, 0);
+      const pixels = pen.getImageData(0, 0, 16, 16).data;
+      for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] && (pixels[i] !== pixels[i + 1] || pixels[i + 1] !== pixels[i + 2])) return true;
+      }
+      return false;
+    } catch (error) {
+      return false;
+    }
+  })();
+
+  function emoji(token) {
+    const glyph = canDrawEmoji && EMOJI[token.slice(1, -1)];
+    return glyph ? el("span", { class: "emoji", title: token, "aria-label": token, text: glyph })
+      : document.createTextNode(token);
+  }
 
   function link(token, ctx) {
     const inner = token.slice(1, -1);
@@ -56,10 +96,11 @@ const BlockKit = (() => {
       if (match.index > 0) parent.append(unescape(rest.slice(0, match.index)));
       const token = match[0];
       const inner = token.slice(1, -1);
-      if (match[1]) parent.append(link(token, ctx));
-      else if (match[2]) parent.append(el("code", { text: unescape(inner) }));
-      else if (match[3]) parent.append(inline(inner, ctx, el("strong")));
-      else if (match[4]) parent.append(inline(inner, ctx, el("em")));
+      if (match[1]) parent.append(emoji(token));
+      else if (match[2]) parent.append(link(token, ctx));
+      else if (match[3]) parent.append(el("code", { text: unescape(inner) }));
+      else if (match[4]) parent.append(inline(inner, ctx, el("strong")));
+      else if (match[5]) parent.append(inline(inner, ctx, el("em")));
       else parent.append(inline(inner, ctx, el("s")));
       rest = rest.slice(match.index + token.length);
     }
