@@ -12,23 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from bot import announcements, outbox
+from bot.checklists import post_release_open
 from bot.context import DomainContext
 from bot.db import Database
 from bot.errors import BackendError
+from bot.freezes import lock_after_rollback
 from bot.lifecycle import IN_FLIGHT, Event
 from bot.models import (
-    ChecklistItem,
     CheckRun,
     DeploymentStage,
-    Freeze,
-    FreezeKind,
     PlanState,
     ReleasePlan,
     StageStatus,
@@ -60,7 +59,8 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = timedelta(seconds=5)
 LEASE = timedelta(minutes=2)
 MAX_STEPS = 50
-Work = Callable[[], None]
+# I/O done after a step commits; True when the plan's next step is due at once (no waiting).
+Work = Callable[[], bool]
 
 
 class Backends(Protocol):
@@ -139,14 +139,28 @@ class RolloutEngine:
 
     def _loop(self) -> None:
         with ThreadPoolExecutor(self._workers, thread_name_prefix="rollout") as pool:
+            busy: set[Future[None]] = set()
             while not self._stop.is_set():
+                busy = {f for f in busy if not f.done()}
+                # Claim only what idle workers start now, and never wait for a whole batch:
+                # one slow backend call must not hold up the plans due behind it.
+                idle = self._workers - len(busy)
                 try:
-                    claimed = self.claim_due()
-                    list(pool.map(self.advance, claimed))
+                    for plan_id in self.claim_due(limit=idle) if idle > 0 else []:
+                        future = pool.submit(self.advance, plan_id)
+                        future.add_done_callback(self._worker_done)
+                        busy.add(future)
                 except Exception:
                     log.exception("rollout pass failed")
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
+
+    def _worker_done(self, future: Future[None]) -> None:
+        """A worker is free again: say what went wrong, and look for due work at once."""
+        failure = future.exception()
+        if failure is not None:
+            log.error("advancing a plan failed", exc_info=failure)
+        self._wake.set()
 
     def run_due(self) -> int:
         """Advance every plan that is due now, in this thread; return how many."""
@@ -177,13 +191,12 @@ class RolloutEngine:
             return [p.id for p in plans if p.id is not None]
 
     def advance(self, plan_id: int) -> None:
-        """Take a plan as far as it can go right now."""
+        """Take a plan as far as it can go right now; give it back once its next step waits."""
         for _ in range(MAX_STEPS):
             with self._db.session() as session:
                 work = self._step(session, get_plan(session, plan_id=plan_id, for_update=True))
-            if work is None:
+            if work is None or not work():
                 return
-            work()
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -232,8 +245,9 @@ class RolloutEngine:
         return None
 
     @staticmethod
-    def _again() -> None:
+    def _again() -> bool:
         """No I/O: just take the next step."""
+        return True
 
     def _phase_done(self, session: Session, plan: ReleasePlan, phase: str) -> Work | None:
         ctx = self._ctx
@@ -247,24 +261,14 @@ class RolloutEngine:
             return self._again
         transition(session, ctx=ctx, plan=plan, event=Event.ROLLBACK_DONE, actor=ENGINE)
         target = plan.rollback_version or "the previous version"
-        reason = f"rolled back to {target}"
-        session.add(
-            Freeze(
-                environment=plan.environment,
-                service=plan.service,
-                kind=FreezeKind.ROLLBACK_LOCK,
-                reason=f"{plan.ref} ({plan.version}) was {reason}",
-                created_by=ENGINE,
-                starts_at=ctx.clock.now(),
-            )
-        )
         say(
             session,
             ctx=ctx,
             plan=plan,
-            text=f":leftwards_arrow_with_hook: {plan.ref} {reason}. {plan.service} in "
-            f"{plan.environment} is locked until someone plans a new version or runs "
-            f"`/release unfreeze {plan.environment}`.",
+            text=f":leftwards_arrow_with_hook: {plan.ref} rolled back to {target}.",
+        )
+        lock_after_rollback(
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=f"rolled back to {target}"
         )
         plan.next_step_at = None
         return None
@@ -279,8 +283,7 @@ class RolloutEngine:
                 plan, [r.id for r in runs if r.id is not None], result.next_due
             )
         if result.overall == Overall.SUCCESSFUL:
-            open_items = _post_release_open(session, plan_id=plan.id)
-            if open_items:
+            if post_release_open(session, plan_id=plan.id):
                 plan.next_step_at = None
                 return None
             transition(session, ctx=ctx, plan=plan, event=Event.CHECKS_PASSED, actor=ENGINE)
@@ -346,10 +349,11 @@ class RolloutEngine:
             "release_id": plan.ref,
         }
 
-        def measure() -> None:
+        def measure() -> bool:
             measure_due(
                 self._db, ctx=self._ctx, probes=self._probes, run_ids=run_ids, values=values
             )
+            return True  # the next step reads the results and schedules the next measurement
 
         return measure
 
@@ -421,7 +425,7 @@ class RolloutEngine:
         request = request_for(plan, stage)
         kind = stage.kind
 
-        def start() -> None:
+        def start() -> bool:
             try:
                 if kind == "flag":
                     client, key = self._backends.flags(request.service)
@@ -438,15 +442,14 @@ class RolloutEngine:
                     handle = backend.find(request) or backend.start(request)
                     finished = None
             except BackendError as failure:
-                self._record(
+                return self._record(
                     plan_id,
                     stage_id,
                     total,
                     None,
                     DeployStatus(DeployState.FAILED, failure.message),
                 )
-                return
-            self._record(plan_id, stage_id, total, handle, finished)
+            return self._record(plan_id, stage_id, total, handle, finished)
 
         return start
 
@@ -455,19 +458,19 @@ class RolloutEngine:
         assert plan_id is not None and stage_id is not None
         service, handle = plan.service, _handle(stage)
 
-        def poll() -> None:
+        def poll() -> bool:
             try:
                 status = self._backends.deployer(service).status(handle)
             except BackendError as failure:
                 status = DeployStatus(DeployState.FAILED, failure.message)
-            self._record(plan_id, stage_id, total, None, status)
+            return self._record(plan_id, stage_id, total, None, status)
 
         return poll
 
     def _cancel_work(self, plan: ReleasePlan, stage: DeploymentStage) -> Work:
         service, handle, stage_id = plan.service, _handle(stage), stage.id
 
-        def cancel() -> None:
+        def cancel() -> bool:
             try:
                 if stage.kind != "flag":
                     self._backends.deployer(service).cancel(handle)
@@ -477,6 +480,7 @@ class RolloutEngine:
                 row = session.get(DeploymentStage, stage_id)
                 if row is not None:
                     row.handle = {k: v for k, v in row.handle.items() if k != "cancel_pending"}
+            return True
 
         return cancel
 
@@ -487,8 +491,8 @@ class RolloutEngine:
         total: int,
         handle: DeployHandle | None,
         status: DeployStatus | None,
-    ) -> None:
-        """Persist what the backend answered, then decide what follows."""
+    ) -> bool:
+        """Persist what the backend answered, decide what follows; True if that is due now."""
         ctx = self._ctx
         now = ctx.clock.now()
         with self._db.session() as session:
@@ -512,14 +516,14 @@ class RolloutEngine:
                     stage.handle = {**stage.handle, "cancel_pending": True}
             if status is None or stage.status not in (StageStatus.RUNNING, StageStatus.STARTING):
                 plan.next_step_at = now + self._poll if status is None else now
-                return
+                return status is not None
             stage.message = status.message
             stage.output_tail = status.output_tail
             if status.url:
                 stage.url = status.url
             if not status.state.finished:
                 plan.next_step_at = now + self._poll
-                return
+                return False
             stage.finished_at = now
             plan.updated_at = now
             if status.state == DeployState.SUCCEEDED:
@@ -538,13 +542,14 @@ class RolloutEngine:
                 outbox.owe_card(
                     session, plan_id=plan_id, channel=ctx.config.channels.releases, now=now
                 )
-                return
+                return plan.next_step_at is None or plan.next_step_at <= now
             stage.status = StageStatus.FAILED
             tail = f"\n```{status.output_tail[-2500:]}```" if status.output_tail else ""
             say(session, ctx=ctx, plan=plan, text=f":x: {label}: failed: {status.message}{tail}")
             fail_rollout(
                 session, ctx=ctx, plan=plan, reason=f"{stage.name} failed: {status.message}"
             )
+            return True
 
 
 def _latest_per_check(runs: list[CheckRun]) -> list[CheckRun]:
@@ -553,15 +558,3 @@ def _latest_per_check(runs: list[CheckRun]) -> list[CheckRun]:
     for run in runs:
         latest[run.check_name] = run
     return list(latest.values())
-
-
-def _post_release_open(session: Session, *, plan_id: int) -> list[str]:
-    items = session.exec(
-        select(ChecklistItem).where(
-            ChecklistItem.plan_id == plan_id,
-            ChecklistItem.phase == "post_release",
-            col(ChecklistItem.required).is_(True),
-            col(ChecklistItem.ticked_at).is_(None),
-        )
-    ).all()
-    return [i.name for i in items]

@@ -12,9 +12,9 @@ from bot import plans
 from bot.desk import Desk
 from bot.errors import InvalidInput
 from bot.outbox import Rendered
+from commands import freeze_commands, replan_commands, rollout_commands
 from commands.grammar import Approve, Cancel
 from commands.ids import ActionId, parse_button_value
-from commands import freeze_commands, replan_commands
 from commands.plan_commands import approve, cancel
 from commands.render import modals, replies
 from commands.replying import answer
@@ -35,9 +35,15 @@ def _cancel(desk: Desk, user: str, plan_id: int, round_seen: int, key: str) -> R
 HANDLERS: dict[str, Handler] = {
     ActionId.APPROVE: _approve,
     ActionId.CANCEL: _cancel,
+    ActionId.REPLAN: replan_commands.plan_again,
     ActionId.TICK: freeze_commands.tick_option,
     ActionId.OVERRIDE_APPROVE: freeze_commands.approve_override,
-    ActionId.REPLAN: replan_commands.plan_again,
+    ActionId.DEPLOY: rollout_commands.act_on_button("deploy"),
+    ActionId.PROMOTE: rollout_commands.act_on_button("promote"),
+    ActionId.PAUSE: rollout_commands.act_on_button("pause"),
+    ActionId.RESUME: rollout_commands.act_on_button("resume"),
+    ActionId.ABORT: rollout_commands.act_on_button("abort"),
+    ActionId.ROLLBACK: rollout_commands.act_on_button("rollback"),
 }
 
 

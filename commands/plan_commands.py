@@ -8,6 +8,7 @@ from bot import plans
 from bot.approvals import decide
 from bot.audit import trail
 from bot.desk import Desk
+from bot.gates import deploy_holds
 from bot.models import Decision
 from bot.outbox import Rendered
 from bot.snapshots import snapshot, snapshot_of
@@ -25,6 +26,7 @@ from commands.grammar import (
     usage_for,
 )
 from commands.render import replies
+from commands.render.card import card
 
 
 def help_text(cmd: Help, *, desk: Desk, user_id: str) -> Rendered:
@@ -35,7 +37,8 @@ def help_text(cmd: Help, *, desk: Desk, user_id: str) -> Rendered:
 def show(cmd: Show, *, desk: Desk, user_id: str) -> Rendered:
     """`/release show R-<n>`: the card, only for the caller."""
     with desk.db.session() as session:
-        return replies.show(snapshot(session, ctx=desk.ctx, plan_id=cmd.plan_id))
+        snap = snapshot(session, ctx=desk.ctx, plan_id=cmd.plan_id)
+        return card(snap, deploy_holds(session, ctx=desk.ctx, plan=snap.plan))
 
 
 def list_plans(cmd: ListPlans, *, desk: Desk, user_id: str) -> Rendered:

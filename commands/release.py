@@ -13,13 +13,14 @@ from slack_sdk import WebClient
 from bot.desk import Desk
 from bot.errors import ReleasebotError
 from bot.outbox import Rendered
-from commands import freeze_commands, modals, plan_commands
-from commands import notes_commands
+from commands import freeze_commands, modals, notes_commands, plan_commands, rollout_commands
 from commands.grammar import (
     Approve,
     Audit,
     Cancel,
+    Checks,
     Command,
+    Deploy,
     Edit,
     Freeze,
     Freezes,
@@ -30,6 +31,8 @@ from commands.grammar import (
     Notes,
     Plan,
     Reject,
+    Rollback,
+    RolloutAction,
     Show,
     Tick,
     Unfreeze,
@@ -53,6 +56,7 @@ READERS: dict[type[Any], Reader] = {
     History: plan_commands.history,
     Audit: plan_commands.audit_trail,
     Notes: notes_commands.notes,
+    Checks: rollout_commands.checks,
 }
 
 # Sub-commands that change something: acked empty, done after the ack, answered by response_url.
@@ -65,6 +69,9 @@ WRITERS: dict[type[Any], Writer] = {
     Cancel: plan_commands.cancel,
     Approve: plan_commands.approve,
     Reject: plan_commands.approve,
+    Deploy: freeze_commands.with_override(rollout_commands.deploy),
+    RolloutAction: rollout_commands.rollout_action,
+    Rollback: rollout_commands.rollback,
 }
 
 

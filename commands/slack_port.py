@@ -18,12 +18,12 @@ from bot.models import OutboxMessage
 from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
 from bot.snapshots import snapshot
 from commands.render import card, replies
-
 from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
-GROUP_CACHE_SECONDS = 300.0
 
+GROUP_CACHE_SECONDS = 300.0
 # How many pages of history a retry reads looking for a message it may already have posted.
 FIND_PAGES = 5
+
 
 class WebApiSlack:
     """SlackPort on the Web API: 429/5xx/timeouts mean 'later', anything else 'never'."""
@@ -49,11 +49,10 @@ class WebApiSlack:
             blocks=blocks or None,
             thread_ts=thread_ts,
             unfurl_links=False,
-        )
             metadata=metadata,
+        )
         return str(response["channel"]), str(response["ts"])
 
-    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
     def find(
         self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
     ) -> tuple[str, str] | None:
@@ -79,6 +78,7 @@ class WebApiSlack:
                 break
         return None
 
+    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
     def _resolve(self, channel: str) -> str:
@@ -165,10 +165,10 @@ def renderer(ctx: DomainContext) -> Renderer:
     }
 
     def render(session: Session, row: OutboxMessage) -> Rendered:
-        assert row.plan_id is not None
-        snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
             return ANNOUNCEMENT_TEMPLATES[str(row.payload["template"])](session, ctx, row)
+        assert row.plan_id is not None
+        snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:
             return card.card(snap, deploy_holds(session, ctx=ctx, plan=snap.plan))
         return templates[str(row.payload["template"])](snap)

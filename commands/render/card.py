@@ -26,6 +26,7 @@ from bot.models import FreezeKind
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from commands.ids import ActionId, BlockId, button_value, tick_value
+from commands.render.checks import progress
 from commands.render.text import (
     BUTTON_LIMIT,
     FIELD_LIMIT,
@@ -158,6 +159,9 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
                 accessory=tick_menu(snap),
             )
         )
+    rollout = progress(snap)
+    if rollout:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=rollout)))
     extra = _notes_and_risks(snap)
     if extra:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=extra)))
@@ -238,7 +242,10 @@ def buttons_for(snap: PlanSnapshot) -> list[ButtonElement]:
                 confirm=(f"Deploy {plan.ref} now?", f"This starts releasing {target}.", "Deploy"),
             )
         )
-    if plan.state == "deploying":
+    waiting = [
+        s for s in snap.stages if s.phase == "rollout" and s.status in ("at_gate", "pausing")
+    ]
+    if plan.state == "deploying" and waiting:
         buttons.append(_button("Promote", ActionId.PROMOTE, value, style="primary"))
     if can(plan.state, Event.PAUSE):
         buttons.append(_button("Pause", ActionId.PAUSE, value))

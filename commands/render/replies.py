@@ -21,7 +21,7 @@ from bot.models import AuditEvent, ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from commands.ids import ActionId, button_value
-from commands.render.card import approvals_line, buttons_for, card, freeze_text, title
+from commands.render.card import approvals_line, buttons_for, freeze_text, title
 from commands.render.text import (
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -133,11 +133,6 @@ def decision_to_requester(snap: PlanSnapshot) -> Rendered:
         f"{plan.ref} is {plan.state}",
         [_section(f"{outcome}: *{escape(title(snap))}*\n{approvals_line(snap)}")],
     )
-
-
-def show(snap: PlanSnapshot) -> Rendered:
-    """`/release show`: the card itself, only for the caller."""
-    return card(snap)
 
 
 def release_announcement(snap: PlanSnapshot) -> Rendered:

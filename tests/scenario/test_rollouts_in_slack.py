@@ -65,7 +65,10 @@ def test_rolling_back_from_the_announcement(slack: SlackDriver, deploy_calls: Pa
     assert alert.text.startswith(
         ":rotating_light: *R-2* checkout `1.4.2` in staging is rolling back to `1.4.1` by <@U0QA>"
     )
-    assert "locked until someone plans a new version" in slack.thread(slack.card("R-2"))[-1]
+    assert (
+        "checkout is locked in staging until someone runs `/release unfreeze staging`"
+        in slack.thread(slack.card("R-2"))[-1]
+    )
     assert slack.card("R-2").text == "R-2 · checkout 1.4.2 → staging: Rolled back"
 
 
