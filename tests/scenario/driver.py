@@ -91,11 +91,14 @@ class SlackDriver:
 
     def click(self, user_id: str, message: Message, action_id: str) -> BoltResponse:
         """Click the button `action_id` on `message` as `user_id`."""
-        for block_id, element in payloads.iter_elements(message.blocks):
-            if element.get("action_id") == action_id:
-                break
-        else:
+        found = [
+            (block_id, element)
+            for block_id, element in payloads.iter_elements(message.blocks)
+            if element.get("action_id") == action_id
+        ]
+        if not found:
             raise AssertionError(f"no {action_id} button on the message: {message.text}")
+        block_id, element = found[0]
         action = payloads.clicked_action(
             element, block_id=block_id or "", action_ts=f"{datetime.now(UTC).timestamp():.6f}"
         )

@@ -97,9 +97,10 @@ def test_the_card_is_edited_in_place_and_the_thread_fills(slack: SlackDriver) ->
         ("show R-42", "there is no plan R-42", None),
         ("deplyo R-1", "unknown sub-command 'deplyo'", None),
         ("cancel R-1", "there is no plan R-1", None),
-        ("plan checkout " + "9" * 5000 + " to staging", None, None),
+        ("plan checkout " + "9" * 5000 + " to staging", "too long", None),
         (
-            'plan checkout 1.4.2 to staging notes "✨ ünïcode 🚀" at 2026-11-24T14:00 until 2026-11-24T13:00',
+            'plan checkout 1.4.2 to staging notes "✨ ünïcode 🚀" '
+            "at 2026-11-24T14:00 until 2026-11-24T13:00",
             "ends before it starts",
             None,
         ),
@@ -110,7 +111,7 @@ def test_bad_input_gets_one_clear_ephemeral_and_changes_nothing(
 ) -> None:
     ack = slack.command("U0REQUESTER", text)
     slack.settle()
-    answers = [ack.get("text", "")] + slack.ephemerals("U0REQUESTER")
+    answers = [ack.get("text", ""), *slack.ephemerals("U0REQUESTER")]
     answers = [a for a in answers if a]
     assert len(answers) == 1, answers
     blocks_text = " ".join(str(b) for b in ack.get("blocks", []))
