@@ -392,6 +392,12 @@ class Row:
         done = self.samples.answered
         return self.samples.server_cpu * 1000 / done if done else 0.0
 
+    @property
+    def client_cpu_ms(self) -> float:
+        """The load generator's CPU per answered request (is the generator the limit?)."""
+        done = self.samples.answered
+        return self.samples.client_cpu * 1000 / done if done else 0.0
+
 
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (`share` in 0..1) of `values`; 0 for none."""
@@ -632,7 +638,7 @@ def machine() -> str:
 
 HEADER = (
     "| server | load | answered | failed | rate req/s | p50 ms | p95 ms | p99 ms | max ms "
-    "| server CPU ms/req | machine busy | generator lag p99 ms |"
+    "| server CPU ms/req | generator CPU ms/req | machine busy | generator lag p99 ms |"
 )
 
 
@@ -646,7 +652,7 @@ def table(rows: list[Row]) -> list[str]:
             f"| {row.name} | {row.mode} | {s.answered:,} | {s.failed:,} | {row.rate:.1f} "
             f"| {row.percentile_ms(0.50):.1f} | {row.percentile_ms(0.95):.1f} "
             f"| {row.percentile_ms(0.99):.1f} | {row.percentile_ms(1.0):.1f} "
-            f"| {row.server_cpu_ms:.2f} | {s.machine_busy:.0%} | {lag} |"
+            f"| {row.server_cpu_ms:.2f} | {row.client_cpu_ms:.2f} | {s.machine_busy:.0%} | {lag} |"
         )
     return lines
 
