@@ -1,0 +1,158 @@
+"""`releasebot` with no arguments, as the README tells a newcomer to run it, and its pieces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import load_config
+from console.demo import build_demo_repo
+from console.run import (
+    bind,
+    demo_channels,
+    demo_people,
+    demo_usergroups,
+    foreign_demo_checks,
+    run_console,
+)
+from tests.e2e.conftest import REPO
+
+STARTUP_DEADLINE_SECONDS = 30.0
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def _free_port() -> int:
+    listener = bind(0)
+    port = int(listener.getsockname()[1])
+    listener.close()
+    return port
+
+
+def test_releasebot_starts_the_whole_bot_and_the_console_from_a_fresh_checkout(
+    tmp_path: Path,
+) -> None:
+    # A fresh machine: the example config and the demo script, nothing built yet.
+    shutil.copy(REPO / "releasebot.toml", tmp_path / "releasebot.toml")
+    (tmp_path / "demo").mkdir()
+    shutil.copy(REPO / "demo" / "deploy.sh", tmp_path / "demo" / "deploy.sh")
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DATABASE_", "RELEASEBOT_", "PORT"))
+    }
+    env.update(PORT=str(port), PYTHONPATH=str(REPO))
+    output = tmp_path / "output.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli"],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+        while True:
+            assert process.poll() is None, output.read_text()
+            try:
+                health = httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no console after 30 s:\n{output.read_text()}") from None
+                threading.Event().wait(0.1)  # the server is still starting; nothing to await
+        assert health.json() == {"status": "ok", "database": "ok"}
+        page = httpx.get(url + "/")
+        assert "Releasebot console" in page.text
+        state = httpx.get(url + "/console/state").json()
+        assert state["me"] == "U0REQUESTER"
+        assert [c["name"] for c in state["channels"] if not c["is_im"]] == [
+            "releases",
+            "announcements",
+            "oncall",
+        ]
+        assert httpx.get(url + "/demo/checkout/healthz").text == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    printed = output.read_text()
+    assert process.returncode == 0, printed  # Ctrl-C is a normal way to stop it
+    assert "Traceback" not in printed
+    assert f"Releasebot console: open http://127.0.0.1:{port}" in printed
+    # The example config's check points at port 3000; on another port the console says so.
+    assert "checks.checkout-health.url" in printed
+    assert (tmp_path / "releasebot.db").exists()
+    assert _git(tmp_path / "demo" / "checkout.git", "tag").split() == ["1.4.1", "1.4.2", "1.4.3"]
+
+
+def test_a_taken_port_is_refused_with_a_hint_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.settings import Settings
+
+    taken = bind(0)
+    try:
+        port = taken.getsockname()[1]
+        taken.listen()
+        settings = Settings(PORT=port, RELEASEBOT_CONFIG=REPO / "releasebot.toml")
+        assert run_console(settings) == 1
+    finally:
+        taken.close()
+    assert "Set PORT to use another port" in capsys.readouterr().err
+
+
+def test_the_workspace_has_everyone_the_example_config_names() -> None:
+    config = load_config(REPO / "releasebot.toml")
+    ordered = demo_people(config)
+    people = {p.id: p for p in ordered}
+    # The switcher starts as the requester and ends with someone who may do little.
+    assert (ordered[0].id, ordered[-1].id) == ("U0REQUESTER", "U0STRANGER")
+    for user_id in ("U0ADMIN", "U0APPROVER1", "U0APPROVER2", "U0APPROVER3", "U0QA"):
+        assert user_id in people
+    assert people["U0APPROVER1"].name == "alice"
+    assert people["U0ADMIN"].is_admin and not people["U0APPROVER1"].is_admin
+    assert demo_usergroups(config) == [("S0SRE", "sre", ["U0APPROVER2", "U0ADMIN"])]
+    assert demo_channels(config) == [
+        ("C0RELEASES", "releases"),
+        ("C0ANNOUNCE", "announcements"),
+        ("C0ONCALL", "oncall"),
+    ]
+    assert foreign_demo_checks(config, port=3000) == []
+    assert foreign_demo_checks(config, port=3001) == [
+        "checks.checkout-health.url is http://127.0.0.1:3000/demo/checkout/healthz, "
+        "but the console is on port 3001"
+    ]
+
+
+def test_the_demo_changelog_repository_has_two_authors_and_the_release_tags(
+    tmp_path: Path,
+) -> None:
+    repo = build_demo_repo(tmp_path / "demo" / "checkout.git")
+    assert _git(repo, "rev-parse", "--is-bare-repository").strip() == "true"
+    between = _git(repo, "log", "--format=%an|%s", "1.4.1..1.4.2").splitlines()
+    assert between == [
+        "Priya Patel|Fix rounding of discounted totals",
+        "Marco Rossi|Show the delivery estimate on the summary page",
+        "Priya Patel|Retry payment provider timeouts",
+    ]
+    # Built once: a second start keeps what is there.
+    head = _git(repo, "rev-parse", "HEAD")
+    assert build_demo_repo(repo) == repo
+    assert _git(repo, "rev-parse", "HEAD") == head
