@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 REQUESTER = "U0REQUESTER"
 STRANGER = "U0STRANGER"
-DEMO_HEALTH_PATH = "/demo/checkout/healthz"
 # Open event streams would otherwise hold a Ctrl-C for their whole lifetime.
 GRACEFUL_SHUTDOWN_SECONDS = 2
 # Their start-up chatter would bury the one line a person needs: the URL to open.
