@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, outbox, reminders
 from bot.config import Freeze as RecurringFreeze
 from bot.context import DomainContext
 from bot.errors import InvalidInput
@@ -102,6 +102,9 @@ def freeze(
     )
     session.add(row)
     session.flush()
+    # Replaced freezes stop owing their notices; the new one owes its end (and a later start).
+    for changed in (*replaced, row):
+        reminders.on_freeze_changed(session, ctx=ctx, freeze=changed)
     window = _window(row, ctx)
     audit.record(
         session,
@@ -148,6 +151,8 @@ def unfreeze(
         raise InvalidInput(f"{environment} has no ad-hoc freeze or rollback lock to lift{still}")
     lifted = tuple(_window(r, ctx) for r in rows)
     _lift(session, rows=rows, actor=actor, now=now)
+    for row in rows:
+        reminders.on_freeze_changed(session, ctx=ctx, freeze=row)
     listed = "; ".join(w.describe(ctx.config.tz) for w in lifted)
     _announce(
         session,
