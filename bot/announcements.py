@@ -41,22 +41,18 @@ def owe_release_announcement(session: Session, *, ctx: DomainContext, plan: Rele
 def owe_rollback_alert(
     session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str, actor: str
 ) -> None:
-    """Owe the rollback alert: what failed, what it rolls back to, who or what decided."""
+    """Owe the rollback alert to releases and on-call: what failed, the rollback target, who
+    or what decided, and a link to the card (resolved when it is delivered)."""
     now = ctx.clock.now()
     channels = [ctx.config.channels.releases]
     if ctx.config.channels.oncall:
         channels.append(ctx.config.channels.oncall)
-    by = "automatically" if actor == "releasebot" else f"by <@{actor}>"
-    target = plan.rollback_version or "the previous version"
-    text = (
-        f":rotating_light: *{plan.ref}* {plan.service} `{plan.version}` in {plan.environment} "
-        f"is rolling back to `{target}` {by}: {reason}"
-    )
     for channel in channels:
         outbox.owe_message(
             session,
             channel=channel,
-            message=outbox.Rendered(text),
+            template="rollback_alert",
+            context={"reason": reason, "actor": actor},
             plan_id=plan.id,
             now=now,
             dedupe_key=f"rollback-alert:{plan.id}:{channel}:{plan.revision}",

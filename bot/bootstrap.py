@@ -6,6 +6,7 @@ import logging
 import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from bot.config import ReleasebotConfig, load_config
 from bot.context import Directory, DomainContext
 from bot.db import Database, make_engine
 from bot.desk import Desk
-from bot.engine import RolloutEngine
+from bot.engine import POLL_INTERVAL, RolloutEngine
 from bot.models import DeployCallback
 from bot.outbox import OutboxDispatcher
 from bot.reminders import build_scheduler
@@ -58,6 +59,7 @@ class Releasebot:
     backends: ConfiguredBackends
     credentials: SlackCredentials
     scheduler: Scheduler
+    http: httpx.Client
     started: bool = field(default=False)
 
     def start_background(self) -> None:
@@ -75,6 +77,12 @@ class Releasebot:
             self.engine.stop()
             self.dispatcher.stop()
             self.started = False
+
+    def close(self) -> None:
+        """Stop, and release connections (HTTP pool, database pool)."""
+        self.stop()
+        self.http.close()
+        self.db.engine.dispose()
 
 
 def console_credentials(settings: Settings, *, base_url: str) -> SlackCredentials:
@@ -105,6 +113,7 @@ def build(
     directory: Directory | None = None,
     executor: Executor | None = None,
     http: httpx.Client | None = None,
+    poll_interval: timedelta = POLL_INTERVAL,
 ) -> Releasebot:
     """Wire one bot: config, database, domain, Slack client, Bolt app, delivery, rollouts."""
     from commands.app import build_app
@@ -118,7 +127,7 @@ def build(
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
     ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
     dispatcher = OutboxDispatcher(
-        db=db, slack=WebApiSlack(client), render=renderer(ctx), clock=clock
+        db=db, slack=WebApiSlack(client), render=renderer(ctx, client), clock=clock
     )
     http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
 
@@ -139,6 +148,7 @@ def build(
         ctx=ctx,
         backends=backends,
         probes=ProbeFactory(config=config, http=http, clock=clock),
+        poll_interval=poll_interval,
     )
 
     def on_change() -> None:
@@ -161,4 +171,5 @@ def build(
         backends=backends,
         credentials=credentials,
         scheduler=build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick),
+        http=http,
     )

@@ -532,7 +532,7 @@ class RolloutEngine:
                     session,
                     ctx=ctx,
                     plan=plan,
-                    text=f":white_check_mark: {label}: done. {status.message}".rstrip(),
+                    text=f":white_check_mark: {label}: done ({status.message}).",
                 )
                 if stage.phase == ROLLOUT:
                     self._after_backend(session, plan, stage)

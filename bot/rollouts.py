@@ -114,9 +114,7 @@ def abort(
     """Stop a rollout and roll it back."""
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     gates.ensure_may_roll_back(ctx, plan=plan, actor=actor)
-    begin_rollback(
-        session, ctx=ctx, plan=plan, event=Event.ABORT, actor=actor, reason=reason or "aborted"
-    )
+    begin_rollback(session, ctx=ctx, plan=plan, event=Event.ABORT, actor=actor, reason=reason)
     return plan
 
 
@@ -130,9 +128,7 @@ def rollback(
         event = Event.ABORT
     else:
         event = Event.ROLLBACK
-    begin_rollback(
-        session, ctx=ctx, plan=plan, event=event, actor=actor, reason=reason or "rolled back"
-    )
+    begin_rollback(session, ctx=ctx, plan=plan, event=event, actor=actor, reason=reason)
     return plan
 
 

@@ -144,7 +144,7 @@ def begin_rollback(
     plan: ReleasePlan,
     event: Event,
     actor: str,
-    reason: str,
+    reason: str | None,
 ) -> None:
     """Stop the rollout and persist the rollback's stages; alert the channels."""
     colour = colour_before(session, plan=plan)
@@ -152,7 +152,7 @@ def begin_rollback(
     for row in stages_of(session, plan_id=plan.id, phase=ROLLOUT):
         if row.status not in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED):
             row.status = StageStatus.CANCELLED
-            row.message = f"stopped: {reason}"
+            row.message = f"stopped: {reason}" if reason else "stopped"
             row.finished_at = ctx.clock.now()
             if row.handle:
                 # The backend call that stops it happens outside this transaction.
@@ -166,7 +166,7 @@ def begin_rollback(
         stages=rollback_stages(ctx, plan=plan, previous_colour=colour),
     )
     plan.next_step_at = ctx.clock.now()
-    announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason, actor=actor)
+    announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
 
 
 def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str) -> None:

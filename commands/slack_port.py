@@ -10,11 +10,11 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.context import DomainContext
 from bot.gates import deploy_holds
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, SlackMessage
 from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
 from bot.snapshots import snapshot
 from commands.render import card, replies
@@ -154,15 +154,27 @@ class SlackDirectory:
         return self._handles.get(name)
 
 
-def renderer(ctx: DomainContext) -> Renderer:
+def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
     """Render owed cards and templated messages from the database at delivery time."""
 
     templates = {
         "approval_request": replies.approval_request,
         "decision_to_requester": replies.decision_to_requester,
-        "release_announcement": replies.release_announcement,
         "override_request": replies.override_request,
     }
+
+    def card_link(session: Session, plan_id: int) -> str | None:
+        found = session.exec(
+            select(SlackMessage).where(SlackMessage.plan_id == plan_id, SlackMessage.kind == CARD)
+        ).first()
+        if found is None or client is None:
+            return None
+        try:
+            return str(
+                client.chat_getPermalink(channel=found.channel, message_ts=found.ts)["permalink"]
+            )
+        except (SlackApiError, URLError, OSError):
+            return None  # the alert still goes out, pointing at /release show instead
 
     def render(session: Session, row: OutboxMessage) -> Rendered:
         if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
@@ -171,6 +183,13 @@ def renderer(ctx: DomainContext) -> Renderer:
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:
             return card.card(snap, deploy_holds(session, ctx=ctx, plan=snap.plan))
+        if row.payload["template"] == "rollback_alert":
+            return replies.rollback_alert(
+                snap,
+                reason=str(row.payload.get("reason", "")),
+                actor=str(row.payload.get("actor", "")),
+                card_link=card_link(session, row.plan_id),
+            )
         return templates[str(row.payload["template"])](snap)
 
     return render

@@ -134,3 +134,11 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     url = create_postgres_database()
     yield url
     drop_postgres_database(url)
+
+
+@pytest.fixture
+def postgres_url(migrated_postgres: str) -> str:
+    """The migrated, emptied PostgreSQL database, for tests only PostgreSQL can run
+    (several processes sharing one database)."""
+    _empty_postgres(migrated_postgres)
+    return migrated_postgres

@@ -135,21 +135,6 @@ def decision_to_requester(snap: PlanSnapshot) -> Rendered:
     )
 
 
-def release_announcement(snap: PlanSnapshot) -> Rendered:
-    """The stakeholder announcement of a released plan, with a Roll back button."""
-    plan = snap.plan
-    blocks: list[Block] = [
-        _section(
-            f":tada: *{escape(plan.service)}* `{escape(plan.version)}` is released to "
-            f"*{escape(plan.environment)}* ({plan.ref}, requested by <@{plan.requester_id}>)."
-        ),
-    ]
-    rollback = [b for b in buttons_for(snap) if b.action_id == "plan_rollback"]
-    if rollback:
-        blocks.append(ActionsBlock(elements=rollback))
-    return _rendered(f"{plan.service} {plan.version} released to {plan.environment}", blocks)
-
-
 def override_request(snap: PlanSnapshot) -> Rendered:
     """The DM an admin gets when someone asks to deploy through a freeze."""
     plan = snap.plan
@@ -212,3 +197,22 @@ def freeze_list(
         )
     )
     return _rendered(f"Freezes: {frozen} environment(s) frozen now", blocks)
+
+
+def rollback_alert(
+    snap: PlanSnapshot, *, reason: str, actor: str, card_link: str | None
+) -> Rendered:
+    """The alert when a release rolls back: what, to what, why, by whom, and where the card is."""
+    plan = snap.plan
+    by = "automatically" if actor == "releasebot" else f"by <@{actor}>"
+    target = plan.rollback_version or "the previous version"
+    text = (
+        f":rotating_light: *{plan.ref}* {escape(plan.service)} `{escape(plan.version)}` in "
+        f"{escape(plan.environment)} is rolling back to `{escape(target)}` {by}"
+        + (f": {escape(reason)}" if reason else ".")
+    )
+    where = f"<{card_link}|the card of {plan.ref}>" if card_link else f"`/release show {plan.ref}`"
+    return _rendered(
+        text,
+        [_section(text), ContextBlock(elements=[MarkdownTextObject(text=f"Details: {where}")])],
+    )

@@ -109,7 +109,7 @@ def test_a_failing_step_rolls_back_and_locks_the_service(rig: Rig) -> None:
             )
         ).one()
     assert (lock.kind, lock.service, lock.environment) == ("rollback_lock", "checkout", "staging")
-    alert_channels = [c for c, p in alerts if "rolling back to `1.4.1`" in p.get("text", "")]
+    alert_channels = [c for c, p in alerts if p.get("template") == "rollback_alert"]
     assert sorted(alert_channels) == ["C0ONCALL", "C0RELEASES"]
     assert "pods crash-looping" in (stage.output_tail or "")
 
