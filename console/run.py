@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +30,7 @@ from bot.config import (
     is_user_id,
     load_config,
 )
-from bot.http import Metrics, slack_routes
+from bot.http import releasebot_routes
 from bot.settings import Settings
 from console.app import create_console_app
 from console.demo import DemoRepoError, build_demo_repo, is_demo_repo_path
@@ -166,10 +165,7 @@ def build_console_stack(
         usergroups=demo_usergroups(config),
     )
     console = create_console_app(console_settings)
-    # Ours rather than build()'s own, so shutdown can close its pooled connections (the health
-    # check keeps one open to this very server).
-    http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
-    bot = build(settings, credentials=credentials, config=config, http=http)
+    bot = build(settings, credentials=credentials, config=config)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -178,12 +174,10 @@ def build_console_stack(
             yield
         finally:
             # Stopping joins the delivery and rollout threads: keep the event loop free.
-            await run_in_threadpool(bot.stop)
-            http.close()
+            # Closing releases the HTTP pool (the health check keeps a connection to us).
+            await run_in_threadpool(bot.close)
 
-    app = Starlette(
-        routes=[*slack_routes(bot.app, bot.db, Metrics()), *console.routes], lifespan=lifespan
-    )
+    app = Starlette(routes=[*releasebot_routes(bot), *console.routes], lifespan=lifespan)
     app.state.workspace = console.state.workspace
     app.state.health = console.state.health
     return app, bot

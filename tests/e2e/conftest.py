@@ -48,9 +48,9 @@ def demo_config_text(port: int) -> str:
     replacements = [
         # The test config lives in tmp_path; the deploy script is the repository's own.
         (r'"\./demo/deploy\.sh"', f'"{REPO / "demo" / "deploy.sh"}"'),
-        (r'pause = "5m"', 'pause = "1s"'),
-        (r'interval = "30s"', 'interval = "1s"'),
-        (r"count = 5", "count = 2"),
+        (r'pause = "30s"', 'pause = "1s"'),
+        (r'interval = "10s"', 'interval = "1s"'),
+        (r"count = 3", "count = 2"),
         (r"failure_limit = 1", "failure_limit = 0"),
         (r"http://127\.0\.0\.1:3000/", f"http://127.0.0.1:{port}/"),
     ]
