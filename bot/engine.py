@@ -107,7 +107,7 @@ class RolloutEngine:
         backends: Backends,
         probes: Probes,
         poll_interval: timedelta = POLL_INTERVAL,
-        workers: int = 8,
+        workers: int = 16,
     ) -> None:
         self._db = db
         self._ctx = ctx
