@@ -22,7 +22,7 @@ from bot import announcements, outbox
 from bot.checklists import post_release_open
 from bot.context import DomainContext
 from bot.db import Database
-from bot.errors import BackendError
+from bot.errors import ReleasebotError
 from bot.freezes import lock_after_rollback
 from bot.lifecycle import IN_FLIGHT, Event
 from bot.models import (
@@ -441,7 +441,7 @@ class RolloutEngine:
                     backend = self._backends.deployer(request.service)
                     handle = backend.find(request) or backend.start(request)
                     finished = None
-            except BackendError as failure:
+            except ReleasebotError as failure:
                 return self._record(
                     plan_id,
                     stage_id,
@@ -461,7 +461,7 @@ class RolloutEngine:
         def poll() -> bool:
             try:
                 status = self._backends.deployer(service).status(handle)
-            except BackendError as failure:
+            except ReleasebotError as failure:
                 status = DeployStatus(DeployState.FAILED, failure.message)
             return self._record(plan_id, stage_id, total, None, status)
 
@@ -474,7 +474,7 @@ class RolloutEngine:
             try:
                 if stage.kind != "flag":
                     self._backends.deployer(service).cancel(handle)
-            except BackendError as failure:
+            except ReleasebotError as failure:
                 log.warning("cancelling stage %s failed: %s", stage_id, failure.message)
             with self._db.session() as session:
                 row = session.get(DeploymentStage, stage_id)

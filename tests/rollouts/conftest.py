@@ -26,13 +26,15 @@ from integrations.deploy.registry import ConfiguredBackends
 
 POLL_STEP = timedelta(seconds=5)
 DEPLOY_SCRIPT = """#!/bin/sh
-# Records every call, fails when asked to (a file named fail-<weight> or fail-<action>).
+# Records every call; fails a deploy at <weight> when fail-<weight> exists, or any call
+# of an action when fail-<action> exists.
 here="$(dirname "$0")"
 printf '{"argv": "%s", "action": "%s", "version": "%s", "weight": "%s", "key": "%s"}\\n' \\
   "$*" "$RELEASE_ACTION" "$RELEASE_VERSION" "$RELEASE_WEIGHT" "$RELEASE_IDEMPOTENCY_KEY" \\
   >> "$here/calls.jsonl"
 echo "deploying $1 $2 to $3 at ${4:-?}%"
-if [ -e "$here/fail-$RELEASE_WEIGHT" ] || [ -e "$here/fail-$RELEASE_ACTION" ]; then
+if { [ "$RELEASE_ACTION" = deploy ] && [ -e "$here/fail-$RELEASE_WEIGHT" ]; } \\
+  || [ -e "$here/fail-$RELEASE_ACTION" ]; then
   echo "error: pods crash-looping" >&2
   exit 3
 fi
@@ -57,6 +59,17 @@ command = ["./deploy.sh", "{{service}}", "{{version}}", "{{environment}}", "{{we
 strategy = "canary"
 checks = ["checkout-health"]
 on_failure = "{on_failure}"
+
+[services.flagged]
+backend = "command"
+command = ["./deploy.sh", "{{service}}", "{{version}}", "{{environment}}", "{{weight}}"]
+strategy = "dark-launch"
+on_failure = "{on_failure}"
+flag = {{ provider = "launchdarkly", key = "new-checkout", project = "shop" }}
+
+[strategies.dark-launch]
+kind = "feature_flag"
+ramp = [25, 100]
 
 [services.simple]
 backend = "command"
@@ -83,14 +96,33 @@ failure_limit = 0
 
 @dataclass
 class Health:
-    """The far side of the http check: healthy or not, and how often it was asked."""
+    """The far sides: the http check (healthy or not) and LaunchDarkly (flag changes)."""
 
     healthy: bool = True
     asked: int = 0
+    flag_changes: list[list[str]] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "app.launchdarkly.com":
+            return self._launchdarkly(request)
         self.asked += 1
         return httpx.Response(200 if self.healthy else 503, text="ok" if self.healthy else "down")
+
+    def _launchdarkly(self, request: httpx.Request) -> httpx.Response:
+        # Shapes from LaunchDarkly's REST API: GET a flag, PATCH it with a semantic patch.
+        if request.method == "GET":
+            variations = [{"_id": "var-on", "value": True}, {"_id": "var-off", "value": False}]
+            return httpx.Response(
+                200, json={"key": "new-checkout", "kind": "boolean", "variations": variations}
+            )
+        body = json.loads(request.content)
+        self.flag_changes.append(
+            [
+                f"{i['kind']}{i.get('rolloutWeights', {}).get('var-on', '')}"
+                for i in body["instructions"]
+            ]
+        )
+        return httpx.Response(200, json={"key": "new-checkout"})
 
 
 @dataclass
@@ -154,8 +186,13 @@ def rig_config(tmp_path: Path, on_failure: str, simple_strategy: str) -> Release
 
 @pytest.fixture
 def rig(
-    db: Database, rig_config: ReleasebotConfig, clock: ManualClock, tmp_path: Path
+    db: Database,
+    rig_config: ReleasebotConfig,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Rig]:
+    monkeypatch.setenv("LAUNCHDARKLY_API_TOKEN", "api-test-token")
     health = Health()
     http = httpx.Client(transport=httpx.MockTransport(health.handler))
     ctx = DomainContext(config=rig_config, clock=clock, directory=StaticDirectory())

@@ -191,3 +191,39 @@ def test_a_restart_between_persisting_and_calling_the_backend_runs_the_step_once
     plan = rig.drive(lambda p: p.state == PlanState.RELEASED)
     assert len(rig.calls()) == 1
     assert plan.state == PlanState.RELEASED
+
+
+def test_a_feature_flag_rollout_deploys_dark_then_ramps_the_flag_and_turns_it_off_on_rollback(
+    rig: Rig,
+) -> None:
+    _plan(rig, service="flagged")
+    _do(rig, rollouts.deploy)
+    rig.drive(lambda p: p.state == PlanState.RELEASED)
+    assert [s[1] for s in _stages(rig)] == ["deploy dark", "flag on for 25%", "flag on for 100%"]
+    assert [c["weight"] for c in rig.calls()] == ["0"]  # the code ships dark
+    assert rig.health.flag_changes == [
+        ["turnFlagOn", "updateFallthroughVariationOrRollout25000"],
+        ["turnFlagOn", "updateFallthroughVariationOrRollout100000"],
+    ]
+    _do(rig, rollouts.rollback, reason="conversion dropped")
+    rig.drive(lambda p: p.state == PlanState.ROLLED_BACK)
+    assert rig.health.flag_changes[-1] == ["turnFlagOff"]
+    assert len(rig.calls()) == 1  # turning the flag off needs no redeploy
+
+
+@pytest.mark.parametrize("failing_weight", ["10", "50", "100"])
+def test_a_failure_at_any_step_rolls_back(rig: Rig, failing_weight: str) -> None:
+    _plan(rig)
+    (rig.folder / f"fail-{failing_weight}").touch()
+    _do(rig, rollouts.deploy)
+    plan = rig.drive(
+        lambda p: p.state == PlanState.ROLLED_BACK or any(s[3] == "at_gate" for s in _stages(rig))
+    )
+    if plan.state != PlanState.ROLLED_BACK:
+        _do(rig, rollouts.promote)
+        plan = rig.drive(lambda p: p.state == PlanState.ROLLED_BACK)
+    weights = [c["weight"] for c in rig.calls() if c["action"] == "deploy"]
+    assert weights == ["10", "50", "100"][: ["10", "50", "100"].index(failing_weight) + 1]
+    assert [c["action"] for c in rig.calls()][-1] == "rollback"
+    with rig.desk.db.session() as session:
+        assert _transitions(session)[-2:] == ["rolling_back", "rolled_back"]
