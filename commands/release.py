@@ -55,11 +55,21 @@ READERS: dict[type[Any], Reader] = {
     ListPlans: plan_commands.list_plans,
     History: plan_commands.history,
     Audit: plan_commands.audit_trail,
-    Notes: notes_commands.notes,
     Checks: rollout_commands.checks,
 }
 
-# Sub-commands that change something: acked empty, done after the ack, answered by response_url.
+
+def after_ack(reader: Reader) -> Writer:
+    """A read that may be slow (git, GitHub): answered after the ack through response_url."""
+
+    def read(cmd: Any, *, desk: Desk, user_id: str, request_key: str | None) -> Rendered:
+        return reader(cmd, desk=desk, user_id=user_id)
+
+    return read
+
+
+# Sub-commands that change something (or read slowly): acked empty, done after the ack,
+# answered by response_url.
 WRITERS: dict[type[Any], Writer] = {
     Freeze: freeze_commands.freeze,
     Unfreeze: freeze_commands.unfreeze,
@@ -72,6 +82,7 @@ WRITERS: dict[type[Any], Writer] = {
     Deploy: freeze_commands.with_override(rollout_commands.deploy),
     RolloutAction: rollout_commands.rollout_action,
     Rollback: rollout_commands.rollback,
+    Notes: after_ack(notes_commands.notes),
 }
 
 
