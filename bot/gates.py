@@ -150,15 +150,14 @@ def request_override(
         },
     )
     asked = _override_approvers(ctx, plan=plan, requester=actor)
-    for person in asked:
-        outbox.owe_message(
-            session,
-            channel=person,
-            template="override_request",
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"override-dm:{plan.id}:{plan.approval_round}:{person}",
-        )
+    outbox.owe_dms(
+        session,
+        people=asked,
+        template="override_request",
+        plan_id=plan.id,
+        now=now,
+        key=f"override-dm:{plan.id}:{plan.approval_round}",
+    )
     held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
     channel = ctx.config.channels.releases
     outbox.owe_thread_reply(

@@ -317,16 +317,14 @@ def ask_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) ->
     if not policy.allow_self:
         people.discard(plan.requester_id)
     now = ctx.clock.now()
-    for person in sorted(people):
-        outbox.owe_message(
-            session,
-            channel=person,
-            template="approval_request",
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"approval-dm:{plan.id}:{plan.approval_round}:{person}",
-        )
-    return len(people)
+    return outbox.owe_dms(
+        session,
+        people=sorted(people),
+        template="approval_request",
+        plan_id=plan.id,
+        now=now,
+        key=f"approval-dm:{plan.id}:{plan.approval_round}",
+    )
 
 
 def _check_window(start: datetime | None, end: datetime | None, *, now: datetime) -> None:

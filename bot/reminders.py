@@ -290,17 +290,16 @@ def window_soon(
     if now - job.due_at > max(lead / 4, timedelta(minutes=2)):
         return skipped(f"the T-{_span(lead)} reminder of {plan.ref} is too late to be useful")
     people = [plan.requester_id, *(s for s in plan.stakeholders if s[:1] in ("U", "W"))]
-    for person in dict.fromkeys(people):
-        outbox.owe_message(
-            session,
-            channel=person,
-            template="window_soon",
-            context={"lead_seconds": int(lead.total_seconds())},
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"window-soon:{plan.id}:{job.id}:{person}",
-        )
-    return done(f"reminded {len(people)} people of the window of {plan.ref}")
+    reminded = outbox.owe_dms(
+        session,
+        people=people,
+        template="window_soon",
+        context={"lead_seconds": int(lead.total_seconds())},
+        plan_id=plan.id,
+        now=now,
+        key=f"window-soon:{plan.id}:{job.id}",
+    )
+    return done(f"reminded {reminded} people of the window of {plan.ref}")
 
 
 def approval_nudge(
@@ -324,16 +323,15 @@ def approval_nudge(
     if now - job.due_at > every:
         return skipped(f"the approval reminder of {plan.ref} is {_span(now - job.due_at)} late")
     people = undecided_approvers(session, ctx=ctx, plan=plan)
-    for person in people:
-        outbox.owe_message(
-            session,
-            channel=person,
-            template="approval_reminder",
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"approval-nudge:{plan.id}:{job.id}:{person}",
-        )
-    return done(f"nudged {len(people)} approvers of {plan.ref}")
+    nudged = outbox.owe_dms(
+        session,
+        people=people,
+        template="approval_reminder",
+        plan_id=plan.id,
+        now=now,
+        key=f"approval-nudge:{plan.id}:{job.id}",
+    )
+    return done(f"nudged {nudged} approvers of {plan.ref}")
 
 
 def undecided_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> list[str]:
