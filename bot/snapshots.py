@@ -10,8 +10,18 @@ from sqlmodel import Session, col, select
 
 from bot.approvals import ApprovalStatus, approval_status
 from bot.context import DomainContext
-from bot.models import ChecklistItem, CheckRun, DeploymentStage, ReleasePlan
+from bot.models import ChecklistItem, CheckRun, DeploymentStage, PlanState, ReleasePlan
 from bot.plans import get_plan
+
+NEVER_DEPLOYED = frozenset(
+    {
+        PlanState.AWAITING_APPROVAL,
+        PlanState.APPROVED,
+        PlanState.REJECTED,
+        PlanState.CANCELLED,
+        PlanState.EXPIRED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -41,27 +51,40 @@ def snapshot(session: Session, *, ctx: DomainContext, plan_id: int) -> PlanSnaps
 
 
 def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> PlanSnapshot:
-    """Gather the read model of an already loaded plan."""
+    """Gather the read model of an already loaded plan.
+
+    Cards are read on every `/release show` and every delivery, so tables that cannot hold
+    rows for the plan's state are not queried: a plan that never deployed has no stages or
+    check runs, and an environment without approvals has no decisions.
+    """
     items: Sequence[ChecklistItem] = session.exec(
         select(ChecklistItem)
         .where(ChecklistItem.plan_id == plan.id)
         .order_by(col(ChecklistItem.id))
     ).all()
-    environment = ctx.config.environment(plan.environment)
-    stages = session.exec(
-        select(DeploymentStage)
-        .where(DeploymentStage.plan_id == plan.id)
-        .order_by(col(DeploymentStage.seq))
-    ).all()
-    runs = session.exec(
-        select(CheckRun).where(CheckRun.plan_id == plan.id).order_by(col(CheckRun.id))
-    ).all()
+    approvals_needed = ctx.config.environment(plan.environment).approvals.required > 0
+    stages: Sequence[DeploymentStage] = ()
+    runs: Sequence[CheckRun] = ()
+    if plan.state not in NEVER_DEPLOYED:
+        stages = session.exec(
+            select(DeploymentStage)
+            .where(DeploymentStage.plan_id == plan.id)
+            .order_by(col(DeploymentStage.seq))
+        ).all()
+        runs = session.exec(
+            select(CheckRun).where(CheckRun.plan_id == plan.id).order_by(col(CheckRun.id))
+        ).all()
+    approvals = (
+        approval_status(session, ctx=ctx, plan=plan)
+        if approvals_needed
+        else ApprovalStatus(required=0, approvals=(), rejections=(), eligible=())
+    )
     return PlanSnapshot(
         plan=plan,
-        approvals=approval_status(session, ctx=ctx, plan=plan),
+        approvals=approvals,
         checklist=tuple(items),
         timezone=ctx.config.tz,
-        approvals_needed=environment.approvals.required > 0,
+        approvals_needed=approvals_needed,
         stages=tuple(stages),
         check_runs=tuple(runs),
     )

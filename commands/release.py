@@ -136,7 +136,19 @@ def register(app: App, desk: Desk) -> None:
             respond, lambda: writer(parsed, desk=desk, user_id=command["user_id"], request_key=key)
         )
 
+    # Reads are answered in the ack, so only other sub-commands need the after-ack listener;
+    # routing by the first word is only a shortcut (the lazy listener ignores reads anyway).
+    app.command("/release", matchers=[_is_read])(ack=ack_release, lazy=[])
     app.command("/release")(ack=ack_release, lazy=[do_release])
+
+
+READ_WORDS = frozenset({"", "help", "show", "list", "history", "audit", "checks", "freezes"})
+
+
+def _is_read(command: dict[str, Any]) -> bool:
+    """True when the text starts with a sub-command answered inside the ack."""
+    words = str(command.get("text", "")).split(maxsplit=1)
+    return (words[0].lower() if words else "") in READ_WORDS
 
 
 def _name(parsed: Command) -> str:

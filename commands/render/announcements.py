@@ -29,6 +29,7 @@ from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot, snapshot
 from commands.ids import ActionId, button_value
 from commands.render.card import approvals_line, buttons_for, title
+from commands.render.kit import Json
 from commands.render.replies import plan_line
 from commands.render.text import (
     BUTTON_LIMIT,
@@ -59,8 +60,8 @@ def _rendered(text: str, blocks: Sequence[Block]) -> Rendered:
     return Rendered(text=text, blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
 
 
-def _only(snap: PlanSnapshot, *action_ids: str) -> list[ButtonElement]:
-    return [b for b in buttons_for(snap) if b.action_id in action_ids]
+def _only(snap: PlanSnapshot, *action_ids: str) -> list[Json]:
+    return [b for b in buttons_for(snap) if b["action_id"] in action_ids]
 
 
 # -- changelog ----------------------------------------------------------------------------

@@ -4,20 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    Option,
-    SectionBlock,
-    StaticSelectElement,
-)
-
 from bot.checklists import tickable
 from bot.freezes import FreezeWindow
 from bot.gates import DeployHolds
@@ -26,7 +12,9 @@ from bot.models import FreezeKind
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from commands.ids import ActionId, BlockId, button_value, tick_value
+from commands.render import kit
 from commands.render.checks import progress
+from commands.render.kit import Json
 from commands.render.text import (
     BUTTON_LIMIT,
     FIELD_LIMIT,
@@ -96,20 +84,18 @@ def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
     return "\n".join(lines)
 
 
-def tick_menu(snap: PlanSnapshot) -> StaticSelectElement | None:
+def tick_menu(snap: PlanSnapshot) -> Json | None:
     """A menu of the checklist items that may be ticked now (identity is checked on the click)."""
     plan = snap.plan
     assert plan.id is not None
     options = [
-        Option(value=tick_value(plan.id, i.id), text=clip(i.name, BUTTON_LIMIT))
+        (clip(i.name, BUTTON_LIMIT), tick_value(plan.id, i.id))
         for i in snap.checklist
         if i.id is not None and tickable(plan.state, i)
     ]
     if not options:
         return None
-    return StaticSelectElement(
-        action_id=ActionId.TICK, placeholder="Tick an item", options=options[:100]
-    )
+    return kit.static_select(ActionId.TICK, "Tick an item", options[:100])
 
 
 def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
@@ -117,27 +103,24 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     plan = snap.plan
     tz = snap.timezone
     fields = [
-        MarkdownTextObject(text=f"*Service*\n{escape(plan.service)}"),
-        MarkdownTextObject(text=f"*Version*\n`{escape(plan.version)}`"),
-        MarkdownTextObject(text=f"*Environment*\n{escape(plan.environment)}"),
-        MarkdownTextObject(text=f"*Window*\n{window(plan.window_start, plan.window_end, tz)}"),
-        MarkdownTextObject(text=f"*Strategy*\n{escape(plan.strategy)}"),
-        MarkdownTextObject(text=f"*Requester*\n<@{plan.requester_id}>"),
-        MarkdownTextObject(
-            text=f"*Rolls back to*\n{escape(plan.rollback_version or 'nothing released yet')}"
-        ),
+        f"*Service*\n{escape(plan.service)}",
+        f"*Version*\n`{escape(plan.version)}`",
+        f"*Environment*\n{escape(plan.environment)}",
+        f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
+        f"*Strategy*\n{escape(plan.strategy)}",
+        f"*Requester*\n<@{plan.requester_id}>",
+        f"*Rolls back to*\n{escape(plan.rollback_version or 'nothing released yet')}",
     ]
     if plan.depends_on:
-        after = ", ".join(f"R-{d}" for d in plan.depends_on)
-        fields.append(MarkdownTextObject(text=f"*After*\n{after}"))
-    blocks: list[Block] = [
-        HeaderBlock(text=title(snap)),
-        SectionBlock(text=MarkdownTextObject(text=STATE_LABELS[plan.state]), fields=fields),
-        SectionBlock(text=MarkdownTextObject(text=clip(approvals_line(snap), SECTION_LIMIT))),
+        fields.append("*After*\n" + ", ".join(f"R-{d}" for d in plan.depends_on))
+    blocks: list[Json] = [
+        kit.header(title(snap)),
+        kit.section(STATE_LABELS[plan.state], fields=fields),
+        kit.section(clip(approvals_line(snap), SECTION_LIMIT)),
     ]
     held = holds_line(snap, holds) if holds is not None else ""
     if held:
-        blocks.insert(2, SectionBlock(text=MarkdownTextObject(text=clip(held, SECTION_LIMIT))))
+        blocks.insert(2, kit.section(clip(held, SECTION_LIMIT)))
     if snap.checklist:
         lines = [
             f"{':ballot_box_with_check:' if i.ticked_at else ':white_square:'} "
@@ -146,41 +129,28 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
             f"{' _after release_' if i.phase == 'post_release' else ''}"
             for i in snap.checklist
         ]
-        blocks.append(
-            SectionBlock(
-                block_id=BlockId.CHECKLIST,
-                text=MarkdownTextObject(
-                    text=clip(
-                        "*Checklist*\n" + "\n".join(lines),
-                        SECTION_LIMIT,
-                        f"`/release show {plan.ref}`",
-                    )
-                ),
-                accessory=tick_menu(snap),
-            )
+        checklist = clip(
+            "*Checklist*\n" + "\n".join(lines), SECTION_LIMIT, f"`/release show {plan.ref}`"
         )
+        blocks.append(kit.section(checklist, block_id=BlockId.CHECKLIST, accessory=tick_menu(snap)))
     rollout = progress(snap)
     if rollout:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=rollout)))
+        blocks.append(kit.section(rollout))
     extra = _notes_and_risks(snap)
     if extra:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=extra)))
+        blocks.append(kit.section(extra))
     buttons = buttons_for(snap)
     if buttons:
-        blocks.append(DividerBlock())
-        blocks.append(ActionsBlock(block_id=BlockId.ACTIONS, elements=buttons))
+        blocks.append(kit.divider())
+        blocks.append(kit.actions(buttons, block_id=BlockId.ACTIONS))
     blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Updated {when(plan.updated_at, tz)} · details in the thread · "
-                    f"`/release audit {plan.ref}`"
-                )
-            ]
+        kit.context(
+            f"Updated {when(plan.updated_at, tz)} · details in the thread · "
+            f"`/release audit {plan.ref}`"
         )
     )
     text = f"{title(snap)}: {STATE_LABELS[plan.state].split(' ', 1)[1]}"
-    return Rendered(text=text, blocks=[b.to_dict() for b in blocks])
+    return Rendered(text=text, blocks=blocks)
 
 
 def _notes_and_risks(snap: PlanSnapshot) -> str:
@@ -193,34 +163,16 @@ def _notes_and_risks(snap: PlanSnapshot) -> str:
     return clip("\n".join(parts), FIELD_LIMIT, f"full text: `/release show {plan.ref}`")
 
 
-def _button(
-    text: str,
-    action: ActionId,
-    value: str,
-    *,
-    style: str | None = None,
-    confirm: tuple[str, str, str] | None = None,
-) -> ButtonElement:
-    dialog = None
-    if confirm is not None:
-        heading, body, yes = confirm
-        dialog = ConfirmObject(
-            title=heading,
-            text=body,
-            confirm=yes,
-            deny="Not now",
-            style="danger" if style == "danger" else None,
-        )
-    return ButtonElement(text=text, action_id=action, value=value, style=style, confirm=dialog)
+_button = kit.button
 
 
-def buttons_for(snap: PlanSnapshot) -> list[ButtonElement]:
+def buttons_for(snap: PlanSnapshot) -> list[Json]:
     """The buttons that apply to the plan's current state; the rest disappear."""
     plan = snap.plan
     assert plan.id is not None
     value = button_value(plan.id, plan.approval_round)
     target = f"{plan.service} {plan.version} to {plan.environment}"
-    buttons: list[ButtonElement] = []
+    buttons: list[Json] = []
     if can(plan.state, Event.APPROVE):
         buttons.append(
             _button(

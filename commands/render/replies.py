@@ -5,23 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
 from bot.freezes import EnvironmentFreezes
 from bot.models import AuditEvent, ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from commands.ids import ActionId, button_value
+from commands.render import kit
 from commands.render.card import approvals_line, buttons_for, freeze_text, title
+from commands.render.kit import Json
 from commands.render.text import (
     MAX_BLOCKS,
     SECTION_LIMIT,
@@ -33,19 +24,19 @@ from commands.render.text import (
 )
 
 
-def _section(text: str, pointer: str = "") -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT, pointer)))
+def _section(text: str, pointer: str = "") -> Json:
+    return kit.section(clip(text, SECTION_LIMIT, pointer))
 
 
-def _rendered(text: str, blocks: Sequence[Block]) -> Rendered:
-    return Rendered(text=text, blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
+def _rendered(text: str, blocks: Sequence[Json]) -> Rendered:
+    return Rendered(text=text, blocks=list(blocks[:MAX_BLOCKS]))
 
 
 def error(message: str, usage: str | None = None) -> Rendered:
     """A refusal or a mistake, with the usage that shows the right form."""
-    blocks: list[Block] = [_section(f":warning: {escape(message)}")]
+    blocks: list[Json] = [_section(f":warning: {escape(message)}")]
     if usage:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(usage, 2000))]))
+        blocks.append(kit.context(clip(usage, 2000)))
     return _rendered(message, blocks)
 
 
@@ -74,16 +65,12 @@ def plan_list(
     """A list of plans in one section per ten, with a pointer when there are more."""
     if not plans:
         return notice(f"{heading}: none.")
-    blocks: list[Block] = [HeaderBlock(text=clip(heading, 150))]
+    blocks: list[Json] = [kit.header(clip(heading, 150))]
     lines = [plan_line(p, tz) for p in plans]
     for start in range(0, len(lines), 10):
         blocks.append(_section("\n".join(lines[start : start + 10]), more_hint))
     if total > len(plans):
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"Showing {len(plans)} of {total}. {more_hint}")]
-            )
-        )
+        blocks.append(kit.context(f"Showing {len(plans)} of {total}. {more_hint}"))
     return _rendered(f"{heading}: {len(plans)} of {total}", blocks)
 
 
@@ -94,7 +81,7 @@ def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -
         move = f" {event.from_state or '∅'} → {event.to_state}" if event.to_state else ""
         why = f" — {escape(event.reason)}" if event.reason else ""
         lines.append(f"`{when(event.at, tz)}` <@{event.actor_id}> *{event.action}*{move}{why}")
-    blocks: list[Block] = [HeaderBlock(text=clip(f"Audit trail of {plan.ref}", 150))]
+    blocks: list[Json] = [kit.header(clip(f"Audit trail of {plan.ref}", 150))]
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_LIMIT - 100:
@@ -111,7 +98,7 @@ def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -
 def approval_request(snap: PlanSnapshot) -> Rendered:
     """The DM an approver gets: the plan in short, and the same Approve/Reject buttons."""
     plan = snap.plan
-    blocks: list[Block] = [
+    blocks: list[Json] = [
         _section(
             f":wave: <@{plan.requester_id}> asks for your approval of *{escape(title(snap))}*\n"
             f"Window: {window(plan.window_start, plan.window_end, snap.timezone)} · "
@@ -119,9 +106,11 @@ def approval_request(snap: PlanSnapshot) -> Rendered:
         ),
         _section(approvals_line(snap)),
     ]
-    buttons = [b for b in buttons_for(snap) if b.action_id in ("plan_approve", "plan_reject")]
+    buttons = [
+        b for b in buttons_for(snap) if b["action_id"] in (ActionId.APPROVE, ActionId.REJECT)
+    ]
     if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
+        blocks.append(kit.actions(buttons))
     return _rendered(f"Approval requested: {title(snap)}", blocks)
 
 
@@ -140,26 +129,24 @@ def override_request(snap: PlanSnapshot) -> Rendered:
     plan = snap.plan
     assert plan.id is not None
     reason = escape(plan.override_reason or "")
-    blocks: list[Block] = [
+    blocks: list[Json] = [
         _section(
             f":rotating_light: Break-glass request: deploy *{escape(title(snap))}* "
             f"(planned by <@{plan.requester_id}>) through a freeze.\nReason: {reason}\n"
             "Who asked is in the card's thread. An override never counts toward the approvals."
         ),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Approve override",
-                    action_id=ActionId.OVERRIDE_APPROVE,
-                    value=button_value(plan.id, plan.approval_round),
+        kit.actions(
+            [
+                kit.button(
+                    "Approve override",
+                    ActionId.OVERRIDE_APPROVE,
+                    button_value(plan.id, plan.approval_round),
                     style="danger",
-                    confirm=ConfirmObject(
-                        title=f"Override the freeze for {plan.ref}?",
-                        text=f"{plan.service} {plan.version} may then deploy to "
+                    confirm=(
+                        f"Override the freeze for {plan.ref}?",
+                        f"{plan.service} {plan.version} may then deploy to "
                         f"{plan.environment} during the freeze.",
-                        confirm="Approve override",
-                        deny="Not now",
-                        style="danger",
+                        "Approve override",
                     ),
                 )
             ]
@@ -172,7 +159,7 @@ def freeze_list(
     overview: Sequence[EnvironmentFreezes], *, tz: ZoneInfo, horizon_days: int
 ) -> Rendered:
     """`/release freezes`: what is frozen now and what freezes start soon, per environment."""
-    blocks: list[Block] = [HeaderBlock(text="Freezes")]
+    blocks: list[Json] = [kit.header("Freezes")]
     frozen = 0
     for entry in overview:
         lines = [freeze_text(f, tz) for f in entry.active]
@@ -186,14 +173,10 @@ def freeze_list(
         blocks.append(_section(f"*{escape(entry.environment)}*\n" + "\n".join(lines)))
     blocks = blocks[: MAX_BLOCKS - 1]
     blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text='Freeze: `/release freeze <env> [until <time>] reason "<text>"` · '
-                    "lift: `/release unfreeze <env>` · deploy anyway: "
-                    '`/release deploy R-<n> --override "<reason>"` (an admin approves)'
-                )
-            ]
+        kit.context(
+            'Freeze: `/release freeze <env> [until <time>] reason "<text>"` · '
+            "lift: `/release unfreeze <env>` · deploy anyway: "
+            '`/release deploy R-<n> --override "<reason>"` (an admin approves)'
         )
     )
     return _rendered(f"Freezes: {frozen} environment(s) frozen now", blocks)
@@ -214,5 +197,5 @@ def rollback_alert(
     where = f"<{card_link}|the card of {plan.ref}>" if card_link else f"`/release show {plan.ref}`"
     return _rendered(
         text,
-        [_section(text), ContextBlock(elements=[MarkdownTextObject(text=f"Details: {where}")])],
+        [_section(text), kit.context(f"Details: {where}")],
     )
