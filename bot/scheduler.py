@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,9 +156,15 @@ class JobRunner:
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         batch: int = 200,
+        workers: int | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        # Each job is its own short transaction, mostly waiting on database round trips, so on
+        # PostgreSQL a few run side by side (one at a time was ~400 jobs/s, short of 500/s).
+        # SQLite takes one writer at a time: more threads would only queue on its lock.
+        sqlite = db.engine.dialect.name == "sqlite"
+        self._workers = workers if workers is not None else (1 if sqlite else 4)
         self.owner = owner or default_owner()
         self._lease = lease
         self._batch = batch
@@ -184,8 +191,11 @@ class JobRunner:
                 claimed = self._claim(self._batch if limit is None else min(self._batch, limit))
                 if not claimed:
                     break
-                for job_id in claimed:
-                    finished += self._run_one(job_id)
+                if self._workers > 1 and len(claimed) > 1:
+                    with ThreadPoolExecutor(self._workers, thread_name_prefix="jobs") as pool:
+                        finished += sum(pool.map(self._run_one, claimed))
+                else:
+                    finished += sum(self._run_one(job_id) for job_id in claimed)
         if finished:
             self.after_pass()
         return finished
@@ -298,7 +308,7 @@ class Scheduler:
     """APScheduler 3 in the background: wakes the job runner, and runs the lead's interval work."""
 
     def __init__(
-        self, *, runner: JobRunner, poll_seconds: float = 1.0, jobstore_timezone: str = "UTC"
+        self, *, runner: JobRunner, poll_seconds: float = 0.5, jobstore_timezone: str = "UTC"
     ) -> None:
         self.runner = runner
         self._poll = poll_seconds
