@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
-from bot import outbox, plans, scheduler
+from bot import audit, outbox, plans, scheduler
 from bot.config import ReleasebotConfig
 from bot.context import DomainContext
 from bot.db import Database
+from bot.errors import ReleasebotError
 from bot.lifecycle import Event
 from bot.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
 from bot.scheduler import JobResult, JobRunner, done, not_needed, skipped
@@ -395,7 +396,39 @@ def window_open(
     # Imported here: bot.rollouts imports bot.plans, which imports this module.
     from bot import rollouts
 
-    rollouts.deploy(session, ctx=ctx, actor=ACTOR, plan_id=plan.id)
+    try:
+        with session.begin_nested():
+            rollouts.deploy(session, ctx=ctx, actor=ACTOR, plan_id=plan.id)
+    except ReleasebotError as refusal:
+        # A gate said no (a freeze, an open checklist item): say so where people look.
+        audit.record(
+            session,
+            at=now,
+            actor_id=ACTOR,
+            action="auto_deploy.refused",
+            plan_id=plan.id,
+            reason=refusal.message,
+        )
+        outbox.owe_thread_reply(
+            session,
+            plan_id=plan.id,
+            channel=ctx.config.channels.releases,
+            message=outbox.Rendered(
+                f":no_entry: {plan.ref}'s window opened but it did not start by itself: "
+                f"{refusal.message}"
+            ),
+            now=now,
+            dedupe_key=f"auto-deploy-refused:{plan.id}:{job.id}",
+        )
+        outbox.owe_message(
+            session,
+            channel=plan.requester_id,
+            template="deploy_nudge",
+            plan_id=plan.id,
+            now=now,
+            dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
+        )
+        return done(f"{plan.ref} did not start by itself: {refusal.message}")
     return done(f"started {plan.ref} (auto_deploy)")
 
 

@@ -110,3 +110,22 @@ def test_a_plan_still_awaiting_approval_does_not_start_when_its_window_opens(
     assert not any(":rocket:" in line for line in slack.thread(slack.card("R-2")))
     nudge = slack.dm("U0REQUESTER")[-1]
     assert nudge.text == "R-2's window is open"
+
+
+def test_an_auto_deploy_a_freeze_refuses_says_why_in_the_thread(slack: SlackDriver) -> None:
+    slack.command(
+        "U0REQUESTER", "plan payments 2.0.0 to staging at 2026-11-24T16:00 until 2026-11-24T18:00"
+    )
+    slack.command("U0ADMIN", 'freeze staging until 2026-11-24T17:00 reason "load test"')
+    slack.settle()
+    advance(slack, timedelta(hours=1), step=timedelta(minutes=5))  # 16:00: the window opens
+
+    assert _plan_row(slack, 1).state == "approved"
+    refused = slack.thread(slack.card("R-1"))[-1]
+    assert refused.startswith(":no_entry: R-1's window opened but it did not start by itself:")
+    assert "load test" in refused
+    with slack.bot.db.session() as session:
+        audited = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "auto_deploy.refused")
+        ).all()
+    assert [(e.plan_id, e.actor_id) for e in audited] == [(1, "releasebot")]
