@@ -353,6 +353,20 @@ def undecided_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePl
     return sorted(people - decided)
 
 
+def _nudge_requester(
+    session: Session, *, plan: ReleasePlan, job: ScheduledJob, now: datetime
+) -> None:
+    """DM the requester that the window is open and the plan waits for them to deploy it."""
+    outbox.owe_message(
+        session,
+        channel=plan.requester_id,
+        template="deploy_nudge",
+        plan_id=plan.id,
+        now=now,
+        dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
+    )
+
+
 def deploy_nudge(
     session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
 ) -> JobResult:
@@ -362,14 +376,7 @@ def deploy_nudge(
         return not_needed(why or "the plan is gone")
     if plan.window_end is not None and now >= plan.window_end:
         return skipped(f"{plan.ref}'s window already closed")
-    outbox.owe_message(
-        session,
-        channel=plan.requester_id,
-        template="deploy_nudge",
-        plan_id=plan.id,
-        now=now,
-        dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
-    )
+    _nudge_requester(session, plan=plan, job=job, now=now)
     return done(f"nudged <@{plan.requester_id}> to deploy {plan.ref}")
 
 
@@ -384,14 +391,7 @@ def window_open(
     if plan.window_end is not None and now >= plan.window_end:
         return skipped(f"{plan.ref}'s window closed before it could start")
     if plan.state != PlanState.APPROVED:
-        outbox.owe_message(
-            session,
-            channel=plan.requester_id,
-            template="deploy_nudge",
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
-        )
+        _nudge_requester(session, plan=plan, job=job, now=now)
         return done(f"{plan.ref} is not approved; it does not start by itself")
     # Imported here: bot.rollouts imports bot.plans, which imports this module.
     from bot import rollouts
@@ -420,14 +420,7 @@ def window_open(
             now=now,
             dedupe_key=f"auto-deploy-refused:{plan.id}:{job.id}",
         )
-        outbox.owe_message(
-            session,
-            channel=plan.requester_id,
-            template="deploy_nudge",
-            plan_id=plan.id,
-            now=now,
-            dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
-        )
+        _nudge_requester(session, plan=plan, job=job, now=now)
         return done(f"{plan.ref} did not start by itself: {refusal.message}")
     return done(f"started {plan.ref} (auto_deploy)")
 
