@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import seed
+from bench import report, seed
 from bench.bare_bolt import BARE_ANSWER
 from console import payloads
 from console.slack_api import Workspace, create_slack_api_app
@@ -843,18 +843,7 @@ def section(results: Results, settings: Settings, dataset: str, command: str) ->
 
 def rewrite_section(document: str, new_section: str) -> str:
     """`document` with its "Ack latency (issue 2)" section replaced (or appended)."""
-    if not document.strip():
-        document = "# Benchmarks\n"
-    lines = document.splitlines()
-    try:
-        start = lines.index(SECTION)
-    except ValueError:
-        return document.rstrip("\n") + "\n\n" + new_section.rstrip("\n") + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:])
-    joined = (before + "\n\n" if before else "") + new_section.rstrip("\n") + "\n"
-    return joined + ("\n" + after.rstrip("\n") + "\n" if after else "")
+    return report.rewrite_section(document, SECTION, new_section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -879,13 +868,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if created and not settings.keep:
             seed.drop_database(settings.database)
-    report = section(results, settings, dataset, command)
-    print(report)
+    text = section(results, settings, dataset, command)
+    print(text)
     for line in results.bot_log_errors[:20]:
         print("bot log:", line)
     if settings.record:
         current = BENCHMARKS.read_text() if BENCHMARKS.exists() else ""
-        BENCHMARKS.write_text(rewrite_section(current, report))
+        BENCHMARKS.write_text(rewrite_section(current, text))
         print(f"wrote {BENCHMARKS.relative_to(REPO)}")
     return 0
 

@@ -33,7 +33,8 @@ from sqlmodel import Session, col, select
 
 from bench import seed
 from bench.ack_latency import machine, percentile
-from bench.scheduler_latency import code_version, record
+from bench.report import record
+from bench.scheduler_latency import code_version
 from bot.clock import SystemClock
 from bot.db import Database, make_engine
 from bot.migrate import upgrade
