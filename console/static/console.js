@@ -431,7 +431,9 @@
     // Each person has their own place in the workspace, as in their own Slack window.
     view.channelByUser[view.userId] = view.channelId;
     view.userId = ui.user.value;
-    view.channelId = view.channelByUser[view.userId] || "";
+    // Someone new stays in the channel on screen (a DM is the other person's: start afresh), so
+    // the composer never sends to no channel while the new person's state loads.
+    view.channelId = view.channelByUser[view.userId] || (view.channelId.startsWith("D") ? "" : view.channelId);
     view.threadTs = null;
     view.modalKey = null;
     refresh();
