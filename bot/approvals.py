@@ -13,7 +13,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.lifecycle import Event
 from bot.models import Approval, Decision, PlanState, ReleasePlan
-from bot.plans import get_plan, transition
+from bot.plans import get_plan, say, transition
 
 
 @dataclass(frozen=True)
@@ -149,9 +149,7 @@ def decide(
         else:
             plan.revision += 1
             outbox.owe_card(session, plan_id=plan.id, channel=releases, now=now)
-    outbox.owe_thread_reply(
-        session, plan_id=plan.id, channel=releases, message=outbox.Rendered(line), now=now
-    )
+    say(session, ctx=ctx, plan=plan, text=line)
     if plan.state != PlanState.AWAITING_APPROVAL:
         outbox.owe_message(
             session,

@@ -11,7 +11,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.freezes import local_time
 from bot.models import ChecklistItem, ChecklistPhase, PlanState, ReleasePlan
-from bot.plans import get_plan
+from bot.plans import get_plan, say
 
 S = PlanState
 # A pre-deploy item matters until the plan starts; a post-release one from the rollout on.
@@ -139,14 +139,11 @@ def _tick(
             else " All required post-release items are ticked."
         )
     channel = ctx.config.channels.releases
-    outbox.owe_thread_reply(
+    say(
         session,
-        plan_id=plan.id,
-        channel=channel,
-        message=outbox.Rendered(
-            f":ballot_box_with_check: <@{actor}> ticked '{item.name}' on {plan.ref}.{done}"
-        ),
-        now=now,
+        ctx=ctx,
+        plan=plan,
+        text=f":ballot_box_with_check: <@{actor}> ticked '{item.name}' on {plan.ref}.{done}",
     )
     outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
     return item

@@ -32,14 +32,13 @@ from bot.models import (
     ReleasePlan,
     StageStatus,
 )
-from bot.plans import get_plan, transition
+from bot.plans import get_plan, say, transition
 from bot.stages import (
     ENGINE,
     ROLLBACK,
     ROLLOUT,
     current_stage,
     fail_rollout,
-    say,
     stage_count,
     stages_of,
 )

@@ -15,6 +15,7 @@ from bot.config import Freeze as RecurringFreeze
 from bot.context import DomainContext
 from bot.errors import InvalidInput
 from bot.models import Freeze, FreezeKind, PlanState, ReleasePlan
+from bot.plans import say
 from bot.policy import ensure_allowed
 
 RECURRING = "recurring"
@@ -192,15 +193,12 @@ def lock_after_rollback(
         reason=reason,
         detail={"lock_id": row.id, "service": plan.service, "environment": plan.environment},
     )
-    outbox.owe_thread_reply(
+    say(
         session,
-        plan_id=plan.id,
-        channel=ctx.config.channels.releases,
-        message=outbox.Rendered(
-            f":lock: {plan.service} is locked in {plan.environment} until someone runs "
-            f"`/release unfreeze {plan.environment}` or plans a new version."
-        ),
-        now=now,
+        ctx=ctx,
+        plan=plan,
+        text=f":lock: {plan.service} is locked in {plan.environment} until someone runs "
+        f"`/release unfreeze {plan.environment}` or plans a new version.",
     )
     return row
 

@@ -29,7 +29,7 @@ from bot.models import (
     PlanState,
     ReleasePlan,
 )
-from bot.plans import get_plan
+from bot.plans import get_plan, say
 from bot.policy import Action, ensure_allowed
 
 OVERRIDE_REQUESTED = "override.requested"
@@ -160,15 +160,12 @@ def request_override(
     )
     held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
     channel = ctx.config.channels.releases
-    outbox.owe_thread_reply(
+    say(
         session,
-        plan_id=plan.id,
-        channel=channel,
-        message=outbox.Rendered(
-            f":rotating_light: <@{actor}> asks to deploy {plan.ref} through the freeze "
-            f"({held}): {plan.override_reason}. Waiting for an admin to approve the override."
-        ),
-        now=now,
+        ctx=ctx,
+        plan=plan,
+        text=f":rotating_light: <@{actor}> asks to deploy {plan.ref} through the freeze "
+        f"({held}): {plan.override_reason}. Waiting for an admin to approve the override.",
     )
     outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
     return OverrideStatus(
@@ -358,9 +355,7 @@ def _announce_override(
         f"<@{status.requested_by}> asked: {status.reason}"
     )
     channels = ctx.config.channels
-    outbox.owe_thread_reply(
-        session, plan_id=plan.id, channel=channels.releases, message=outbox.Rendered(text), now=now
-    )
+    say(session, ctx=ctx, plan=plan, text=text)
     for channel in dict.fromkeys([channels.releases, channels.announcements]):
         if channel:
             outbox.owe_message(

@@ -211,15 +211,12 @@ def edit_plan(
     if edit.is_material and plan.state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
     if edit.is_material and requires_approval(ctx, environment=plan.environment):
-        outbox.owe_thread_reply(
+        say(
             session,
-            plan_id=plan.id,
-            channel=ctx.config.channels.releases,
-            message=outbox.Rendered(
-                f"<@{actor}> changed {plan.ref}; earlier approvals no longer count and "
-                "approvers are asked again."
-            ),
-            now=now,
+            ctx=ctx,
+            plan=plan,
+            text=f"<@{actor}> changed {plan.ref}; earlier approvals no longer count and "
+            "approvers are asked again.",
         )
     reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
@@ -257,6 +254,26 @@ def transition(
     return plan
 
 
+def say(
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    text: str,
+    dedupe_key: str | None = None,
+) -> None:
+    """Owe a reply in the thread of the plan's card (cards live in the releases channel)."""
+    assert plan.id is not None
+    outbox.owe_thread_reply(
+        session,
+        plan_id=plan.id,
+        channel=ctx.config.channels.releases,
+        message=outbox.Rendered(text),
+        now=ctx.clock.now(),
+        dedupe_key=dedupe_key,
+    )
+
+
 def cancel_plan(
     session: Session, *, ctx: DomainContext, actor: str, plan_id: int, reason: str | None
 ) -> ReleasePlan:
@@ -265,14 +282,12 @@ def cancel_plan(
     _ensure_owner_or_admin(ctx, actor=actor, plan=plan, verb="cancel")
     transition(session, ctx=ctx, plan=plan, event=Event.CANCEL, actor=actor, reason=reason)
     assert plan.id is not None
-    outbox.owe_thread_reply(
+    say(
         session,
-        plan_id=plan.id,
-        channel=ctx.config.channels.releases,
-        message=outbox.Rendered(
-            f":no_entry_sign: <@{actor}> cancelled {plan.ref}" + (f": {reason}" if reason else ".")
-        ),
-        now=ctx.clock.now(),
+        ctx=ctx,
+        plan=plan,
+        text=f":no_entry_sign: <@{actor}> cancelled {plan.ref}"
+        + (f": {reason}" if reason else "."),
     )
     return plan
 

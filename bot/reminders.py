@@ -409,15 +409,12 @@ def window_open(
             plan_id=plan.id,
             reason=refusal.message,
         )
-        outbox.owe_thread_reply(
+        plans.say(
             session,
-            plan_id=plan.id,
-            channel=ctx.config.channels.releases,
-            message=outbox.Rendered(
-                f":no_entry: {plan.ref}'s window opened but it did not start by itself: "
-                f"{refusal.message}"
-            ),
-            now=now,
+            ctx=ctx,
+            plan=plan,
+            text=f":no_entry: {plan.ref}'s window opened but it did not start by itself: "
+            f"{refusal.message}",
             dedupe_key=f"auto-deploy-refused:{plan.id}:{job.id}",
         )
         _nudge_requester(session, plan=plan, job=job, now=now)
@@ -442,15 +439,11 @@ def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
         reason="its window ended before it was deployed",
     )
     on_plan_changed(session, ctx=ctx, plan=plan)
-    channel = ctx.config.channels.releases
-    outbox.owe_thread_reply(
+    plans.say(
         session,
-        plan_id=plan.id,
-        channel=channel,
-        message=outbox.Rendered(
-            f":alarm_clock: {plan.ref} expired: its window ended before it was deployed."
-        ),
-        now=now,
+        ctx=ctx,
+        plan=plan,
+        text=f":alarm_clock: {plan.ref} expired: its window ended before it was deployed.",
         dedupe_key=f"expired-thread:{plan.id}",
     )
     outbox.owe_message(

@@ -13,13 +13,12 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput
 from bot.lifecycle import Event
 from bot.models import PlanState, ReleasePlan, StageStatus
-from bot.plans import get_plan, transition
+from bot.plans import get_plan, say, transition
 from bot.stages import (
     ROLLOUT,
     begin_rollback,
     current_stage,
     retry_stage,
-    say,
     stage_count,
     stages_of,
     start_rollout,

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot import announcements, outbox
+from bot import announcements
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
-from bot.plans import get_plan, last_released, transition
+from bot.plans import get_plan, last_released, say, transition
 from bot.strategies import StagePlan, rollback_stages, rollout_stages
 
 ENGINE = "releasebot"
@@ -198,16 +198,4 @@ def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, rea
         return
     begin_rollback(
         session, ctx=ctx, plan=plan, event=Event.CHECK_FAILED, actor=ENGINE, reason=reason
-    )
-
-
-def say(session: Session, *, ctx: DomainContext, plan: ReleasePlan, text: str) -> None:
-    """A reply in the plan card's thread."""
-    assert plan.id is not None
-    outbox.owe_thread_reply(
-        session,
-        plan_id=plan.id,
-        channel=ctx.config.channels.releases,
-        message=outbox.Rendered(text),
-        now=ctx.clock.now(),
     )
