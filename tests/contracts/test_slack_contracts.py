@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import jsonschema
@@ -74,8 +73,3 @@ def test_the_example_altered_or_late_is_refused(vector: dict[str, str], mutate, 
     changed = mutate(vector)
     verifier = _verifier(vector, now=float(vector["timestamp"]) + age)
     assert not verifier.is_valid_request(changed["body"], _headers(vector, changed["signature"]))
-
-
-def test_the_bot_uses_the_same_verification(vector: dict[str, str]) -> None:
-    """Bolt's RequestVerification middleware is what guards /slack/events (see tests/http)."""
-    assert abs(time.time() - float(vector["timestamp"])) > 300  # the example itself is stale today

@@ -212,8 +212,9 @@ def test_reject_opens_a_modal_and_the_reason_goes_in_the_thread(
 
 def test_approve_and_reject_by_command(slack: SlackDriver, production_plan: ReleasePlan) -> None:
     slack.command("U0APPROVER1", "approve R-2 looks good")
-    slack.command("U0APPROVER2", "reject R-2")
-    assert "reject" in str(slack.responses[-1].body).lower() or slack.ephemerals("U0APPROVER2")
+    refused = slack.command("U0APPROVER2", "reject R-2")
+    assert refused["text"] == "a reason is required: /release reject R-<n> <reason>"
+    assert _state(slack) == PlanState.AWAITING_APPROVAL
     slack.command("U0APPROVER2", 'reject R-2 "canary first please"')
     slack.settle()
     assert _state(slack) == PlanState.REJECTED
