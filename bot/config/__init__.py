@@ -9,7 +9,6 @@ from bot.config.checks import (
     PrometheusCheck,
     validate_condition,
 )
-from bot.config.commands import PLACEHOLDERS
 from bot.config.environments import (
     ApprovalPolicy,
     ChecklistItem,
@@ -40,7 +39,6 @@ __all__ = [
     "ADMINS",
     "ANYONE",
     "BUILTIN_STRATEGIES",
-    "PLACEHOLDERS",
     "ApprovalPolicy",
     "ArgoCdSettings",
     "BackendName",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal, Self, TypeVar, get_args
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from bot.config.base import ConfigModel, Loc, raise_problems
-from bot.config.commands import Argv
+from bot.config.commands import DeployArgv, DeployTemplate, check_template
 from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url
 
 BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
@@ -44,7 +44,8 @@ def _to_parameter(value: object) -> object:
     return value
 
 
-JenkinsParameter = Annotated[str, BeforeValidator(_to_parameter)]
+JenkinsParameter = Annotated[DeployTemplate, BeforeValidator(_to_parameter)]
+StatusUrl = Annotated[Url, AfterValidator(check_template)]
 
 
 class FeatureFlag(ConfigModel):
@@ -152,7 +153,7 @@ class Service(ConfigModel):
     environments: list[Name] | None = Field(None, description="the only environments it may go to")
     flag: FeatureFlag | None = None
 
-    command: Argv | None = Field(
+    command: DeployArgv | None = Field(
         None, description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
     )
     timeout: PositiveDuration | None = Field(None, description="default 30m")
@@ -160,7 +161,7 @@ class Service(ConfigModel):
     workflow: Text | None = Field(None, description='the workflow file, e.g. "deploy.yml"')
     ref: Text | None = Field(None, description="default main")
     ref_input: Text | None = Field(None, description="default version")
-    inputs: dict[str, str] | None = None
+    inputs: dict[str, DeployTemplate] | None = None
     token_env: EnvVarName | None = None
     api_url: Url | None = Field(None, description="default https://api.github.com")
 
@@ -175,7 +176,7 @@ class Service(ConfigModel):
     user_env: EnvVarName | None = None
 
     url: Url | None = Field(None, description="where the signed deployment request is POSTed")
-    status_url: Url | None = None
+    status_url: StatusUrl | None = None
     secret_env: EnvVarName | None = None
 
     @model_validator(mode="after")
