@@ -54,8 +54,10 @@ class FeatureFlag(ConfigModel):
     provider: Literal["launchdarkly", "unleash"]
     key: Text = Field(description="the flag's key")
     project: str | None = Field(None, description="LaunchDarkly project key (default: default)")
-    environment: str | None = Field(
-        None, description="the provider's environment (default: the release's environment)"
+    environment: Text | dict[Name, Text] | None = Field(
+        None,
+        description="the provider's environment: leave it out to use each release's own "
+        'environment, or map them, e.g. { staging = "test", production = "production" }',
     )
     api_url: Url | None = Field(None, description="required for Unleash: your Unleash API URL")
     token_env: EnvVarName | None = None
@@ -67,6 +69,12 @@ class FeatureFlag(ConfigModel):
             "LAUNCHDARKLY_API_TOKEN" if self.provider == "launchdarkly" else "UNLEASH_API_TOKEN"
         )
         return self.token_env or default
+
+    def provider_environment(self, release_environment: str) -> str:
+        """The provider's environment a release to `release_environment` changes."""
+        if isinstance(self.environment, str):
+            return self.environment
+        return (self.environment or {}).get(release_environment, release_environment)
 
     @property
     def base_url(self) -> str:
