@@ -13,7 +13,7 @@ from typing import Any
 from bot.config.base import Loc
 from bot.config.services import backend_key_problems
 from bot.config.strategies import STRATEGY_KINDS
-from bot.config.values import toml_repr, unknown_name
+from bot.config.values import is_name, toml_repr, unknown_name
 
 BUILTIN_STRATEGY_NAMES = ("all_at_once", "blue_green")
 
@@ -190,10 +190,10 @@ def _flag_environment_problems(
         return [
             ((*at, "flag", "environment", key), unknown_name("environment", key, environments))
             for key in chosen
-            if key not in environments
+            if key not in environments and is_name(key)
         ]
     targets = [name for _, name in _strings(service.get("environments"))] or environments
-    if not isinstance(chosen, str) or len(set(targets)) < 2:
+    if not isinstance(chosen, str) or not chosen.strip() or len(set(targets)) < 2:
         return []
     example = ", ".join(f'{name} = "..."' for name in dict.fromkeys(targets))
     # A staging release must never turn a production flag on.

@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal, Self, TypeVar, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
 from bot.config.base import ConfigModel, Loc, raise_problems
 from bot.config.commands import DeployArgv, DeployTemplate, check_template
-from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url
+from bot.config.values import (
+    EnvVarName,
+    GithubRepo,
+    Name,
+    PositiveDuration,
+    Text,
+    Url,
+    is_name,
+    toml_repr,
+)
 
 BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
@@ -48,13 +57,37 @@ JenkinsParameter = Annotated[DeployTemplate, BeforeValidator(_to_parameter)]
 StatusUrl = Annotated[Url, AfterValidator(check_template)]
 
 
+def _to_provider_environments(value: object) -> str | dict[str, str]:
+    # One message for "text or table" rather than pydantic's error per member of the union.
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, Mapping) and not value:
+        raise ValueError("an empty table maps nothing; leave environment out instead")
+    if isinstance(value, Mapping):
+        for key, target in value.items():
+            if not is_name(key):
+                raise ValueError(f"{toml_repr(key)} is not an environment name")
+            if not isinstance(target, str) or not target.strip():
+                raise ValueError(
+                    f"{key} = {toml_repr(target)}: expected the provider's environment in quotes"
+                )
+        return dict(value)
+    raise ValueError(
+        "expected the provider's environment in quotes, or a table mapping release environments "
+        f'to provider ones like {{ staging = "test" }}, got {toml_repr(value)}'
+    )
+
+
+ProviderEnvironments = Annotated[str | dict[str, str], PlainValidator(_to_provider_environments)]
+
+
 class FeatureFlag(ConfigModel):
     """The flag a feature_flag strategy turns on (LaunchDarkly or Unleash)."""
 
     provider: Literal["launchdarkly", "unleash"]
     key: Text = Field(description="the flag's key")
     project: str | None = Field(None, description="LaunchDarkly project key (default: default)")
-    environment: Text | dict[Name, Text] | None = Field(
+    environment: ProviderEnvironments | None = Field(
         None,
         description="the provider's environment: leave it out to use each release's own "
         'environment, or map them, e.g. { staging = "test", production = "production" }',

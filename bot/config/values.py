@@ -275,8 +275,13 @@ ChannelId = Annotated[str, AfterValidator(_check_channel)]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def is_name(text: object) -> bool:
+    """A name usable for a service, environment, strategy or check."""
+    return isinstance(text, str) and bool(_NAME.match(text))
+
+
 def _check_name(text: str) -> str:
-    if not _NAME.match(text):
+    if not is_name(text):
         # Names are typed as single words in `/release plan <service> ... to <env>`.
         raise ValueError(
             f"{toml_repr(text)} is not a usable name: use up to 64 letters, digits, '.', '_' "

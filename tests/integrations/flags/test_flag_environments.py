@@ -264,3 +264,27 @@ def test_the_example_configs_feature_flag_comments_are_valid(tmp_path: Path) -> 
     assert web.flag is not None
     assert web.flag.provider_environment("staging") == "test"
     assert web.flag.provider_environment("production") == "production"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "5",
+            "expected the provider's environment in quotes, or a table mapping release "
+            'environments to provider ones like { staging = "test" }, got 5',
+        ),
+        ('{ staging = "" }', 'staging = "": expected the provider\'s environment in quotes'),
+        ("{}", "an empty table maps nothing; leave environment out instead"),
+        ('{ "a b" = "x" }', '"a b" is not an environment name'),
+    ],
+)
+def test_a_malformed_environment_gets_one_readable_problem(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        configured(tmp_path, "launchdarkly", f", environment = {value}")
+
+    assert [(p.location, p.message) for p in refused.value.problems] == [
+        ("services.web.flag.environment", message)
+    ]
