@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -24,14 +25,30 @@ def _load_config_or_exit(settings: Settings) -> None:
         raise SystemExit(2) from problem
 
 
+def _refuse_missing_secrets(settings: Settings) -> None:
+    from bot.config import load_config, refusal_lines, unset_secrets
+
+    missing = unset_secrets(load_config(Path(settings.config_path)), os.environ)
+    if missing:
+        print("releasebot: refusing to start, secrets are not set:", file=sys.stderr)
+        for line in refusal_lines(missing):
+            print(f"releasebot: {line}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def check_config(settings: Settings) -> int:
-    """Validate the config file; print each problem with its location."""
-    from bot.config import ConfigError, load_config
+    """Validate the config file and the secrets it names; print each problem with its location."""
+    from bot.config import ConfigError, load_config, problem_lines, unset_secrets
 
     try:
         config = load_config(Path(settings.config_path))
     except ConfigError as problem:
         print(str(problem))
+        return 1
+    missing = unset_secrets(config, os.environ)
+    if missing:
+        for line in problem_lines(missing):
+            print(f"{settings.config_path}: {line}")
         return 1
     print(
         f"{settings.config_path}: ok — {len(config.services)} services, "
@@ -73,6 +90,7 @@ def serve(settings: Settings) -> int:
 
     settings.require_slack()
     _load_config_or_exit(settings)
+    _refuse_missing_secrets(settings)
     _refuse_unmigrated(settings)
     bot = build(settings, credentials=slack_credentials(settings))
     bot.start_background()
@@ -96,6 +114,7 @@ def socket(settings: Settings) -> int:
 
     settings.require_slack(socket=True)
     _load_config_or_exit(settings)
+    _refuse_missing_secrets(settings)
     _refuse_unmigrated(settings)
     assert settings.slack_bot_token is not None and settings.slack_app_token is not None
     credentials = SlackCredentials(

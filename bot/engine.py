@@ -69,8 +69,8 @@ class Backends(Protocol):
         """The service's deployment backend."""
         ...
 
-    def flags(self, service: str) -> tuple[FlagClient, str]:
-        """The service's flag client and the flag's key."""
+    def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
+        """The service's flag client for a release to `environment`, and the flag's key."""
         ...
 
 
@@ -427,7 +427,7 @@ class RolloutEngine:
         def start() -> bool:
             try:
                 if kind == "flag":
-                    client, key = self._backends.flags(request.service)
+                    client, key = self._backends.flags(request.service, request.environment)
                     if request.weight:
                         client.set_rollout(key, request.weight)
                     else:

@@ -9,7 +9,6 @@ from bot.config.checks import (
     PrometheusCheck,
     validate_condition,
 )
-from bot.config.commands import PLACEHOLDERS
 from bot.config.environments import (
     ApprovalPolicy,
     ChecklistItem,
@@ -22,6 +21,13 @@ from bot.config.environments import (
 from bot.config.loader import load_config, parse_config
 from bot.config.model import Channels, ReleasebotConfig, Reminders
 from bot.config.problems import ConfigError, ConfigProblem
+from bot.config.secrets import (
+    NeededSecret,
+    needed_secrets,
+    problem_lines,
+    refusal_lines,
+    unset_secrets,
+)
 from bot.config.services import (
     ArgoCdSettings,
     BackendName,
@@ -40,7 +46,6 @@ __all__ = [
     "ADMINS",
     "ANYONE",
     "BUILTIN_STRATEGIES",
-    "PLACEHOLDERS",
     "ApprovalPolicy",
     "ArgoCdSettings",
     "BackendName",
@@ -61,6 +66,7 @@ __all__ = [
     "GithubActionsSettings",
     "HttpCheck",
     "JenkinsSettings",
+    "NeededSecret",
     "PermissionAction",
     "Permissions",
     "PrometheusCheck",
@@ -75,6 +81,10 @@ __all__ = [
     "is_group_handle",
     "is_user_id",
     "load_config",
+    "needed_secrets",
     "parse_config",
+    "problem_lines",
+    "refusal_lines",
+    "unset_secrets",
     "validate_condition",
 ]

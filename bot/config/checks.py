@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from bot.config.base import ConfigModel, raise_problems
-from bot.config.commands import Argv
+from bot.config.commands import CheckArgv
 from bot.config.values import Duration, Latency, PositiveDuration, Text, Url
 
 
@@ -85,7 +85,9 @@ class CommandCheck(CheckSchedule):
     """Run a local smoke-test command; exit code 0 passes."""
 
     type: Literal["command"]
-    command: Argv = Field(description='the argument list, e.g. ["./smoke.sh", "{environment}"]')
+    command: CheckArgv = Field(
+        description='the argument list, e.g. ["./smoke.sh", "{environment}"]'
+    )
     timeout: PositiveDuration = timedelta(minutes=5)
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 from bot.config.base import ConfigModel, Loc, raise_problems
 from bot.config.checks import Check
 from bot.config.environments import Environment
+from bot.config.freeze_windows import overlap_problems
 from bot.config.problems import humanize
 from bot.config.references import prepare, reference_problems, secret_problems
 from bot.config.services import BackendSettings, CommandSettings, Service
@@ -108,6 +109,7 @@ class ReleasebotConfig(ConfigModel):
                 if not any(loc[: len(secret)] == secret for secret, _ in secrets):
                     problems.append((loc, message))
         problems += reference_problems(prepared)
+        problems += overlap_problems(prepared)
         # The same rule can fire from a table's own validator and from the raw cross-check.
         problems = list(dict.fromkeys(problems))
         problems.sort(key=lambda problem: _position(prepared, problem[0]))

@@ -13,7 +13,7 @@ from typing import Any
 from bot.config.base import Loc
 from bot.config.services import backend_key_problems
 from bot.config.strategies import STRATEGY_KINDS
-from bot.config.values import unknown_name
+from bot.config.values import is_name, toml_repr, unknown_name
 
 BUILTIN_STRATEGY_NAMES = ("all_at_once", "blue_green")
 
@@ -176,7 +176,35 @@ def _service_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
                         unknown_name("environment", environment, environments),
                     )
                 )
+        problems += _flag_environment_problems(at, service, environments)
     return problems
+
+
+def _flag_environment_problems(
+    at: Loc, service: Mapping[str, Any], environments: list[str]
+) -> list[tuple[Loc, str]]:
+    """A flag's provider environment must follow the release, never one for all releases."""
+    flag = service.get("flag")
+    chosen = flag.get("environment") if isinstance(flag, Mapping) else None
+    if isinstance(chosen, Mapping):
+        return [
+            ((*at, "flag", "environment", key), unknown_name("environment", key, environments))
+            for key in chosen
+            if key not in environments and is_name(key)
+        ]
+    targets = [name for _, name in _strings(service.get("environments"))] or environments
+    if not isinstance(chosen, str) or not chosen.strip() or len(set(targets)) < 2:
+        return []
+    example = ", ".join(f'{name} = "..."' for name in dict.fromkeys(targets))
+    # A staging release must never turn a production flag on.
+    return [
+        (
+            (*at, "flag", "environment"),
+            f"{toml_repr(chosen)} would be changed by releases to every environment "
+            f"({', '.join(dict.fromkeys(targets))}); leave it out to use each release's own "
+            f"environment, or map them: environment = {{ {example} }}",
+        )
+    ]
 
 
 def _strategy_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:

@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal, Self, TypeVar, get_args
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
 
 from bot.config.base import ConfigModel, Loc, raise_problems
-from bot.config.commands import Argv
-from bot.config.values import EnvVarName, GithubRepo, Name, PositiveDuration, Text, Url
+from bot.config.commands import DeployArgv, DeployTemplate, check_template
+from bot.config.values import (
+    EnvVarName,
+    GithubRepo,
+    Name,
+    PositiveDuration,
+    Text,
+    Url,
+    is_name,
+    toml_repr,
+)
 
 BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
@@ -44,7 +53,32 @@ def _to_parameter(value: object) -> object:
     return value
 
 
-JenkinsParameter = Annotated[str, BeforeValidator(_to_parameter)]
+JenkinsParameter = Annotated[DeployTemplate, BeforeValidator(_to_parameter)]
+StatusUrl = Annotated[Url, AfterValidator(check_template)]
+
+
+def _to_provider_environments(value: object) -> str | dict[str, str]:
+    # One message for "text or table" rather than pydantic's error per member of the union.
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, Mapping) and not value:
+        raise ValueError("an empty table maps nothing; leave environment out instead")
+    if isinstance(value, Mapping):
+        for key, target in value.items():
+            if not is_name(key):
+                raise ValueError(f"{toml_repr(key)} is not an environment name")
+            if not isinstance(target, str) or not target.strip():
+                raise ValueError(
+                    f"{key} = {toml_repr(target)}: expected the provider's environment in quotes"
+                )
+        return dict(value)
+    raise ValueError(
+        "expected the provider's environment in quotes, or a table mapping release environments "
+        f'to provider ones like {{ staging = "test" }}, got {toml_repr(value)}'
+    )
+
+
+ProviderEnvironments = Annotated[str | dict[str, str], PlainValidator(_to_provider_environments)]
 
 
 class FeatureFlag(ConfigModel):
@@ -53,8 +87,10 @@ class FeatureFlag(ConfigModel):
     provider: Literal["launchdarkly", "unleash"]
     key: Text = Field(description="the flag's key")
     project: str | None = Field(None, description="LaunchDarkly project key (default: default)")
-    environment: str | None = Field(
-        None, description="the provider's environment (default: the release's environment)"
+    environment: ProviderEnvironments | None = Field(
+        None,
+        description="the provider's environment: leave it out to use each release's own "
+        'environment, or map them, e.g. { staging = "test", production = "production" }',
     )
     api_url: Url | None = Field(None, description="required for Unleash: your Unleash API URL")
     token_env: EnvVarName | None = None
@@ -66,6 +102,12 @@ class FeatureFlag(ConfigModel):
             "LAUNCHDARKLY_API_TOKEN" if self.provider == "launchdarkly" else "UNLEASH_API_TOKEN"
         )
         return self.token_env or default
+
+    def provider_environment(self, release_environment: str) -> str:
+        """The provider's environment a release to `release_environment` changes."""
+        if isinstance(self.environment, str):
+            return self.environment
+        return (self.environment or {}).get(release_environment, release_environment)
 
     @property
     def base_url(self) -> str:
@@ -152,7 +194,7 @@ class Service(ConfigModel):
     environments: list[Name] | None = Field(None, description="the only environments it may go to")
     flag: FeatureFlag | None = None
 
-    command: Argv | None = Field(
+    command: DeployArgv | None = Field(
         None, description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
     )
     timeout: PositiveDuration | None = Field(None, description="default 30m")
@@ -160,7 +202,7 @@ class Service(ConfigModel):
     workflow: Text | None = Field(None, description='the workflow file, e.g. "deploy.yml"')
     ref: Text | None = Field(None, description="default main")
     ref_input: Text | None = Field(None, description="default version")
-    inputs: dict[str, str] | None = None
+    inputs: dict[str, DeployTemplate] | None = None
     token_env: EnvVarName | None = None
     api_url: Url | None = Field(None, description="default https://api.github.com")
 
@@ -175,7 +217,7 @@ class Service(ConfigModel):
     user_env: EnvVarName | None = None
 
     url: Url | None = Field(None, description="where the signed deployment request is POSTed")
-    status_url: Url | None = None
+    status_url: StatusUrl | None = None
     secret_env: EnvVarName | None = None
 
     @model_validator(mode="after")

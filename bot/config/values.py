@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from croniter import CroniterBadDateError, croniter
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator
 
+from bot.config.recurrence import shortest_gap
 from bot.durations import format_duration, parse_duration
 
 
@@ -88,6 +89,9 @@ Latency = Annotated[
 # --- time: cron, zones, working hours ----------------------------------------------------
 
 
+MIN_INTERVAL = timedelta(hours=1)
+
+
 def _check_cron(text: str) -> str:
     fields = text.split()
     if len(fields) != 5:
@@ -105,7 +109,16 @@ def _check_cron(text: str) -> str:
         croniter(text, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except CroniterBadDateError:
         raise ValueError(f"{toml_repr(text)} never matches a real date") from None
-    return " ".join(fields)
+    normalised = " ".join(fields)
+    gap = shortest_gap(normalised)
+    if gap is not None and gap < MIN_INTERVAL:
+        # An every-minute freeze meant a job and a post per minute; nothing sensible is that tight.
+        raise ValueError(
+            f"{toml_repr(text)} fires every {format_duration(gap)} at its closest; a recurring "
+            f"schedule may fire at most hourly (at least {format_duration(MIN_INTERVAL)} "
+            'between firings), e.g. "0 17 * * FRI"'
+        )
+    return normalised
 
 
 Cron = Annotated[str, AfterValidator(_check_cron)]
@@ -124,6 +137,33 @@ def _check_timezone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+# --- the same rules for passes over the raw document: None where the field reports a problem
+
+
+def checked_cron(value: object) -> str | None:
+    """`value` as the Cron type accepts it, else None."""
+    try:
+        return _check_cron(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def checked_duration(value: object) -> timedelta | None:
+    """`value` as PositiveDuration accepts it, else None."""
+    try:
+        return _positive(_to_duration(value))
+    except ValueError:
+        return None
+
+
+def checked_zone(value: object) -> ZoneInfo | None:
+    """`value` as TimeZoneName accepts it, as a zone, else None."""
+    try:
+        return ZoneInfo(_check_timezone(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -235,8 +275,13 @@ ChannelId = Annotated[str, AfterValidator(_check_channel)]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+def is_name(text: object) -> bool:
+    """A name usable for a service, environment, strategy or check."""
+    return isinstance(text, str) and bool(_NAME.match(text))
+
+
 def _check_name(text: str) -> str:
-    if not _NAME.match(text):
+    if not is_name(text):
         # Names are typed as single words in `/release plan <service> ... to <env>`.
         raise ValueError(
             f"{toml_repr(text)} is not a usable name: use up to 64 letters, digits, '.', '_' "

@@ -1,33 +1,68 @@
-"""`{placeholder}` substitution inside one argument or value at a time — never a shell."""
+"""`{placeholder}` substitution inside one argument or value at a time — never a shell.
+
+`PLACEHOLDERS` is the one declaration: each entry is a `{name}` usable in a deploy command,
+workflow input, Jenkins parameter or status URL, the `RELEASE_*` variable that carries the same
+value, and whether command checks get it too. Config validation, substitution and the deploy
+command's environment all read it, so a new placeholder is one line here.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from bot.errors import InvalidInput
 from integrations.deploy.base import DeployRequest
 
-PLACEHOLDERS = (
-    "service",
-    "version",
-    "environment",
-    "weight",
-    "release_id",
-    "action",
-    "stage",
-    "colour",
-    "idempotency_key",
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A `{name}` filled from the deploy request, and the variable that carries it."""
+
+    name: str
+    variable: str
+    value: Callable[[DeployRequest], str]
+    # Command checks run after a stage with only the plan's identity, not a stage's details.
+    in_checks: bool = False
+
+
+PLACEHOLDERS: tuple[Placeholder, ...] = (
+    Placeholder("release_id", "RELEASE_ID", lambda r: r.release_id, in_checks=True),
+    Placeholder("service", "RELEASE_SERVICE", lambda r: r.service, in_checks=True),
+    Placeholder("version", "RELEASE_VERSION", lambda r: r.version, in_checks=True),
+    Placeholder("environment", "RELEASE_ENVIRONMENT", lambda r: r.environment, in_checks=True),
+    Placeholder("action", "RELEASE_ACTION", lambda r: r.action),
+    Placeholder("stage", "RELEASE_STAGE", lambda r: r.stage_name),
+    Placeholder("stage_index", "RELEASE_STAGE_INDEX", lambda r: str(r.stage_index)),
+    Placeholder("weight", "RELEASE_WEIGHT", lambda r: "" if r.weight is None else str(r.weight)),
+    Placeholder("colour", "RELEASE_COLOUR", lambda r: r.colour or ""),
+    Placeholder("idempotency_key", "RELEASE_IDEMPOTENCY_KEY", lambda r: r.idempotency_key),
 )
+DEPLOY_PLACEHOLDERS: tuple[str, ...] = tuple(p.name for p in PLACEHOLDERS)
+CHECK_PLACEHOLDERS: tuple[str, ...] = tuple(p.name for p in PLACEHOLDERS if p.in_checks)
+
+# Only identifier-like names are placeholders, so JSON such as {"a": 1} in an input stays text.
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def unknown_placeholders(template: str, known: Iterable[str]) -> list[str]:
+    """The `{names}` in `template` that are not in `known`, in order of appearance."""
+    allowed = set(known)
+    return [name for name in _FIELD.findall(template) if name not in allowed]
+
+
+def describe(names: Iterable[str]) -> str:
+    """`{a}, {b}, ...` for messages."""
+    return ", ".join(f"{{{name}}}" for name in names)
 
 
 def check_template(template: str, *, where: str) -> None:
     """Refuse unknown placeholders when the backend is built, not halfway through a rollout."""
-    for name in _FIELD.findall(template):
-        if name not in PLACEHOLDERS:
-            known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            raise InvalidInput(f"unknown placeholder {{{name}}} in {where}; use one of {known}")
+    for name in unknown_placeholders(template, DEPLOY_PLACEHOLDERS):
+        raise InvalidInput(
+            f"unknown placeholder {{{name}}} in {where}; use one of {describe(DEPLOY_PLACEHOLDERS)}"
+        )
 
 
 def check_templates(templates: Iterable[str], *, where: str) -> None:
@@ -38,17 +73,7 @@ def check_templates(templates: Iterable[str], *, where: str) -> None:
 
 def values_for(request: DeployRequest) -> dict[str, str]:
     """Placeholder values; `weight`/`colour` are empty when the stage has none."""
-    return {
-        "service": request.service,
-        "version": request.version,
-        "environment": request.environment,
-        "weight": "" if request.weight is None else str(request.weight),
-        "release_id": request.release_id,
-        "action": request.action,
-        "stage": request.stage_name,
-        "colour": request.colour or "",
-        "idempotency_key": request.idempotency_key,
-    }
+    return {p.name: p.value(request) for p in PLACEHOLDERS}
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -58,16 +83,4 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 def release_environment(request: DeployRequest) -> dict[str, str]:
     """The RELEASE_* variables every command and hook sees (SPEC §10)."""
-    values = values_for(request)
-    return {
-        "RELEASE_ID": request.release_id,
-        "RELEASE_SERVICE": request.service,
-        "RELEASE_VERSION": request.version,
-        "RELEASE_ENVIRONMENT": request.environment,
-        "RELEASE_WEIGHT": values["weight"],
-        "RELEASE_ACTION": request.action,
-        "RELEASE_STAGE": request.stage_name,
-        "RELEASE_STAGE_INDEX": str(request.stage_index),
-        "RELEASE_COLOUR": values["colour"],
-        "RELEASE_IDEMPOTENCY_KEY": request.idempotency_key,
-    }
+    return {p.variable: p.value(request) for p in PLACEHOLDERS}

@@ -60,27 +60,26 @@ class ConfiguredBackends:
                 self._built[service] = self._build(service)
             return self._built[service]
 
-    def flags(self, service: str) -> tuple[FlagClient, str]:
-        """The service's feature-flag client and flag key."""
+    def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
+        """The service's flag client for a release to `environment`, and the flag key."""
         flag = self._config.service(service).flag
         if flag is None:
             raise InvalidInput(f"service '{service}' has no feature flag configured")
+        # Only the variable the config names: never another token found under a default name.
         token = self._environ.get(flag.token_env_name)
+        if not token:
+            raise InvalidInput(
+                f"service '{service}' changes its {flag.provider} flag with the token in "
+                f"{flag.token_env_name}, which is not set"
+            )
+        target = flag.provider_environment(environment)
         if flag.provider == "launchdarkly":
             client: FlagClient = LaunchDarklyFlags(
-                self._http,
-                flag.project or "default",
-                flag.environment or "production",
-                token,
-                api_url=flag.base_url,
+                self._http, flag.project or "default", target, token, api_url=flag.base_url
             )
         else:
             client = UnleashFlags(
-                self._http,
-                flag.base_url,
-                flag.project or "default",
-                flag.environment or "production",
-                token,
+                self._http, flag.base_url, flag.project or "default", target, token
             )
         return client, flag.key
 

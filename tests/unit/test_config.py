@@ -354,8 +354,8 @@ PROBLEMS = [
     pytest.param(
         edit('command = ["./deploy.sh", "{service}"', 'command = ["./deploy.sh", "{svc}"'),
         "services.checkout.command[1]",
-        'unknown placeholder {svc} in "{svc}"; known: {action}, {environment}, {release_id}, '
-        "{service}, {stage}, {version}, {weight}",
+        'unknown placeholder {svc} in "{svc}"; known: {release_id}, {service}, {version}, '
+        "{environment}, {action}, {stage}, {stage_index}, {weight}, {colour}, {idempotency_key}",
         id="unknown-placeholder",
     ),
     pytest.param(
