@@ -8,6 +8,7 @@ process (this one or the next) can.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -169,6 +170,29 @@ def test_a_click_while_the_database_is_down_is_answered_not_done(
         actions = [e.action for e in session.exec(select(AuditEvent)).all()]
     assert "plan.cancel" not in actions
     assert slack.card("R-1").text == "R-1 · checkout 1.4.2 → staging: Approved"
+
+
+def test_a_form_submitted_while_the_database_is_down_stays_open_and_says_why(
+    slack: SlackDriver, database_url: str
+) -> None:
+    assert slack.command("U0REQUESTER", "new") == {}
+    outage = DatabaseOutage(database_url, slack.bot.db.engine)
+    with outage.during():
+        response = slack.submit(
+            "U0REQUESTER",
+            {
+                "new_service": {"value": "checkout"},
+                "new_version": {"value": "1.4.2"},
+                "new_environment": {"value": "staging"},
+            },
+        )
+
+    assert response.status == 200
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"new_service": not_done(REASONS[(outage.dialect, "down")])},
+    }
+    assert _plans(slack) == []
 
 
 # -- acked, then the process or the database fails ------------------------------------------
