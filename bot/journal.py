@@ -10,13 +10,17 @@ leases (taken with `FOR UPDATE SKIP LOCKED`) keep them from working on one entry
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -27,6 +31,8 @@ from bot.outbox import Rendered
 
 log = logging.getLogger(__name__)
 
+# Slack gives up on an ack after 3 s: a database busy for longer than this is a "not done".
+RECORD_WAIT = timedelta(seconds=1)
 # The acking process carries an entry out at once; the others leave it alone this long.
 ACK_LEASE = timedelta(seconds=30)
 CARRY_LEASE = timedelta(minutes=2)
@@ -73,7 +79,10 @@ def fault_words(error: BaseException) -> str:
     for needles, words in (
         (("read-only", "readonly"), "the database is read-only"),
         (("disk is full", "disk full", "no space left"), "the disk is full"),
-        (("database is locked", "lock timeout", "could not obtain lock"), "the database is busy"),
+        (
+            ("database is locked", "lock timeout", "could not obtain lock", "statement timeout"),
+            "the database is busy",
+        ),
         (("unable to open database",), "the database file cannot be opened"),
     ):
         if any(needle in text for needle in needles):
@@ -129,8 +138,17 @@ def record(
         "lease_until": now + ACK_LEASE,
     }
     try:
-        with db.session() as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        with (
+            db.engine.connect() as connection,
+            _waiting_at_most(connection, RECORD_WAIT),
+            Session(connection) as session,
+        ):
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:
+                wait = f"{int(RECORD_WAIT.total_seconds() * 1000)}ms"
+                session.execute(text(f"SET LOCAL lock_timeout = '{wait}'"))
+                session.execute(text(f"SET LOCAL statement_timeout = '{wait}'"))
+            insert = pg_insert if postgres else sqlite_insert
             session.execute(
                 insert(JournalEntry)
                 .values(**values)
@@ -139,12 +157,30 @@ def record(
             entry_id = session.exec(
                 select(JournalEntry.id).where(JournalEntry.delivery_key == delivery_key)
             ).one()
+            session.commit()
     except (sa_exc.SQLAlchemyError, OSError) as failure:
         reason = fault_words(failure)
         log.warning("could not record %s (%s): %s", delivery_key, reason, failure)
         raise JournalUnavailable(reason) from failure
     assert entry_id is not None
     return entry_id
+
+
+@contextmanager
+def _waiting_at_most(connection: Connection, wait: timedelta) -> Iterator[None]:
+    """SQLite waits for a busy database this long (not its usual 30 s) while it records."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # Set on the driver's connection before SQLAlchemy's BEGIN IMMEDIATE, which is what waits.
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    usual = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute(f"PRAGMA busy_timeout = {int(wait.total_seconds() * 1000)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(usual)}")
 
 
 def claim(db: Database, *, entry_id: int, owner: str, now: datetime) -> Asked | None:

@@ -3,24 +3,28 @@
 `down`: PostgreSQL stops accepting connections to the database and drops the open ones;
 SQLite's file disappears from its path (a directory takes its place, so nothing can open it).
 `read-only`: PostgreSQL's `default_transaction_read_only` for every new session; SQLite's
-`PRAGMA query_only` on every new connection. Either way the bot meets the driver's own error.
+`PRAGMA query_only` on every new connection. `busy`: another session holds the write locks
+(every table on PostgreSQL, as a migration would; SQLite's one write lock). Either way the bot
+meets the driver's own error.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 from tests.conftest import POSTGRES_URL
 
-Mode = Literal["down", "read-only"]
+Mode = Literal["down", "read-only", "busy"]
 SQLITE_SIDE_FILES = ("-wal", "-shm")
 
 
@@ -32,12 +36,15 @@ class DatabaseOutage:
         self.engines = engines
         self.dialect = self.url.get_backend_name()
         self._mode: Mode | None = None
+        self._holder: Any = None
 
     def start(self, mode: Mode = "down") -> None:
         """From now on the database refuses the bot (`down`) or its writes (`read-only`)."""
         assert self._mode is None, "an outage is already on"
         self._mode = mode
-        if self.dialect == "sqlite":
+        if mode == "busy":
+            self._hold_locks()
+        elif self.dialect == "sqlite":
             self._sqlite(start=True)
         else:
             self._postgres(start=True)
@@ -46,7 +53,10 @@ class DatabaseOutage:
         """The database is back as it was; the engines reconnect on their next use."""
         if self._mode is None:
             return
-        if self.dialect == "sqlite":
+        if self._mode == "busy":
+            self._holder.rollback()
+            self._holder.close()
+        elif self.dialect == "sqlite":
             self._sqlite(start=False)
         else:
             self._postgres(start=False)
@@ -60,6 +70,23 @@ class DatabaseOutage:
             yield
         finally:
             self.end()
+
+    def _hold_locks(self) -> None:
+        if self.dialect == "sqlite":
+            holder = sqlite3.connect(str(self.url.database), isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            holder = psycopg.connect(self.url.set(drivername="postgresql").render_as_string(False))
+            tables = [
+                row[0]
+                for row in holder.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                ).fetchall()
+            ]
+            holder.execute(
+                "LOCK TABLE " + ", ".join(f'"{t}"' for t in tables) + " IN ACCESS EXCLUSIVE MODE"
+            )
+        self._holder = holder
 
     # -- SQLite ----------------------------------------------------------------------------
 

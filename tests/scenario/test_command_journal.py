@@ -152,6 +152,22 @@ def test_a_command_the_database_cannot_take_is_answered_not_done_in_the_ack(
     assert slack.workspace.calls_to("chat.postMessage") == []
 
 
+def test_a_command_while_the_database_is_busy_is_answered_not_done_before_slack_gives_up(
+    slack: SlackDriver, database_url: str
+) -> None:
+    outage = DatabaseOutage(database_url, slack.bot.db.engine)
+    with outage.during("busy"):
+        started = time.monotonic()
+        ack = slack.command("U0REQUESTER", PLAN)
+        elapsed = time.monotonic() - started
+    slack.settle()
+
+    assert ack["text"] == not_done("the database is busy")
+    assert elapsed < 3.0  # Slack shows "operation_timeout" to a person after 3 s
+    assert _plans(slack) == []
+    assert slack.ephemerals("U0REQUESTER") == []
+
+
 def test_a_click_while_the_database_is_down_is_answered_not_done(
     slack: SlackDriver, database_url: str
 ) -> None:
