@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 # Slack gives up on an ack after 3 s: a database busy for longer than this is a "not done".
 RECORD_WAIT = timedelta(seconds=1)
-# The acking process carries an entry out at once; the others leave it alone this long.
-ACK_LEASE = timedelta(seconds=30)
-CARRY_LEASE = timedelta(minutes=2)
+# Who acked (or claimed) an entry carries it out; the others leave it alone this long. It can
+# be short: the entry's row lock, not the lease, is what keeps a command from running twice.
+LEASE = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(minutes=1)
 # Unexpected (non-database) failures of one entry before the person is told it failed.
 MAX_FAILURES = 5
@@ -135,7 +135,7 @@ def record(
         "attempts": 0,
         "late": False,
         "lease_owner": owner,
-        "lease_until": now + ACK_LEASE,
+        "lease_until": now + LEASE,
     }
     try:
         with (
@@ -317,7 +317,7 @@ def asked_of(entry: JournalEntry) -> Asked:
 
 def _lease(session: Session, entry: JournalEntry, *, owner: str, now: datetime) -> Asked:
     entry.lease_owner = owner
-    entry.lease_until = now + CARRY_LEASE
+    entry.lease_until = now + LEASE
     if entry.done_at is None:
         entry.attempts += 1
     session.add(entry)

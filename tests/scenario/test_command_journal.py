@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from bot.bootstrap import SlackCredentials, build
 from bot.config import ReleasebotConfig
-from bot.journal import ACK_LEASE
+from bot.journal import LEASE
 from bot.models import AuditEvent, ReleasePlan
 from bot.settings import Settings
 from commands.ids import ActionId
@@ -224,7 +224,7 @@ def test_a_command_acked_just_before_a_crash_is_done_once_by_the_next_process(
     first.bot.close()
     assert _plans(first) == []
 
-    clock.advance(ACK_LEASE + timedelta(seconds=1))
+    clock.advance(LEASE + timedelta(seconds=1))
     second = bots(InlineExecutor())
     second.bot.start_background()  # the journal's recovery pass runs at start-up
     try:
@@ -259,7 +259,7 @@ def test_an_outage_right_after_the_ack_is_retried_and_done_once(
 
     with outage.during(mode):  # type: ignore[arg-type]
         held.run_held()  # the after-ack part meets the outage
-        clock.advance(ACK_LEASE + timedelta(seconds=1))
+        clock.advance(LEASE + timedelta(seconds=1))
         assert slack.bot.journal.recover() == 0  # the recovery pass waits for the database too
     assert slack.ephemerals("U0REQUESTER") == [retrying(REASONS[(outage.dialect, mode)])]
     assert _plans(slack) == []
@@ -310,7 +310,7 @@ def test_an_answer_slack_refuses_on_the_response_url_comes_by_dm(
         assert httpx.post(url, json={"text": "elsewhere"}).status_code == 200
     assert httpx.post(url, json={"text": "one more"}).status_code == 404
 
-    clock.advance(ACK_LEASE + timedelta(seconds=1))
+    clock.advance(LEASE + timedelta(seconds=1))
     second = bots(InlineExecutor())
     assert second.bot.journal.recover() == 1
     second.settle()
@@ -328,7 +328,7 @@ def test_two_processes_recovering_at_once_do_the_command_once(
     first.command("U0REQUESTER", PLAN)
     held.drop()
     first.bot.close()
-    clock.advance(ACK_LEASE + timedelta(seconds=1))
+    clock.advance(LEASE + timedelta(seconds=1))
     survivors = [bots(InlineExecutor()), bots(InlineExecutor())]
     start = threading.Barrier(2)
     taken: list[int] = []
@@ -424,7 +424,7 @@ def test_a_command_refused_when_it_is_finally_carried_out_says_so_and_is_not_ret
 
     second = bots(InlineExecutor())
     second.command("U0REQUESTER", "cancel R-1 wrong build")  # meanwhile, from another process
-    clock.advance(ACK_LEASE + timedelta(seconds=1))
+    clock.advance(LEASE + timedelta(seconds=1))
     assert second.bot.journal.recover() == 1
     second.settle()
 
