@@ -154,7 +154,7 @@ def register(app: App, desk: Desk, journal: JournalRunner) -> None:
             return
         try:
             parsed = _parse(desk, command.get("text", ""), context.get("received_at"))
-        except UsageError:
+        except ReleasebotError:
             return  # already answered in the ack
         if isinstance(parsed, New):
             modals.open_new_plan(
