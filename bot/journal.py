@@ -75,7 +75,7 @@ def is_outage(error: BaseException) -> bool:
 
 def fault_words(error: BaseException) -> str:
     """A database failure in words a person reads (never the driver's text: it names hosts)."""
-    text = str(getattr(error, "orig", None) or error).lower()
+    detail = str(getattr(error, "orig", None) or error).lower()
     for needles, words in (
         (("read-only", "readonly"), "the database is read-only"),
         (("disk is full", "disk full", "no space left"), "the disk is full"),
@@ -85,7 +85,7 @@ def fault_words(error: BaseException) -> str:
         ),
         (("unable to open database",), "the database file cannot be opened"),
     ):
-        if any(needle in text for needle in needles):
+        if any(needle in detail for needle in needles):
             return words
     if isinstance(error, OUTAGES):
         return "the database is unreachable"
