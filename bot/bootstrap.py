@@ -28,6 +28,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from commands.journal_runner import JournalRunner
     from integrations.deploy.registry import ConfiguredBackends
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,12 @@ class Releasebot:
     credentials: SlackCredentials
     scheduler: Scheduler
     http: httpx.Client
+    journal: JournalRunner
     started: bool = field(default=False)
 
     def start_background(self) -> None:
-        """Start message delivery and the rollout engine (in-flight rollouts are picked up)."""
+        """Start message delivery, the rollout engine and the scheduler; in-flight rollouts and
+        journalled commands left by a crash are picked up (the journal's pass runs at once)."""
         if not self.started:
             self.dispatcher.start()
             self.engine.start()
@@ -117,6 +120,7 @@ def build(
 ) -> Releasebot:
     """Wire one bot: config, database, domain, Slack client, Bolt app, delivery, rollouts."""
     from commands.app import build_app
+    from commands.journal_runner import RECOVERY_SECONDS, JournalRunner
     from commands.slack_port import SlackDirectory, WebApiSlack, renderer
     from integrations.checks.registry import ProbeFactory
     from integrations.deploy.registry import ConfiguredBackends
@@ -156,9 +160,17 @@ def build(
         engine.kick()
 
     desk = Desk(db=db, ctx=ctx, on_change=on_change)
+    journal = JournalRunner(desk=desk)
     app = build_app(
-        desk=desk, client=client, signing_secret=credentials.signing_secret, executor=executor
+        desk=desk,
+        journal=journal,
+        client=client,
+        signing_secret=credentials.signing_secret,
+        executor=executor,
     )
+    scheduler = build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick)
+    # Commands acked before a crash or during an outage: at start-up, then every few seconds.
+    scheduler.add_interval(journal.recover, RECOVERY_SECONDS, name="command-journal")
     return Releasebot(
         settings=settings,
         config=config,
@@ -170,6 +182,7 @@ def build(
         engine=engine,
         backends=backends,
         credentials=credentials,
-        scheduler=build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick),
+        scheduler=scheduler,
         http=http,
+        journal=journal,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sqlmodel import Session
@@ -27,10 +27,22 @@ class Desk:
     db: Database
     ctx: DomainContext
     on_change: Callable[[], None] = field(default=lambda: None)
+    # Set while a journalled command is carried out: its work joins the journal's transaction
+    # (each act in a savepoint), so the effect and the entry's done mark commit together.
+    joined: Session | None = None
+
+    def joining(self, session: Session) -> Desk:
+        """This desk, with every unit of work inside `session`'s transaction."""
+        return replace(self, joined=session)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction; on commit, message delivery is woken for what it owes."""
+        if self.joined is not None:
+            # A refusal rolls back to the savepoint; the caller commits and wakes delivery.
+            with self.joined.begin_nested():
+                yield self.joined
+            return
         with self.db.session() as session:
             yield session
         self.on_change()
@@ -47,7 +59,7 @@ class Desk:
                     return None
                 return work(session)
         except PermissionDenied as refusal:
-            with self.db.session() as session:
+            with self._outside_work() as session:
                 audit.record(
                     session,
                     at=self.ctx.clock.now(),
@@ -57,3 +69,12 @@ class Desk:
                     reason=refusal.message,
                 )
             raise
+
+    @contextmanager
+    def _outside_work(self) -> Iterator[Session]:
+        """A transaction that outlives the work's rollback (the joined one, when joined)."""
+        if self.joined is not None:
+            yield self.joined
+            return
+        with self.db.session() as session:
+            yield session

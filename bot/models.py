@@ -176,6 +176,43 @@ class InboundRequest(SQLModel, table=True):
     received_at: datetime = _utc()
 
 
+class JournalOutcome(StrEnum):
+    DONE = "done"  # carried out; the answer says what changed
+    REFUSED = "refused"  # a domain refusal (illegal transition, not allowed): a final answer
+    FAILED = "failed"  # gave up after repeated unexpected failures; nothing changed
+
+
+class JournalEntry(SQLModel, table=True):
+    """A write a person asked for in Slack, recorded before the ack and carried out once.
+
+    The entry commits before Slack gets its 200; the command's effect and `done_at` commit
+    together later, so a crash or a database outage in between leaves it for a retry.
+    """
+
+    __tablename__ = "command_journal"
+    __table_args__ = (Index("ix_command_journal_open", "answered_at", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # trigger_id (slash commands) or user + action + action_ts (buttons): a redelivery repeats it.
+    delivery_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=16)  # command | action
+    user_id: str = Field(max_length=32)
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    response_url: str | None = Field(default=None, sa_type=Text)
+    received_at: datetime = _utc()
+    attempts: int = Field(default=0)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None, nullable=True)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    done_at: datetime | None = _utc(default=None, nullable=True)
+    outcome: str | None = Field(default=None, sa_type=String(16))
+    # Carried out by the recovery pass rather than right after the ack: the answer says so.
+    late: bool = Field(default=False)
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    answered_at: datetime | None = _utc(default=None, nullable=True)
+    answered_via: str | None = Field(default=None, max_length=16)  # response_url | dm | none
+
+
 class OutboxMessage(SQLModel, table=True):
     """A Slack message owed, written with the change that caused it, delivered exactly once."""
 

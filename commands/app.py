@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.desk import Desk
 from commands import actions, modals, release
+from commands.journal_runner import JournalRunner
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 def build_app(
     *,
     desk: Desk,
+    journal: JournalRunner,
     client: WebClient,
     signing_secret: str,
     executor: Executor | None = None,
@@ -61,7 +63,7 @@ def build_app(
             },
         )
 
-    release.register(app, desk)
-    actions.register(app, desk)
+    release.register(app, desk, journal)
+    actions.register(app, desk, journal)
     modals.register(app, desk)
     return app

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import plans
+from bot import journal, plans
 from bot.desk import Desk
 from bot.errors import ReleasebotError
 from commands.grammar import Reject
@@ -97,8 +97,15 @@ def _field_for(message: str) -> str:
     return BlockId.VERSION
 
 
+def _not_done(failure: BaseException) -> str:
+    """A submission the database could not take: the form stays open and says why."""
+    reason = journal.fault_words(failure)
+    log.warning("a form submission was not saved (%s): %s", reason, failure)
+    return journal.NOT_DONE.format(reason=reason)
+
+
 def register(app: App, desk: Desk) -> None:
-    """Attach the modal listeners."""
+    """Attach the modal listeners; a submission is saved before its ack (nothing to lose)."""
 
     def submit_new_plan(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
@@ -121,6 +128,9 @@ def register(app: App, desk: Desk) -> None:
                 response_action="errors",
                 errors={_field_for(problem.message): problem.message[:150]},
             )
+            return
+        except journal.OUTAGES as failure:
+            ack(response_action="errors", errors={BlockId.SERVICE: _not_done(failure)})
             return
         ack()
         context["created_ref"] = created.ref if created is not None else None
@@ -161,6 +171,9 @@ def register(app: App, desk: Desk) -> None:
             )
         except ReleasebotError as problem:
             ack(response_action="errors", errors={BlockId.REASON: problem.message[:150]})
+            return
+        except journal.OUTAGES as failure:
+            ack(response_action="errors", errors={BlockId.REASON: _not_done(failure)})
             return
         ack()
 

@@ -1,7 +1,8 @@
-"""The `/release` slash command: ack fast (answering reads in the ack), do changes after."""
+"""The `/release` slash command: reads answered in the ack; writes journalled, then done."""
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -11,7 +12,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.desk import Desk
-from bot.errors import ReleasebotError
+from bot.errors import InvalidInput, ReleasebotError
+from bot.journal import Asked, JournalUnavailable
 from bot.outbox import Rendered
 from commands import freeze_commands, modals, notes_commands, plan_commands, rollout_commands
 from commands.grammar import (
@@ -39,7 +41,9 @@ from commands.grammar import (
     UsageError,
     parse_command,
 )
+from commands.journal_runner import JournalRunner
 from commands.render import replies
+from commands.render.text import clip, escape
 from commands.replying import answer, ephemeral
 
 log = logging.getLogger(__name__)
@@ -59,17 +63,11 @@ READERS: dict[type[Any], Reader] = {
 }
 
 
-def after_ack(reader: Reader) -> Writer:
-    """A read that may be slow (git, GitHub): answered after the ack through response_url."""
+# A read that may be slow (git, GitHub): acked empty and answered through response_url.
+SLOW_READERS: dict[type[Any], Reader] = {Notes: notes_commands.notes}
 
-    def read(cmd: Any, *, desk: Desk, user_id: str, request_key: str | None) -> Rendered:
-        return reader(cmd, desk=desk, user_id=user_id)
-
-    return read
-
-
-# Sub-commands that change something (or read slowly): acked empty, done after the ack,
-# answered by response_url.
+# Sub-commands that change something: journalled before an empty ack, carried out right after
+# it (or by the recovery pass after a crash), answered by response_url.
 WRITERS: dict[type[Any], Writer] = {
     Freeze: freeze_commands.freeze,
     Unfreeze: freeze_commands.unfreeze,
@@ -82,8 +80,8 @@ WRITERS: dict[type[Any], Writer] = {
     Deploy: freeze_commands.with_override(rollout_commands.deploy),
     RolloutAction: rollout_commands.rollout_action,
     Rollback: rollout_commands.rollback,
-    Notes: after_ack(notes_commands.notes),
 }
+JOURNAL_KIND = "command"
 
 
 def _parse(desk: Desk, text: str, received_at: str | None) -> Command:
@@ -91,18 +89,38 @@ def _parse(desk: Desk, text: str, received_at: str | None) -> Command:
     return parse_command(text, now=now, tz=desk.ctx.config.tz)
 
 
-def register(app: App, desk: Desk) -> None:
+def carry_out(desk: Desk, asked: Asked) -> Rendered | None:
+    """Carry out a journalled `/release` write (parsed again, as of when it was received)."""
+    parsed = _parse(desk, str(asked.request.get("text", "")), asked.received_at.isoformat())
+    writer = WRITERS.get(type(parsed))
+    if writer is None:
+        raise InvalidInput(f"`/release {_name(parsed)}` changes nothing to carry out")
+    return writer(parsed, desk=desk, user_id=asked.user_id, request_key=asked.delivery_key)
+
+
+def describe(asked: Asked) -> str:
+    """The command as the person typed it, safe to show back (no mention, no broadcast)."""
+    typed = html.unescape(str(asked.request.get("text", ""))).replace("`", "'")
+    return f"`/release {escape(clip(' '.join(typed.split()), 80))}`"
+
+
+def register(app: App, desk: Desk, journal: JournalRunner) -> None:
     """Attach `/release` to the Bolt app."""
+    journal.register(JOURNAL_KIND, execute=carry_out, describe=describe)
 
     def ack_release(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-        context["received_at"] = desk.ctx.clock.now().isoformat()
+        received_at = desk.ctx.clock.now()
+        context["received_at"] = received_at.isoformat()
         try:
             parsed = _parse(desk, command.get("text", ""), context["received_at"])
             reader = READERS.get(type(parsed))
             if reader is not None:
                 ack(**ephemeral(reader(parsed, desk=desk, user_id=command["user_id"])))
                 return
-            if type(parsed) not in WRITERS and not isinstance(parsed, New):
+            if isinstance(parsed, New) or type(parsed) in SLOW_READERS:
+                ack()  # answered after the ack: a modal opens, or the slow read arrives
+                return
+            if type(parsed) not in WRITERS:
                 ack(**ephemeral(replies.error(f"`/release {_name(parsed)}` is not available yet.")))
                 return
         except UsageError as problem:
@@ -111,14 +129,32 @@ def register(app: App, desk: Desk) -> None:
         except ReleasebotError as problem:
             ack(**ephemeral(replies.error(problem.message)))
             return
+        try:
+            context["journal_entry"] = journal.record(
+                kind=JOURNAL_KIND,
+                delivery_key=f"command:{command.get('trigger_id') or command.get('response_url')}",
+                user_id=command["user_id"],
+                request={"text": command.get("text", ""), "channel_id": command.get("channel_id")},
+                response_url=command.get("response_url"),
+                received_at=received_at,
+            )
+        except JournalUnavailable as fault:
+            ack(**ephemeral(replies.error(fault.not_done)))
+            return
+        # Empty: the answer follows through response_url within moments, and a second
+        # "working on it" line would double every answer (Slack cannot replace it in place).
         ack()
 
     def do_release(
         command: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
     ) -> None:
+        entry_id = context.get("journal_entry")
+        if entry_id is not None:
+            journal.carry_out(int(entry_id), response_url=command.get("response_url"))
+            return
         try:
             parsed = _parse(desk, command.get("text", ""), context.get("received_at"))
-        except UsageError:
+        except ReleasebotError:
             return  # already answered in the ack
         if isinstance(parsed, New):
             modals.open_new_plan(
@@ -128,13 +164,9 @@ def register(app: App, desk: Desk) -> None:
                 channel_id=command.get("channel_id", ""),
             )
             return
-        writer = WRITERS.get(type(parsed))
-        if writer is None:
-            return
-        key = f"command:{command.get('trigger_id') or command.get('response_url')}"
-        answer(
-            respond, lambda: writer(parsed, desk=desk, user_id=command["user_id"], request_key=key)
-        )
+        reader = SLOW_READERS.get(type(parsed))
+        if reader is not None:
+            answer(respond, lambda: reader(parsed, desk=desk, user_id=command["user_id"]))
 
     # Reads are answered in the ack, so only other sub-commands need the after-ack listener;
     # routing by the first word is only a shortcut (the lazy listener ignores reads anyway).

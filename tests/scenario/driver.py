@@ -38,6 +38,28 @@ class InlineExecutor(Executor):
         return future
 
 
+class HeldExecutor(Executor):
+    """Keeps lazy listeners until `run_held()`: the moment after the ack, held still, so a test
+    can break the database there (or drop them, as a process killed after its ack would)."""
+
+    def __init__(self) -> None:
+        self.held: list[Callable[[], object]] = []
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:  # type: ignore[override]
+        self.held.append(lambda: fn(*args, **kwargs))
+        return Future()
+
+    def run_held(self) -> None:
+        """Run what was held, in order (Bolt's wrapper logs a listener's own failure)."""
+        held, self.held = self.held, []
+        for fn in held:
+            fn()
+
+    def drop(self) -> None:
+        """Forget what was held: the process that acked died before running it."""
+        self.held = []
+
+
 @dataclass
 class SlackDriver:
     """Acts as Slack toward the bot: sends signed requests, settles owed messages."""
