@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reminders
+from bot import audit, lanes, outbox, reminders
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
@@ -105,7 +105,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
         get_plan(session, plan_id=dependency)
     _check_promotion_order(session, ctx=ctx, new=new)
 
-    previous = last_released(session, service=new.service, environment=new.environment)
+    previous = lanes.live_release(session, service=new.service, environment=new.environment)
     risks = list(new.risks)
     lock = _lift_rollback_lock(session, ctx=ctx, actor=actor, new=new, now=now)
     if lock is not None:
@@ -158,6 +158,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
     outbox.owe_card(session, plan_id=plan.id, channel=config.channels.releases, now=now)
     if state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
+    lanes.refresh(session, ctx=ctx, plan=plan, before=None)
     reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
@@ -251,6 +252,7 @@ def transition(
         detail=detail,
     )
     outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
+    lanes.refresh(session, ctx=ctx, plan=plan, before=from_state)
     return plan
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot import lanes
 from bot.approvals import ApprovalStatus, approval_status
 from bot.context import DomainContext
 from bot.models import ChecklistItem, CheckRun, DeploymentStage, PlanState, ReleasePlan
@@ -35,6 +36,10 @@ class PlanSnapshot:
     approvals_needed: bool
     stages: tuple[DeploymentStage, ...] = ()
     check_runs: tuple[CheckRun, ...] = ()
+    # What a rollback would go back to: for a plan not started yet, the release live now.
+    rolls_back_to: str | None = None
+    # A released plan a later release replaced: it can no longer be rolled back.
+    superseded_by: ReleasePlan | None = None
 
     @property
     def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
@@ -79,6 +84,16 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         if approvals_needed
         else ApprovalStatus(required=0, approvals=(), rejections=(), eligible=())
     )
+    rolls_back_to = plan.rollback_version
+    superseded_by = None
+    if plan.state in lanes.WAITING:
+        live = lanes.live_release(
+            session, service=plan.service, environment=plan.environment, excluding=plan.id
+        )
+        rolls_back_to = live.version if live is not None else None
+    elif plan.state == PlanState.RELEASED:
+        live = lanes.live_release(session, service=plan.service, environment=plan.environment)
+        superseded_by = live if live is not None and live.id != plan.id else None
     return PlanSnapshot(
         plan=plan,
         approvals=approvals,
@@ -87,4 +102,6 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         approvals_needed=approvals_needed,
         stages=tuple(stages),
         check_runs=tuple(runs),
+        rolls_back_to=rolls_back_to,
+        superseded_by=superseded_by,
     )

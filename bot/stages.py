@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot import announcements
+from bot import announcements, lanes
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
-from bot.plans import get_plan, last_released, say, transition
+from bot.plans import get_plan, say, transition
 from bot.strategies import StagePlan, rollback_stages, rollout_stages
 
 ENGINE = "releasebot"
@@ -45,9 +45,8 @@ def stage_count(rows: Sequence[DeploymentStage]) -> int:
 
 def colour_before(session: Session, *, plan: ReleasePlan) -> str | None:
     """The colour a blue/green service served from before this plan (None: nothing yet)."""
-    assert plan.id is not None
-    previous = last_released(
-        session, service=plan.service, environment=plan.environment, before_id=plan.id
+    previous = lanes.live_release(
+        session, service=plan.service, environment=plan.environment, excluding=plan.id
     )
     if previous is None or previous.id is None:
         return None
@@ -102,7 +101,10 @@ def add_stages(
 
 
 def start_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
-    """Persist the rollout's stages and wake the engine for the plan."""
+    """Record what is live now as the rollback target, persist the stages, wake the engine."""
+    live = lanes.live_release(session, service=plan.service, environment=plan.environment)
+    plan.rollback_version = live.version if live is not None else None
+    plan.deployed_at = ctx.clock.now()
     add_stages(
         session,
         ctx=ctx,

@@ -67,9 +67,31 @@ def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
     return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
 
 
+def superseded_line(snap: PlanSnapshot) -> str:
+    """A release a later one replaced: it is history, and says how to go back to it."""
+    later = snap.superseded_by
+    if later is None:
+        return ""
+    plan = snap.plan
+    return (
+        f":arrow_heading_up: Superseded by {later.ref} (`{escape(later.version)}`), now live in "
+        f"{escape(plan.environment)}. To go back to `{escape(plan.version)}`, plan that version."
+    )
+
+
 def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
     """The freezes a waiting plan is held by, and where a break-glass override stands."""
     lines = [freeze_text(f, snap.timezone) for f in holds.freezes]
+    busy = holds.in_flight
+    if busy is not None:
+        lines.append(
+            f":construction: {busy.ref} (`{escape(busy.version)}`) is "
+            f"{busy.state.replace('_', ' ')} in {escape(busy.environment)}: {snap.plan.ref} can "
+            f"deploy once it has ended (one rollout per service and environment)."
+        )
+    if holds.queued:
+        waiting = ", ".join(f"{p.ref} (`{escape(p.version)}`)" for p in holds.queued)
+        lines.append(f":hourglass_flowing_sand: Waiting for this rollout to end: {waiting}.")
     override = holds.override
     if override is not None and override.approved:
         lines.append(
@@ -109,7 +131,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
         f"*Strategy*\n{escape(plan.strategy)}",
         f"*Requester*\n<@{plan.requester_id}>",
-        f"*Rolls back to*\n{escape(plan.rollback_version or 'nothing released yet')}",
+        f"*Rolls back to*\n{escape(snap.rolls_back_to or 'nothing released yet')}",
     ]
     if plan.depends_on:
         fields.append("*After*\n" + ", ".join(f"R-{d}" for d in plan.depends_on))
@@ -136,6 +158,9 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     rollout = progress(snap)
     if rollout:
         blocks.append(kit.section(rollout))
+    history = superseded_line(snap)
+    if history:
+        blocks.append(kit.section(clip(history, SECTION_LIMIT, f"`/release audit {plan.ref}`")))
     extra = _notes_and_risks(snap)
     if extra:
         blocks.append(kit.section(extra))
@@ -213,7 +238,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
                 confirm=(f"Abort {plan.ref}?", f"This stops and rolls back {target}.", "Abort"),
             )
         )
-    if can(plan.state, Event.ROLLBACK):
+    if can(plan.state, Event.ROLLBACK) and snap.superseded_by is None:
         buttons.append(
             _button(
                 "Roll back",
