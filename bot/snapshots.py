@@ -11,7 +11,14 @@ from sqlmodel import Session, col, select
 from bot import lanes
 from bot.approvals import ApprovalStatus, approval_status
 from bot.context import DomainContext
-from bot.models import ChecklistItem, CheckRun, DeploymentStage, PlanState, ReleasePlan
+from bot.models import (
+    AuditEvent,
+    ChecklistItem,
+    CheckRun,
+    DeploymentStage,
+    PlanState,
+    ReleasePlan,
+)
 from bot.plans import get_plan
 
 NEVER_DEPLOYED = frozenset(
@@ -23,6 +30,9 @@ NEVER_DEPLOYED = frozenset(
         PlanState.EXPIRED,
     }
 )
+
+# States a plan reaches through a rollback (a failed plan only when its rollback failed).
+AFTER_ROLLBACK = frozenset({PlanState.ROLLING_BACK, PlanState.ROLLED_BACK, PlanState.FAILED})
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class PlanSnapshot:
     rolls_back_to: str | None = None
     # A released plan a later release replaced: it can no longer be rolled back.
     superseded_by: ReleasePlan | None = None
+    # The audit event that started its rollback: who, and why.
+    rollback: AuditEvent | None = None
 
     @property
     def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
@@ -85,7 +97,7 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         else ApprovalStatus(required=0, approvals=(), rejections=(), eligible=())
     )
     rolls_back_to = plan.rollback_version
-    superseded_by = None
+    superseded_by = rollback = None
     if plan.state in lanes.WAITING:
         live = lanes.live_release(
             session, service=plan.service, environment=plan.environment, excluding=plan.id
@@ -94,6 +106,12 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
     elif plan.state == PlanState.RELEASED:
         live = lanes.live_release(session, service=plan.service, environment=plan.environment)
         superseded_by = live if live is not None and live.id != plan.id else None
+    elif plan.state in AFTER_ROLLBACK:
+        rollback = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.plan_id == plan.id, AuditEvent.to_state == PlanState.ROLLING_BACK)
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
     return PlanSnapshot(
         plan=plan,
         approvals=approvals,
@@ -104,4 +122,5 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         check_runs=tuple(runs),
         rolls_back_to=rolls_back_to,
         superseded_by=superseded_by,
+        rollback=rollback,
     )

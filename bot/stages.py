@@ -11,7 +11,7 @@ from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
 from bot.plans import get_plan, say, transition
-from bot.strategies import StagePlan, rollback_stages, rollout_stages
+from bot.strategies import StagePlan, rollback_stages, rollback_words, rollout_stages
 
 ENGINE = "releasebot"
 ROLLOUT = "rollout"
@@ -56,6 +56,13 @@ def colour_before(session: Session, *, plan: ReleasePlan) -> str | None:
         if r.colour and r.weight == 100 and r.status == StageStatus.SUCCEEDED
     ]
     return switched[-1].colour if switched else None
+
+
+def colour_of(session: Session, *, plan: ReleasePlan) -> str | None:
+    """The colour a blue/green rollout of `plan` deployed to (None: not blue/green)."""
+    assert plan.id is not None
+    colours = [r.colour for r in stages_of(session, plan_id=plan.id, phase=ROLLOUT) if r.colour]
+    return colours[0] if colours else None
 
 
 def add_stages(
@@ -148,8 +155,9 @@ def begin_rollback(
     actor: str,
     reason: str | None,
 ) -> None:
-    """Stop the rollout and persist the rollback's stages; alert the channels."""
+    """Stop the rollout and persist the rollback's stages; say why in the thread, alert."""
     colour = colour_before(session, plan=plan)
+    deployed_colour = colour_of(session, plan=plan)
     assert plan.id is not None
     for row in stages_of(session, plan_id=plan.id, phase=ROLLOUT):
         if row.status not in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED):
@@ -165,9 +173,19 @@ def begin_rollback(
         ctx=ctx,
         plan=plan,
         phase=ROLLBACK,
-        stages=rollback_stages(ctx, plan=plan, previous_colour=colour),
+        stages=rollback_stages(
+            ctx, plan=plan, previous_colour=colour, deployed_colour=deployed_colour
+        ),
     )
     plan.next_step_at = ctx.clock.now()
+    by = "automatically" if actor == ENGINE else f"by <@{actor}>"
+    say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=f":rewind: {plan.ref}: {rollback_words(plan.version, plan.rollback_version)} ({by})."
+        + (f"\n*Why:* {reason}" if reason else ""),
+    )
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
 
 

@@ -11,6 +11,7 @@ from bot.lifecycle import Event, can
 from bot.models import FreezeKind
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
+from bot.strategies import rollback_words
 from commands.ids import ActionId, BlockId, button_value, tick_value
 from commands.render import kit
 from commands.render.checks import progress
@@ -65,6 +66,21 @@ def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
         by = person(freeze.created_by or "")
         return f":snowflake: *{freeze.environment}* frozen by {by}: {reason} ({until})"
     return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
+
+
+def rollback_line(snap: PlanSnapshot) -> str:
+    """Why a plan rolled back (check, measured value, limit) and what it went back to."""
+    started = snap.rollback
+    if started is None:
+        return ""
+    plan = snap.plan
+    label = {"rolling_back": "Rolling back", "failed": "Rollback failed"}.get(
+        plan.state, "Rolled back"
+    )
+    by = "automatically" if started.actor_id == "releasebot" else f"by {person(started.actor_id)}"
+    words = rollback_words(plan.version, plan.rollback_version)
+    line = f":rewind: *{label}* ({by}): {escape(words)}"
+    return line + (f"\n*Why:* {escape(started.reason)}" if started.reason else "")
 
 
 def superseded_line(snap: PlanSnapshot) -> str:
@@ -131,7 +147,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
         f"*Strategy*\n{escape(plan.strategy)}",
         f"*Requester*\n<@{plan.requester_id}>",
-        f"*Rolls back to*\n{escape(snap.rolls_back_to or 'nothing released yet')}",
+        f"*Rolls back to*\n{escape(snap.rolls_back_to or rollback_words(plan.version, None))}",
     ]
     if plan.depends_on:
         fields.append("*After*\n" + ", ".join(f"R-{d}" for d in plan.depends_on))
@@ -158,7 +174,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     rollout = progress(snap)
     if rollout:
         blocks.append(kit.section(rollout))
-    history = superseded_line(snap)
+    history = rollback_line(snap) or superseded_line(snap)
     if history:
         blocks.append(kit.section(clip(history, SECTION_LIMIT, f"`/release audit {plan.ref}`")))
     extra = _notes_and_risks(snap)
@@ -239,6 +255,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
             )
         )
     if can(plan.state, Event.ROLLBACK) and snap.superseded_by is None:
+        words = rollback_words(plan.version, plan.rollback_version)
         buttons.append(
             _button(
                 "Roll back",
@@ -247,8 +264,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
                 style="danger",
                 confirm=(
                     f"Roll back {plan.ref}?",
-                    f"This redeploys {plan.rollback_version or 'the previous version'} "
-                    f"of {plan.service} to {plan.environment}.",
+                    f"{plan.service} in {plan.environment}: {words}.",
                     "Roll back",
                 ),
             )

@@ -18,6 +18,7 @@ PLACEHOLDERS = (
     "stage",
     "colour",
     "idempotency_key",
+    "previous_version",
 )
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -48,6 +49,7 @@ def values_for(request: DeployRequest) -> dict[str, str]:
         "stage": request.stage_name,
         "colour": request.colour or "",
         "idempotency_key": request.idempotency_key,
+        "previous_version": request.previous_version or "",
     }
 
 
@@ -70,4 +72,6 @@ def release_environment(request: DeployRequest) -> dict[str, str]:
         "RELEASE_STAGE_INDEX": str(request.stage_index),
         "RELEASE_COLOUR": values["colour"],
         "RELEASE_IDEMPOTENCY_KEY": request.idempotency_key,
+        # Empty on a rollback: nothing was released before, so undo RELEASE_VERSION.
+        "RELEASE_PREVIOUS_VERSION": values["previous_version"],
     }

@@ -7,6 +7,10 @@ Contract (what a receiver implements):
 - `Idempotency-Key` is stable across retries and restarts; a receiver must treat a repeated key
   as the same request. That is why releasebot retries this POST on timeouts and 5xx.
 - A cancel is the same POST with `"action": "cancel"` and its own key (`<key>:cancel`).
+- The POST's JSON carries `action` (deploy | rollback), `version`, `weight`, `colour`, `stage`
+  and `previous_version`: the version live when the rollout started. A rollback with an empty
+  `previous_version` means nothing was released before: undo `version` (weight 0), deploy
+  nothing else.
 - Status, either: `GET status_url` (placeholders allowed, e.g. `…/deploys/{idempotency_key}`)
   answering `{"state", "message", "url"}`; or a signed callback to
   `POST /hooks/deploy/<token>` on releasebot with the same JSON, verified by `verify_callback`.
@@ -188,6 +192,7 @@ class WebhookBackend:
             "stage_index": request.stage_index,
             "weight": request.weight,
             "colour": request.colour,
+            "previous_version": request.previous_version,
             "idempotency_key": request.idempotency_key,
             "callback_url": self._callback_for(token),
         }

@@ -131,7 +131,11 @@ def test_a_replayed_or_late_callback_cannot_turn_a_failed_stage_into_a_release(
     slack.command("U0REQUESTER", "deploy R-1")
     slack.roll(lambda: len(deploy_service.received) == 1)
     [started] = deploy_service.received
-    assert (started["action"], started["version"]) == ("deploy", "2.0")
+    assert (started["action"], started["version"], started["previous_version"]) == (
+        "deploy",
+        "2.0",
+        None,
+    )
 
     running_body, running_headers = deploy_service.signed({"state": "running", "sequence": 1})
     assert deploy_service.post(0, running_body, running_headers).status_code == 200
@@ -149,7 +153,9 @@ def test_a_replayed_or_late_callback_cannot_turn_a_failed_stage_into_a_release(
     assert late.status_code == 409
 
     slack.roll(lambda: len(deploy_service.received) == 2)
-    assert deploy_service.received[1]["action"] == "rollback"
+    rollback = deploy_service.received[1]
+    assert (rollback["action"], rollback["version"], rollback["weight"]) == ("rollback", "2.0", 0)
+    assert rollback["previous_version"] is None
     assert deploy_service.call_back(1, state="succeeded", sequence=1).status_code == 200
     slack.roll(lambda: slack.state(1) == PlanState.ROLLED_BACK)
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.models import PlanState
 from tests.scenario.driver import SlackDriver, buttons, card_text
-from tests.scenario.releases import plan, release_payments
+from tests.scenario.releases import deploy_envs, non_cards, plan, release_payments
 
 # deploy.sh records every call in the test's own log, never in tests/fixtures/.
 pytestmark = pytest.mark.usefixtures("deploy_calls")
@@ -57,6 +57,7 @@ def test_a_second_rollout_of_a_service_to_an_environment_is_refused_while_one_is
     slack.command("U0REQUESTER", "deploy R-2")
     slack.roll(lambda: "waiting for Promote" in card_text(slack.card("R-2")))
     assert deploy_calls.read_text().splitlines()[-1] == "deploy checkout 1.4.2 staging 50"
+    assert deploy_envs(deploy_calls)[-1]["RELEASE_PREVIOUS_VERSION"] == "1.4.1"
 
 
 def test_the_rollback_target_is_the_release_live_when_the_rollout_starts(
@@ -76,4 +77,7 @@ def test_the_rollback_target_is_the_release_live_when_the_rollout_starts(
         "deploy payments 2.0-bad staging 100",
         "rollback payments 1.5 staging 100",
     ]
+    assert deploy_envs(deploy_calls)[-1]["RELEASE_PREVIOUS_VERSION"] == "1.5"
+    [alert] = non_cards(slack, "C0ONCALL")
+    assert "rolling back to 1.5" in alert
     assert buttons(slack.card("R-3")) == ["Roll back"]  # 1.5 is live again

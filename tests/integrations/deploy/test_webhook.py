@@ -74,6 +74,7 @@ def test_posts_signed_json_with_an_idempotency_key(
         "stage_index": 0,
         "weight": 10,
         "colour": None,
+        "previous_version": None,
         "idempotency_key": "R-12:deploy:0",
         "callback_url": None,
     }
