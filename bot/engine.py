@@ -39,6 +39,7 @@ from bot.stages import (
     ROLLOUT,
     current_stage,
     fail_rollout,
+    rollback_cause,
     stage_count,
     stages_of,
 )
@@ -266,7 +267,9 @@ class RolloutEngine:
             else f"rolled back: nothing was released before, and {plan.version} is undone"
         )
         say(session, ctx=ctx, plan=plan, text=f":leftwards_arrow_with_hook: {plan.ref} {done}.")
-        lock_after_rollback(session, ctx=ctx, plan=plan, actor=ENGINE, reason=done)
+        lock_after_rollback(
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=rollback_cause(session, plan=plan)
+        )
         plan.next_step_at = None
         return None
 

@@ -19,13 +19,14 @@ from bot import audit, lanes, outbox
 from bot.checklists import open_items
 from bot.context import DomainContext
 from bot.errors import IllegalTransition, InvalidInput, PermissionDenied
-from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes
+from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
 from bot.lifecycle import IN_FLIGHT, Event, can
 from bot.models import (
     Approval,
     AuditEvent,
     ChecklistPhase,
     Decision,
+    FreezeKind,
     PlanState,
     ReleasePlan,
 )
@@ -81,8 +82,17 @@ def ensure_deployable(
     """
     _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
     lanes.ensure_free(session, plan=plan, doing="deploy")
-    freezes = active_freezes(
-        session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
+    freezes = _unless_locked(
+        session,
+        ctx=ctx,
+        plan=plan,
+        freezes=active_freezes(
+            session,
+            ctx=ctx,
+            environment=plan.environment,
+            service=plan.service,
+            at=ctx.clock.now(),
+        ),
     )
     if not freezes:
         return
@@ -126,8 +136,13 @@ def request_override(
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
     now = ctx.clock.now()
-    freezes = active_freezes(
-        session, ctx=ctx, environment=plan.environment, service=plan.service, at=now
+    freezes = _unless_locked(
+        session,
+        ctx=ctx,
+        plan=plan,
+        freezes=active_freezes(
+            session, ctx=ctx, environment=plan.environment, service=plan.service, at=now
+        ),
     )
     status = override_status(session, plan=plan)
     if not freezes or (status is not None and status.approved):
@@ -298,6 +313,21 @@ def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> 
             session, service=service, environment=environment, excluding=plan.id
         ),
     )
+
+
+def _unless_locked(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, freezes: tuple[FreezeWindow, ...]
+) -> tuple[FreezeWindow, ...]:
+    """Refuse a plan its lane's rollback lock holds; return the freezes an override may pass.
+
+    An override is for freezes only: a lock is lifted by a new approved plan or an admin.
+    """
+    for freeze in freezes:
+        if freeze.kind == FreezeKind.ROLLBACK_LOCK:
+            raise PermissionDenied(
+                lock_refusal(freeze, plan=plan, tz=ctx.config.tz), plan_id=plan.id
+            )
+    return freezes
 
 
 def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str) -> None:

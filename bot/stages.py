@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot import announcements, lanes
+from bot import announcements, audit, freezes, lanes
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
@@ -189,13 +189,29 @@ def begin_rollback(
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
 
 
+def rollback_cause(session: Session, *, plan: ReleasePlan) -> str:
+    """Why the plan's latest rollback started, and by whom, as its audit trail says."""
+    assert plan.id is not None
+    started = [e for e in audit.trail(session, plan_id=plan.id) if e.to_state == "rolling_back"]
+    if not started:
+        return "rolled back"
+    last = started[-1]
+    by = "automatically" if last.actor_id == ENGINE else f"by <@{last.actor_id}>"
+    return f"{last.reason} ({by})" if last.reason else f"rolled back {by}"
+
+
 def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str) -> None:
     """A stage or a check failed: the service's on_failure decides (rollback or pause)."""
     if plan.state == PlanState.ROLLING_BACK:
+        cause = rollback_cause(session, plan=plan)
         transition(
             session, ctx=ctx, plan=plan, event=Event.ROLLBACK_FAILED, actor=ENGINE, reason=reason
         )
         plan.next_step_at = None
+        # What runs now is unknown: nothing more goes out until a person has looked.
+        freezes.lock_after_rollback(
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=f"{cause}; the rollback failed"
+        )
         announcements.owe_rollback_alert(
             session,
             ctx=ctx,

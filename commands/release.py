@@ -36,6 +36,7 @@ from commands.grammar import (
     Show,
     Tick,
     Unfreeze,
+    Unlock,
     UsageError,
     parse_command,
 )
@@ -73,6 +74,7 @@ def after_ack(reader: Reader) -> Writer:
 WRITERS: dict[type[Any], Writer] = {
     Freeze: freeze_commands.freeze,
     Unfreeze: freeze_commands.unfreeze,
+    Unlock: freeze_commands.unlock,
     Tick: freeze_commands.tick,
     Plan: plan_commands.plan,
     Edit: plan_commands.edit,

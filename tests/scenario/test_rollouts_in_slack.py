@@ -66,7 +66,7 @@ def test_rolling_back_from_the_announcement(slack: SlackDriver, deploy_calls: Pa
         ":rotating_light: *R-2* checkout `1.4.2` in staging: rolling back to 1.4.1 (by <@U0QA>)"
     )
     assert (
-        "checkout is locked in staging until someone runs `/release unfreeze staging`"
+        "checkout is locked in staging until a new plan of a version other than 1.4.2 is approved"
         in slack.thread(slack.card("R-2"))[-1]
     )
     assert slack.card("R-2").text == "R-2 · checkout 1.4.2 → staging: Rolled back"
