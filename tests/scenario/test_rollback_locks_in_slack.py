@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, select
 
 from bot.config import ReleasebotConfig, load_config
-from bot.models import PlanState
+from bot.models import AuditEvent, PlanState
 from tests.conftest import FIXTURES
 from tests.scenario.driver import SlackDriver, card_text
 from tests.scenario.releases import plan, release_payments
@@ -157,7 +158,17 @@ def test_an_admin_unlocks_with_a_reason_audited_and_announced(
         "payments has no rollback lock in staging; nothing to lift"
     )
     assert ":lock:" not in card_text(slack.card("R-3"))
-    assert "lock.lifted" not in _audit(slack, "R-3")
+    with slack.bot.db.session() as session:
+        trail = session.exec(
+            select(AuditEvent.actor_id, AuditEvent.action, AuditEvent.reason).where(
+                col(AuditEvent.action).in_(["lock.lifted", "permission.refused"])
+            )
+        ).all()
+    assert [(actor, action) for actor, action, _ in trail] == [
+        ("U0REQUESTER", "permission.refused"),
+        ("U0ADMIN", "lock.lifted"),
+    ]
+    assert trail[1][2] == "fix verified by hand"
     slack.command("U0REQUESTER", "deploy R-3")
     slack.roll(lambda: slack.state(3) == PlanState.ROLLED_BACK)  # 1.1-bad still fails
 
