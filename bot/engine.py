@@ -39,6 +39,7 @@ from bot.stages import (
     ROLLOUT,
     current_stage,
     fail_rollout,
+    rollback_cause,
     stage_count,
     stages_of,
 )
@@ -87,6 +88,7 @@ def request_for(plan: ReleasePlan, stage: DeploymentStage) -> DeployRequest:
         weight=stage.weight,
         colour=stage.colour,
         idempotency_key=stage.idempotency_key,
+        previous_version=plan.rollback_version,
     )
 
 
@@ -259,15 +261,14 @@ class RolloutEngine:
             plan.next_step_at = ctx.clock.now()
             return self._again
         transition(session, ctx=ctx, plan=plan, event=Event.ROLLBACK_DONE, actor=ENGINE)
-        target = plan.rollback_version or "the previous version"
-        say(
-            session,
-            ctx=ctx,
-            plan=plan,
-            text=f":leftwards_arrow_with_hook: {plan.ref} rolled back to {target}.",
+        done = (
+            f"rolled back to {plan.rollback_version}"
+            if plan.rollback_version
+            else f"rolled back: nothing was released before, and {plan.version} is undone"
         )
+        say(session, ctx=ctx, plan=plan, text=f":leftwards_arrow_with_hook: {plan.ref} {done}.")
         lock_after_rollback(
-            session, ctx=ctx, plan=plan, actor=ENGINE, reason=f"rolled back to {target}"
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=rollback_cause(session, plan=plan)
         )
         plan.next_step_at = None
         return None

@@ -13,10 +13,12 @@ from sqlmodel import Session, col, select
 from bot import audit, outbox, reminders
 from bot.config import Freeze as RecurringFreeze
 from bot.context import DomainContext
-from bot.errors import InvalidInput
-from bot.models import Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.plans import say
-from bot.policy import ensure_allowed
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.lanes import WAITING
+from bot.lifecycle import Event
+from bot.models import Approval, Decision, Freeze, FreezeKind, PlanState, ReleasePlan
+from bot.plans import ask_approvers, say, transition
+from bot.policy import ensure_allowed, requires_approval
 
 RECURRING = "recurring"
 UPCOMING_HORIZON = timedelta(days=7)
@@ -44,6 +46,7 @@ class FreezeWindow:
     rule: str  # what set it, as a person would look it up
     service: str | None = None
     created_by: str | None = None
+    version: str | None = None  # a rollback lock: the version rolled back
 
     def active_at(self, at: datetime) -> bool:
         """True when the freeze holds at `at`."""
@@ -54,7 +57,11 @@ class FreezeWindow:
         if self.ends_at is not None:
             return f"until {local_time(self.ends_at, tz)}"
         if self.kind == FreezeKind.ROLLBACK_LOCK:
-            return f"until `/release unfreeze {self.environment}` or a new plan of {self.service}"
+            which = f" of a version other than {self.version}" if self.version else ""
+            return (
+                f"until a new plan{which} is approved, or an admin runs "
+                f'`/release unlock {self.service} {self.environment} "<reason>"`'
+            )
         return f"until `/release unfreeze {self.environment}`"
 
     def describe(self, tz: ZoneInfo) -> str:
@@ -136,20 +143,26 @@ def freeze(
 def unfreeze(
     session: Session, *, ctx: DomainContext, actor: str, environment: str
 ) -> tuple[FreezeWindow, ...]:
-    """Lift the ad-hoc freezes and rollback locks of `environment`; return what was lifted."""
+    """Lift the ad-hoc freezes of `environment`; return what was lifted.
+
+    Rollback locks stay: they are lifted by a new plan or `/release unlock` (see `unlock`).
+    """
     ctx.config.environment(environment)
     ensure_allowed(ctx, actor=actor, action="freeze", environment=environment)
     now = ctx.clock.now()
-    rows = [*_manual(session, environment, now), *_locks(session, environment, None)]
+    rows = _manual(session, environment, now)
     if not rows:
+        still = [w.describe(ctx.config.tz) for w in _lock_windows(session, ctx, environment)]
+        if still:
+            still[-1] += ". `/release unfreeze` does not lift rollback locks"
         recurring = _recurring(ctx, environment, start=now, end=now + timedelta(microseconds=1))
-        still = (
-            f"; {recurring[0].describe(ctx.config.tz)}: change it in releasebot.toml, or deploy "
-            'with `--override "<reason>"`'
-            if recurring
-            else ""
-        )
-        raise InvalidInput(f"{environment} has no ad-hoc freeze or rollback lock to lift{still}")
+        if recurring:
+            still.append(
+                f"{recurring[0].describe(ctx.config.tz)}: change it in releasebot.toml, or "
+                'deploy with `--override "<reason>"`'
+            )
+        listed = "".join(f"; {line}" for line in still)
+        raise InvalidInput(f"{environment} has no ad-hoc freeze to lift{listed}")
     lifted = tuple(_window(r, ctx) for r in rows)
     _lift(session, rows=rows, actor=actor, now=now)
     for row in rows:
@@ -165,10 +178,68 @@ def unfreeze(
     return lifted
 
 
+def unlock(
+    session: Session, *, ctx: DomainContext, actor: str, service: str, environment: str, reason: str
+) -> FreezeWindow:
+    """An admin lifts the rollback lock of `service` in `environment`: audited and announced."""
+    ctx.config.service(service)
+    ctx.config.environment(environment)
+    if not ctx.is_admin(actor):
+        admins = ", ".join(a if a.startswith("@") else f"<@{a}>" for a in ctx.config.admins)
+        raise PermissionDenied(
+            f"only admins may lift a rollback lock (admins: {admins or 'nobody listed'}); "
+            f"a new plan of {service} lifts it too, once it is approved"
+        )
+    if not reason.strip():
+        raise InvalidInput(f'say why: /release unlock {service} {environment} "<reason>"')
+    rows = _locks(session, environment, service)
+    if not rows:
+        raise NotFound(f"{service} has no rollback lock in {environment}; nothing to lift")
+    now = ctx.clock.now()
+    window = _window(rows[0], ctx)
+    _lift_lock(session, ctx=ctx, lock=rows[0], actor=actor, reason=reason.strip())
+    _announce(
+        session,
+        ctx=ctx,
+        now=now,
+        text=f":unlock: <@{actor}> lifted the rollback lock of *{service}* in *{environment}*: "
+        f"{reason.strip()}. (It held since {window.reason}.)",
+    )
+    return window
+
+
+def _lift_lock(
+    session: Session, *, ctx: DomainContext, lock: Freeze, actor: str, reason: str
+) -> None:
+    """Lift one rollback lock (audited) and redraw the cards of plans it held."""
+    now = ctx.clock.now()
+    lock.lifted_at, lock.lifted_by = now, actor
+    session.add(lock)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor,
+        action="lock.lifted",
+        reason=reason,
+        detail={
+            "lock_id": lock.id,
+            "lock_reason": lock.reason,
+            "service": lock.service,
+            "environment": lock.environment,
+            "version": lock.version,
+        },
+    )
+    _refresh_cards(session, ctx=ctx, environment=lock.environment, now=now)
+
+
 def lock_after_rollback(
     session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str, reason: str
 ) -> Freeze:
-    """Lock the plan's service in its environment after a rollback (one lock at a time)."""
+    """Lock the plan's service in its environment after a rollback (one lock at a time).
+
+    Plans of that lane approved before the rollback need approving again: their approvers
+    decided before they knew about it.
+    """
     now = ctx.clock.now()
     existing = _locks(session, plan.environment, plan.service)
     if existing:
@@ -178,6 +249,7 @@ def lock_after_rollback(
         service=plan.service,
         kind=FreezeKind.ROLLBACK_LOCK,
         reason=f"{plan.ref} ({plan.version}) was rolled back: {reason}",
+        version=plan.version,
         created_by=actor,
         starts_at=now,
     )
@@ -191,16 +263,93 @@ def lock_after_rollback(
         action="lock.created",
         plan_id=plan.id,
         reason=reason,
-        detail={"lock_id": row.id, "service": plan.service, "environment": plan.environment},
+        detail={
+            "lock_id": row.id,
+            "service": plan.service,
+            "environment": plan.environment,
+            "version": plan.version,
+        },
     )
+    window = _window(row, ctx)
     say(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":lock: {plan.service} is locked in {plan.environment} until someone runs "
-        f"`/release unfreeze {plan.environment}` or plans a new version.",
+        text=f":lock: {plan.service} is locked in {plan.environment} "
+        f"{window.until(ctx.config.tz)}.",
     )
+    _ask_again(session, ctx=ctx, rolled_back=plan, actor=actor)
+    _refresh_cards(session, ctx=ctx, environment=plan.environment, now=now)
     return row
+
+
+def lock_refusal(lock: FreezeWindow, *, plan: ReleasePlan, tz: ZoneInfo) -> str:
+    """Why `plan` may not deploy under `lock`, and how to lift the lock."""
+    why = (
+        f"it is the version that was rolled back ({plan.version})"
+        if lock.version is not None and plan.version == lock.version
+        else "it was planned before the rollback"
+    )
+    other = f"a version other than {lock.version}" if lock.version else "a new version"
+    return (
+        f"{lock.describe(tz)}. {plan.ref} cannot lift the lock: {why}. To lift it, plan {other} "
+        f"(`/release plan {lock.service} <version> to {lock.environment}`): the lock lifts once "
+        "that plan is approved. Or an admin runs "
+        f'`/release unlock {lock.service} {lock.environment} "<reason>"`.'
+    )
+
+
+def _ask_again(
+    session: Session, *, ctx: DomainContext, rolled_back: ReleasePlan, actor: str
+) -> None:
+    """Drop the approvals the lane's waiting plans were given before `rolled_back` rolled back."""
+    if not requires_approval(ctx, environment=rolled_back.environment):
+        return
+    waiting = session.exec(
+        select(ReleasePlan).where(
+            ReleasePlan.service == rolled_back.service,
+            ReleasePlan.environment == rolled_back.environment,
+            col(ReleasePlan.state).in_([s.value for s in WAITING]),
+            ReleasePlan.id != rolled_back.id,
+        )
+    ).all()
+    why = f"{rolled_back.ref} ({rolled_back.version}) was rolled back"
+    for plan in waiting:
+        assert plan.id is not None
+        approved = session.exec(
+            select(Approval.id).where(
+                Approval.plan_id == plan.id,
+                Approval.round == plan.approval_round,
+                Approval.decision == Decision.APPROVE,
+            )
+        ).first()
+        if approved is None and plan.state != PlanState.APPROVED:
+            continue
+        plan.approval_round += 1
+        if plan.state == PlanState.APPROVED:
+            transition(session, ctx=ctx, plan=plan, event=Event.EDIT, actor=actor, reason=why)
+        else:
+            plan.revision += 1
+            outbox.owe_card(
+                session, plan_id=plan.id, channel=ctx.config.channels.releases, now=ctx.clock.now()
+            )
+        audit.record(
+            session,
+            at=ctx.clock.now(),
+            actor_id=actor,
+            action="approvals.dropped",
+            plan_id=plan.id,
+            reason=why,
+            detail={"round": plan.approval_round},
+        )
+        ask_approvers(session, ctx=ctx, plan=plan)
+        say(
+            session,
+            ctx=ctx,
+            plan=plan,
+            text=f":lock: {why}; approvals of {plan.ref} given before that no longer count, "
+            "and its approvers are asked again.",
+        )
 
 
 def active_freezes(
@@ -296,6 +445,10 @@ def _manual(session: Session, environment: str, at: datetime) -> list[Freeze]:
     return [r for r in rows if r.ends_at is None or at < r.ends_at]
 
 
+def _lock_windows(session: Session, ctx: DomainContext, environment: str) -> list[FreezeWindow]:
+    return [_window(r, ctx) for r in _locks(session, environment, None)]
+
+
 def _locks(session: Session, environment: str, service: str | None) -> list[Freeze]:
     statement = select(Freeze).where(
         Freeze.environment == environment,
@@ -322,6 +475,7 @@ def _window(row: Freeze, ctx: DomainContext) -> FreezeWindow:
         rule=rule,
         service=row.service,
         created_by=row.created_by,
+        version=row.version,
     )
 
 

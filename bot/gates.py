@@ -15,17 +15,18 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, lanes, outbox
 from bot.checklists import open_items
 from bot.context import DomainContext
 from bot.errors import IllegalTransition, InvalidInput, PermissionDenied
-from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes
-from bot.lifecycle import Event, can
+from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
+from bot.lifecycle import IN_FLIGHT, Event, can
 from bot.models import (
     Approval,
     AuditEvent,
     ChecklistPhase,
     Decision,
+    FreezeKind,
     PlanState,
     ReleasePlan,
 )
@@ -57,10 +58,13 @@ class OverrideStatus:
 
 @dataclass(frozen=True)
 class DeployHolds:
-    """What keeps a waiting plan from deploying that the card shows: freezes and an override."""
+    """What keeps a waiting plan from deploying that the card shows: freezes and an override,
+    and the plan in flight in its lane (for a plan in flight: the plans waiting behind it)."""
 
     freezes: tuple[FreezeWindow, ...] = ()
     override: OverrideStatus | None = None
+    in_flight: ReleasePlan | None = None
+    queued: tuple[ReleasePlan, ...] = ()
 
 
 def ensure_deployable(
@@ -77,8 +81,18 @@ def ensure_deployable(
     does not (`request_override` records the request and asks for the approval).
     """
     _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
-    freezes = active_freezes(
-        session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
+    lanes.ensure_free(session, plan=plan, doing="deploy")
+    freezes = _unless_locked(
+        session,
+        ctx=ctx,
+        plan=plan,
+        freezes=active_freezes(
+            session,
+            ctx=ctx,
+            environment=plan.environment,
+            service=plan.service,
+            at=ctx.clock.now(),
+        ),
     )
     if not freezes:
         return
@@ -122,8 +136,13 @@ def request_override(
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     _ensure_ready(session, ctx=ctx, plan=plan, actor=actor)
     now = ctx.clock.now()
-    freezes = active_freezes(
-        session, ctx=ctx, environment=plan.environment, service=plan.service, at=now
+    freezes = _unless_locked(
+        session,
+        ctx=ctx,
+        plan=plan,
+        freezes=active_freezes(
+            session, ctx=ctx, environment=plan.environment, service=plan.service, at=now
+        ),
     )
     status = override_status(session, plan=plan)
     if not freezes or (status is not None and status.approved):
@@ -276,13 +295,39 @@ def override_status(session: Session, *, plan: ReleasePlan) -> OverrideStatus | 
 
 
 def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> DeployHolds:
-    """The freezes and override the card of a plan that has not started shows."""
+    """The freezes, override and rollout in flight the card of a plan that has not started
+    shows; for a plan in flight, the plans of its lane that wait for it."""
+    service, environment = plan.service, plan.environment
+    if plan.state in IN_FLIGHT:
+        return DeployHolds(
+            queued=tuple(lanes.waiting(session, service=service, environment=environment))
+        )
     if plan.state not in WAITING_STATES:
         return DeployHolds()
-    freezes = active_freezes(
-        session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
+    return DeployHolds(
+        freezes=active_freezes(
+            session, ctx=ctx, environment=environment, service=service, at=ctx.clock.now()
+        ),
+        override=override_status(session, plan=plan),
+        in_flight=lanes.in_flight(
+            session, service=service, environment=environment, excluding=plan.id
+        ),
     )
-    return DeployHolds(freezes=freezes, override=override_status(session, plan=plan))
+
+
+def _unless_locked(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, freezes: tuple[FreezeWindow, ...]
+) -> tuple[FreezeWindow, ...]:
+    """Refuse a plan its lane's rollback lock holds; return the freezes an override may pass.
+
+    An override is for freezes only: a lock is lifted by a new approved plan or an admin.
+    """
+    for freeze in freezes:
+        if freeze.kind == FreezeKind.ROLLBACK_LOCK:
+            raise PermissionDenied(
+                lock_refusal(freeze, plan=plan, tz=ctx.config.tz), plan_id=plan.id
+            )
+    return freezes
 
 
 def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str) -> None:

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.errors import BackendError
 from bot.hooks import SecretOf, accept_callback
-from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused
 
 if TYPE_CHECKING:
     from bot.bootstrap import Releasebot
@@ -138,7 +138,8 @@ def hook_routes(
                 )
             )
         except BackendError as refusal:
-            return JSONResponse({"ok": False, "error": refusal.message}, 401)
+            status = refusal.status if isinstance(refusal, CallbackRefused) else 401
+            return JSONResponse({"ok": False, "error": refusal.message}, status)
         on_callback()
         return JSONResponse({"ok": True})
 

@@ -69,6 +69,9 @@ class ReleasePlan(SQLModel, table=True):
     depends_on: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     artifact: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     rollback_version: str | None = Field(default=None, max_length=128)
+    # When its rollout started: releases in a lane are ordered by it, not by plan id, so the
+    # live release is the last one deployed (a later plan may well deploy first).
+    deployed_at: datetime | None = _utc(default=None, nullable=True)
     override_reason: str | None = Field(default=None, sa_type=Text)
     # Bumped whenever what approvers approved changes: approvals from older rounds stop counting.
     approval_round: int = Field(default=1)
@@ -130,6 +133,8 @@ class Freeze(SQLModel, table=True):
     service: str | None = Field(default=None, max_length=64)
     kind: str = Field(sa_type=String(16))
     reason: str = Field(sa_type=Text)
+    # A rollback lock: the version rolled back (planning it again does not lift the lock).
+    version: str | None = Field(default=None, max_length=128)
     created_by: str = Field(max_length=32)
     starts_at: datetime = _utc()
     ends_at: datetime | None = _utc(default=None, nullable=True)

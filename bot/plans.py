@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reminders
+from bot import audit, lanes, outbox, reminders
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
@@ -105,9 +105,9 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
         get_plan(session, plan_id=dependency)
     _check_promotion_order(session, ctx=ctx, new=new)
 
-    previous = last_released(session, service=new.service, environment=new.environment)
+    previous = lanes.live_release(session, service=new.service, environment=new.environment)
     risks = list(new.risks)
-    lock = _lift_rollback_lock(session, ctx=ctx, actor=actor, new=new, now=now)
+    lock = _rollback_lock(session, service=new.service, environment=new.environment)
     if lock is not None:
         risks.insert(0, f"The last release was rolled back: {lock.reason}")
     state = (
@@ -158,6 +158,10 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
     outbox.owe_card(session, plan_id=plan.id, channel=config.channels.releases, now=now)
     if state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
+    else:
+        # Where no approval is needed, planning is approving.
+        lift_rollback_lock(session, ctx=ctx, plan=plan, actor=actor)
+    lanes.refresh(session, ctx=ctx, plan=plan, before=None)
     reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
@@ -210,6 +214,8 @@ def edit_plan(
     outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
     if edit.is_material and plan.state == PlanState.AWAITING_APPROVAL:
         ask_approvers(session, ctx=ctx, plan=plan)
+    if edit.version is not None and plan.state == PlanState.APPROVED:
+        lift_rollback_lock(session, ctx=ctx, plan=plan, actor=actor)
     if edit.is_material and requires_approval(ctx, environment=plan.environment):
         say(
             session,
@@ -251,6 +257,9 @@ def transition(
         detail=detail,
     )
     outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
+    lanes.refresh(session, ctx=ctx, plan=plan, before=from_state)
+    if event == Event.APPROVE:
+        lift_rollback_lock(session, ctx=ctx, plan=plan, actor=actor)
     return plan
 
 
@@ -371,28 +380,54 @@ def _check_promotion_order(session: Session, *, ctx: DomainContext, new: NewPlan
         )
 
 
-def _lift_rollback_lock(
-    session: Session, *, ctx: DomainContext, actor: str, new: NewPlan, now: datetime
-) -> Freeze | None:
-    lock = session.exec(
+def _rollback_lock(session: Session, *, service: str, environment: str) -> Freeze | None:
+    return session.exec(
         select(Freeze).where(
             Freeze.kind == FreezeKind.ROLLBACK_LOCK,
-            Freeze.environment == new.environment,
-            Freeze.service == new.service,
+            Freeze.environment == environment,
+            Freeze.service == service,
             col(Freeze.lifted_at).is_(None),
         )
     ).first()
-    if lock is None:
+
+
+def lift_rollback_lock(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str
+) -> Freeze | None:
+    """An approved plan of another version than the one rolled back lifts its lane's lock.
+
+    Called when a plan becomes approved (or is planned where no approval is needed): that
+    decision was taken knowing about the rollback. Planning the rolled-back version again
+    lifts nothing.
+    """
+    lock = _rollback_lock(session, service=plan.service, environment=plan.environment)
+    if lock is None or (lock.version is not None and lock.version == plan.version):
         return None
+    now = ctx.clock.now()
     lock.lifted_at, lock.lifted_by = now, actor
+    session.add(lock)
+    assert plan.id is not None
     audit.record(
         session,
         at=now,
         actor_id=actor,
         action="lock.lifted",
-        reason=f"new plan of {new.service} {new.version} to {new.environment}",
-        detail={"lock_id": lock.id, "lock_reason": lock.reason},
+        plan_id=plan.id,
+        reason=f"{plan.ref} ({plan.version}) was approved after the rollback",
+        detail={"lock_id": lock.id, "lock_reason": lock.reason, "version": lock.version},
     )
+    say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=f":unlock: {plan.ref} ({plan.version}) lifts the rollback lock of {plan.service} in "
+        f"{plan.environment} ({lock.reason}).",
+    )
+    for waiting in lanes.waiting(session, service=plan.service, environment=plan.environment):
+        if waiting.id is not None and waiting.id != plan.id:
+            outbox.owe_card(
+                session, plan_id=waiting.id, channel=ctx.config.channels.releases, now=now
+            )
     return lock
 
 

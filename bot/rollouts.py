@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot import audit, gates
+from bot import audit, gates, lanes
 from bot.context import DomainContext
 from bot.errors import InvalidInput
 from bot.lifecycle import Event
@@ -35,6 +35,7 @@ def deploy(
 ) -> ReleasePlan:
     """Start an approved plan's rollout (the gates decide whether it may start now)."""
     plan = get_plan(session, plan_id=plan_id, for_update=True)
+    lanes.lock(session, service=plan.service, environment=plan.environment)
     gates.ensure_deployable(
         session, ctx=ctx, plan=plan, actor=actor, override_reason=override_reason
     )
@@ -120,15 +121,32 @@ def abort(
 def rollback(
     session: Session, *, ctx: DomainContext, actor: str, plan_id: int, reason: str | None = None
 ) -> ReleasePlan:
-    """Roll a released plan back to its rollback target."""
+    """Roll a plan back to its rollback target: one in flight, or the live release."""
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     gates.ensure_may_roll_back(ctx, plan=plan, actor=actor)
     if plan.state in (PlanState.DEPLOYING, PlanState.PAUSED, PlanState.VERIFYING):
         event = Event.ABORT
     else:
         event = Event.ROLLBACK
+        lanes.lock(session, service=plan.service, environment=plan.environment)
+        if plan.state == PlanState.RELEASED:
+            _ensure_live(session, plan=plan)
+            lanes.ensure_free(session, plan=plan, doing="roll back")
     begin_rollback(session, ctx=ctx, plan=plan, event=event, actor=actor, reason=reason)
     return plan
+
+
+def _ensure_live(session: Session, *, plan: ReleasePlan) -> None:
+    """Only the release live in its environment can be rolled back; older ones are history."""
+    live = lanes.live_release(session, service=plan.service, environment=plan.environment)
+    if live is None or live.id == plan.id:
+        return
+    raise InvalidInput(
+        f"can't roll back {plan.ref}: it is no longer live in {plan.environment}, "
+        f"{live.ref} ({plan.service} {live.version}) replaced it. Only the live release can be "
+        f"rolled back (that is {live.ref}); to go back further, plan that version: "
+        f"`/release plan {plan.service} {plan.version} to {plan.environment}`."
+    )
 
 
 def transition_note(

@@ -8,9 +8,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot import lanes
 from bot.approvals import ApprovalStatus, approval_status
 from bot.context import DomainContext
-from bot.models import ChecklistItem, CheckRun, DeploymentStage, PlanState, ReleasePlan
+from bot.models import (
+    AuditEvent,
+    ChecklistItem,
+    CheckRun,
+    DeploymentStage,
+    PlanState,
+    ReleasePlan,
+)
 from bot.plans import get_plan
 
 NEVER_DEPLOYED = frozenset(
@@ -22,6 +30,9 @@ NEVER_DEPLOYED = frozenset(
         PlanState.EXPIRED,
     }
 )
+
+# States a plan reaches through a rollback (a failed plan only when its rollback failed).
+AFTER_ROLLBACK = frozenset({PlanState.ROLLING_BACK, PlanState.ROLLED_BACK, PlanState.FAILED})
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,12 @@ class PlanSnapshot:
     approvals_needed: bool
     stages: tuple[DeploymentStage, ...] = ()
     check_runs: tuple[CheckRun, ...] = ()
+    # What a rollback would go back to: for a plan not started yet, the release live now.
+    rolls_back_to: str | None = None
+    # A released plan a later release replaced: it can no longer be rolled back.
+    superseded_by: ReleasePlan | None = None
+    # The audit event that started its rollback: who, and why.
+    rollback: AuditEvent | None = None
 
     @property
     def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
@@ -79,6 +96,22 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         if approvals_needed
         else ApprovalStatus(required=0, approvals=(), rejections=(), eligible=())
     )
+    rolls_back_to = plan.rollback_version
+    superseded_by = rollback = None
+    if plan.state in lanes.WAITING:
+        live = lanes.live_release(
+            session, service=plan.service, environment=plan.environment, excluding=plan.id
+        )
+        rolls_back_to = live.version if live is not None else None
+    elif plan.state == PlanState.RELEASED:
+        live = lanes.live_release(session, service=plan.service, environment=plan.environment)
+        superseded_by = live if live is not None and live.id != plan.id else None
+    elif plan.state in AFTER_ROLLBACK:
+        rollback = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.plan_id == plan.id, AuditEvent.to_state == PlanState.ROLLING_BACK)
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
     return PlanSnapshot(
         plan=plan,
         approvals=approvals,
@@ -87,4 +120,7 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         approvals_needed=approvals_needed,
         stages=tuple(stages),
         check_runs=tuple(runs),
+        rolls_back_to=rolls_back_to,
+        superseded_by=superseded_by,
+        rollback=rollback,
     )

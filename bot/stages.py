@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot import announcements
+from bot import announcements, audit, freezes, lanes
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
-from bot.plans import get_plan, last_released, say, transition
-from bot.strategies import StagePlan, rollback_stages, rollout_stages
+from bot.plans import get_plan, say, transition
+from bot.strategies import StagePlan, rollback_stages, rollback_words, rollout_stages
 
 ENGINE = "releasebot"
 ROLLOUT = "rollout"
@@ -45,9 +45,8 @@ def stage_count(rows: Sequence[DeploymentStage]) -> int:
 
 def colour_before(session: Session, *, plan: ReleasePlan) -> str | None:
     """The colour a blue/green service served from before this plan (None: nothing yet)."""
-    assert plan.id is not None
-    previous = last_released(
-        session, service=plan.service, environment=plan.environment, before_id=plan.id
+    previous = lanes.live_release(
+        session, service=plan.service, environment=plan.environment, excluding=plan.id
     )
     if previous is None or previous.id is None:
         return None
@@ -57,6 +56,13 @@ def colour_before(session: Session, *, plan: ReleasePlan) -> str | None:
         if r.colour and r.weight == 100 and r.status == StageStatus.SUCCEEDED
     ]
     return switched[-1].colour if switched else None
+
+
+def colour_of(session: Session, *, plan: ReleasePlan) -> str | None:
+    """The colour a blue/green rollout of `plan` deployed to (None: not blue/green)."""
+    assert plan.id is not None
+    colours = [r.colour for r in stages_of(session, plan_id=plan.id, phase=ROLLOUT) if r.colour]
+    return colours[0] if colours else None
 
 
 def add_stages(
@@ -102,7 +108,10 @@ def add_stages(
 
 
 def start_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
-    """Persist the rollout's stages and wake the engine for the plan."""
+    """Record what is live now as the rollback target, persist the stages, wake the engine."""
+    live = lanes.live_release(session, service=plan.service, environment=plan.environment)
+    plan.rollback_version = live.version if live is not None else None
+    plan.deployed_at = ctx.clock.now()
     add_stages(
         session,
         ctx=ctx,
@@ -146,8 +155,9 @@ def begin_rollback(
     actor: str,
     reason: str | None,
 ) -> None:
-    """Stop the rollout and persist the rollback's stages; alert the channels."""
+    """Stop the rollout and persist the rollback's stages; say why in the thread, alert."""
     colour = colour_before(session, plan=plan)
+    deployed_colour = colour_of(session, plan=plan)
     assert plan.id is not None
     for row in stages_of(session, plan_id=plan.id, phase=ROLLOUT):
         if row.status not in (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.CANCELLED):
@@ -163,19 +173,45 @@ def begin_rollback(
         ctx=ctx,
         plan=plan,
         phase=ROLLBACK,
-        stages=rollback_stages(ctx, plan=plan, previous_colour=colour),
+        stages=rollback_stages(
+            ctx, plan=plan, previous_colour=colour, deployed_colour=deployed_colour
+        ),
     )
     plan.next_step_at = ctx.clock.now()
+    by = "automatically" if actor == ENGINE else f"by <@{actor}>"
+    say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=f":rewind: {plan.ref}: {rollback_words(plan.version, plan.rollback_version)} ({by})."
+        + (f"\n*Why:* {reason}" if reason else ""),
+    )
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
+
+
+def rollback_cause(session: Session, *, plan: ReleasePlan) -> str:
+    """Why the plan's latest rollback started, and by whom, as its audit trail says."""
+    assert plan.id is not None
+    started = [e for e in audit.trail(session, plan_id=plan.id) if e.to_state == "rolling_back"]
+    if not started:
+        return "rolled back"
+    last = started[-1]
+    by = "automatically" if last.actor_id == ENGINE else f"by <@{last.actor_id}>"
+    return f"{last.reason} ({by})" if last.reason else f"rolled back {by}"
 
 
 def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str) -> None:
     """A stage or a check failed: the service's on_failure decides (rollback or pause)."""
     if plan.state == PlanState.ROLLING_BACK:
+        cause = rollback_cause(session, plan=plan)
         transition(
             session, ctx=ctx, plan=plan, event=Event.ROLLBACK_FAILED, actor=ENGINE, reason=reason
         )
         plan.next_step_at = None
+        # What runs now is unknown: nothing more goes out until a person has looked.
+        freezes.lock_after_rollback(
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=f"{cause}; the rollback failed"
+        )
         announcements.owe_rollback_alert(
             session,
             ctx=ctx,

@@ -14,6 +14,8 @@ from bot.models import ReleasePlan
 DEPLOY = "deploy"
 FLAG = "flag"
 COLOURS = ("blue", "green")
+# A stage's name is stored in 100 characters; versions may be longer.
+NAME_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -78,17 +80,40 @@ def rollout_stages(
     ]
 
 
+def rollback_words(version: str, previous: str | None) -> str:
+    """What a rollback of `version` does, in the words the card, thread and alerts all use."""
+    if previous:
+        return f"rolling back to {previous}"
+    return f"nothing was released before; undoing {version}"
+
+
 def rollback_stages(
-    ctx: DomainContext, *, plan: ReleasePlan, previous_colour: str | None = None
+    ctx: DomainContext,
+    *,
+    plan: ReleasePlan,
+    previous_colour: str | None = None,
+    deployed_colour: str | None = None,
 ) -> list[StagePlan]:
-    """The stages that undo `plan`: switch back, turn the flag off, or redeploy the target."""
+    """The stages that undo `plan`; none of them sends more traffic to the version undone.
+
+    With a release before it, the service goes back to that: blue-green switches traffic back
+    to the colour still running it, a flag is turned off, anything else redeploys it at 100 %.
+    With none (`plan.rollback_version` empty), the backend is asked to undo the version itself
+    at weight 0: blue-green takes its colour out of traffic, canary and phased go to weight 0,
+    a flag is turned off.
+    """
     strategy = ctx.config.strategy_for(plan.service, plan.strategy)
+    if strategy.kind == "feature_flag":
+        return [StagePlan(0, "turn the flag off", FLAG, 0)]
+    target = plan.rollback_version
+    if target is None:
+        if strategy.kind == "blue_green":
+            name = f"undo {plan.version}: take {deployed_colour or 'it'} out of traffic"
+            return [StagePlan(0, name[:NAME_LIMIT], DEPLOY, 0, deployed_colour)]
+        return [StagePlan(0, f"undo {plan.version} (weight 0)"[:NAME_LIMIT], DEPLOY, 0)]
     if strategy.kind == "blue_green" and previous_colour is not None:
         # The old colour still runs the previous version: switching back is instant.
         return [
             StagePlan(0, f"switch traffic back to {previous_colour}", DEPLOY, 100, previous_colour)
         ]
-    if strategy.kind == "feature_flag":
-        return [StagePlan(0, "turn the flag off", FLAG, 0)]
-    target = plan.rollback_version or "the previous version"
-    return [StagePlan(0, f"roll back to {target}", DEPLOY, 100)]
+    return [StagePlan(0, f"roll back to {target}"[:NAME_LIMIT], DEPLOY, 100)]

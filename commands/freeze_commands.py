@@ -1,4 +1,4 @@
-"""Handlers of freeze, unfreeze, freezes and tick, and the break-glass step in front of deploy."""
+"""Handlers of freeze, unfreeze, unlock, freezes and tick; the break-glass step before deploy."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from sqlmodel import Session
 from bot import checklists, freezes, gates
 from bot.desk import Desk
 from bot.freezes import local_time
+from bot.models import FreezeKind
 from bot.outbox import Rendered
-from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze
+from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze, Unlock
 from commands.render import replies
 
 DeployWriter = Callable[..., Rendered | None]
@@ -53,7 +54,7 @@ def freeze(cmd: Freeze, *, desk: Desk, user_id: str, request_key: str | None) ->
 def unfreeze(
     cmd: Unfreeze, *, desk: Desk, user_id: str, request_key: str | None
 ) -> Rendered | None:
-    """`/release unfreeze <env>`: lifts ad-hoc freezes and rollback locks."""
+    """`/release unfreeze <env>`: lifts ad-hoc freezes (rollback locks stay)."""
 
     def work(session: Session) -> Rendered:
         lifted = freezes.unfreeze(session, ctx=desk.ctx, actor=user_id, environment=cmd.environment)
@@ -64,7 +65,29 @@ def unfreeze(
         text = f":sunny: Lifted {len(lifted)} freeze(s) of {cmd.environment}."
         if still:
             text += " Still in force: " + "; ".join(f.describe(tz) for f in still) + "."
+        if any(f.kind == FreezeKind.ROLLBACK_LOCK for f in still):
+            text += " `/release unfreeze` does not lift rollback locks."
         return replies.notice(text)
+
+    return desk.act(actor=user_id, request_key=request_key, work=work)
+
+
+def unlock(cmd: Unlock, *, desk: Desk, user_id: str, request_key: str | None) -> Rendered | None:
+    """`/release unlock <service> <env> "<reason>"`: an admin lifts a rollback lock."""
+
+    def work(session: Session) -> Rendered:
+        freezes.unlock(
+            session,
+            ctx=desk.ctx,
+            actor=user_id,
+            service=cmd.service,
+            environment=cmd.environment,
+            reason=cmd.reason,
+        )
+        return replies.notice(
+            f":unlock: Lifted the rollback lock of {cmd.service} in {cmd.environment}. "
+            f"It is announced in <#{desk.ctx.config.channels.releases}>."
+        )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
 

@@ -38,6 +38,7 @@ from commands.grammar import (
     Show,
     Tick,
     Unfreeze,
+    Unlock,
     UsageError,
     parse_command,
 )
@@ -71,6 +72,7 @@ SLOW_READERS: dict[type[Any], Reader] = {Notes: notes_commands.notes}
 WRITERS: dict[type[Any], Writer] = {
     Freeze: freeze_commands.freeze,
     Unfreeze: freeze_commands.unfreeze,
+    Unlock: freeze_commands.unlock,
     Tick: freeze_commands.tick,
     Plan: plan_commands.plan,
     Edit: plan_commands.edit,

@@ -11,6 +11,7 @@ from bot.desk import Desk
 from bot.models import ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import snapshot
+from bot.strategies import rollback_words
 from bot.verification import measurements_of
 from commands.grammar import Checks, Deploy, Rollback, RolloutAction
 from commands.render import replies
@@ -69,8 +70,8 @@ def rollback(
         plan = rollouts.rollback(
             session, ctx=desk.ctx, actor=user_id, plan_id=cmd.plan_id, reason=cmd.reason
         )
-        target = plan.rollback_version or "the previous version"
-        return replies.notice(f":rewind: Rolling {plan.ref} back to `{target}`.")
+        words = rollback_words(plan.version, plan.rollback_version)
+        return replies.notice(f":rewind: {plan.ref}: {words}. Follow it on the card's thread.")
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
 

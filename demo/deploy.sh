@@ -5,7 +5,9 @@
 #
 # It deploys nothing: it prints what a real deploy would do, waits a little, and exits 0.
 # Releasebot also passes RELEASE_ID, RELEASE_ACTION (deploy | rollback), RELEASE_STAGE,
-# RELEASE_WEIGHT, ... in the environment; they win over missing arguments.
+# RELEASE_WEIGHT, RELEASE_PREVIOUS_VERSION, ... in the environment; they win over missing
+# arguments. A rollback with an empty RELEASE_PREVIOUS_VERSION means nothing was released
+# before: <version> is undone (taken out of traffic, weight 0), nothing else is deployed.
 #
 # Make it fail, to watch a rollback:
 #   - a version containing "bad" (e.g. /release plan checkout 1.4.3-bad to staging), or
@@ -28,14 +30,24 @@ if [ -z "$service" ] || [ -z "$version" ] || [ -z "$environment" ]; then
   exit 64
 fi
 
-traffic=${weight:+ at ${weight}% of traffic}
-echo "[$release] $action $service $version to $environment$traffic (stage: $stage)"
-echo "pulling image $service:$version"
-
 if [ -e "$state_dir/fail-deploy" ]; then
   echo "error: $state_dir/fail-deploy exists, so this deploy fails (remove it to recover)" >&2
   exit 1
 fi
+
+# Set but empty (not merely unset, as when run by hand): there is no earlier release.
+if [ "$action" = rollback ] && [ -n "${RELEASE_PREVIOUS_VERSION+set}" ] \
+  && [ -z "$RELEASE_PREVIOUS_VERSION" ]; then
+  echo "[$release] undoing $service $version in $environment: nothing was released before," \
+    "so it is taken out of traffic and nothing else is deployed (stage: $stage)"
+  sleep "$pause"
+  echo "$service $version is undone in $environment: it serves 0% of traffic"
+  exit 0
+fi
+
+traffic=${weight:+ at ${weight}% of traffic}
+echo "[$release] $action $service $version to $environment$traffic (stage: $stage)"
+echo "pulling image $service:$version"
 case "$version" in
   *bad*)
     echo "error: $service $version crashed on start (the demo fails versions containing 'bad')" >&2

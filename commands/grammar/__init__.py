@@ -24,6 +24,7 @@ from .model import (
     Show,
     Tick,
     Unfreeze,
+    Unlock,
 )
 from .parser import INPUT_LIMIT, parse_command
 from .usage import SUBCOMMANDS, usage_for
@@ -57,6 +58,7 @@ __all__ = [
     "Show",
     "Tick",
     "Unfreeze",
+    "Unlock",
     "UsageError",
     "parse_command",
     "usage_for",

@@ -130,6 +130,15 @@ class Unfreeze:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Unlock:
+    """`unlock <service> <env> "<reason>"`: an admin lifts a rollback lock."""
+
+    service: str
+    environment: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Freezes:
     """`freezes`: list active and upcoming freezes."""
 
@@ -186,6 +195,7 @@ Command: TypeAlias = (
     | Cancel
     | Freeze
     | Unfreeze
+    | Unlock
     | Freezes
     | Tick
     | Checks

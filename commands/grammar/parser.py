@@ -34,6 +34,7 @@ from .model import (
     Show,
     Tick,
     Unfreeze,
+    Unlock,
 )
 from .tokens import Token, UnterminatedQuote, clean, tokenize, unescape_slack
 
@@ -305,6 +306,15 @@ def _unfreeze(args: Arguments) -> Unfreeze:
     return Unfreeze(environment=environment)
 
 
+def _unlock(args: Arguments) -> Unlock:
+    service = args.name("service")
+    environment = args.name("environment", stop=frozenset({"reason"}))
+    reason = _reason(args)
+    if not reason:
+        raise ArgumentError('a reason is required: /release unlock <service> <env> "<reason>"')
+    return Unlock(service=service, environment=environment, reason=reason)
+
+
 def _freezes(args: Arguments) -> Freezes:
     args.end("; `freezes` takes no arguments")
     return Freezes()
@@ -352,6 +362,7 @@ _PARSERS: dict[str, Callable[[Arguments], Command]] = {
     "cancel": _cancel,
     "freeze": _freeze,
     "unfreeze": _unfreeze,
+    "unlock": _unlock,
     "freezes": _freezes,
     "tick": _tick,
     "checks": _single_plan(lambda n: Checks(plan_id=n)),

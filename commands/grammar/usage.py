@@ -20,6 +20,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cancel",
     "freeze",
     "unfreeze",
+    "unlock",
     "freezes",
     "tick",
     "checks",
@@ -114,8 +115,14 @@ _USAGES: dict[str, str] = {
     ),
     "unfreeze": (
         "`/release unfreeze <env>`\n"
-        "Ends a freeze or a rollback lock on an environment.\n"
+        "Ends an ad-hoc freeze of an environment (not a rollback lock: see `unlock`).\n"
         "Example: `/release unfreeze production`"
+    ),
+    "unlock": (
+        '`/release unlock <service> <env> "<reason>"`\n'
+        "Lifts the lock a rollback leaves on a service in an environment (admins only; audited "
+        "and announced). A new plan of another version lifts it too, once it is approved.\n"
+        'Example: `/release unlock checkout production "fix verified on staging"`'
     ),
     "freezes": "`/release freezes`\nLists active and upcoming freezes.",
     "tick": (
@@ -160,6 +167,7 @@ _OVERVIEW = "\n".join(
         "`/release rollback R-<n> [reason]`   `/release cancel R-<n> [reason]`",
         '`/release freeze <env> [until <time>] reason "<text>"`   '
         "`/release unfreeze <env>`   `/release freezes`",
+        '`/release unlock <service> <env> "<reason>"`',
         "`/release tick R-<n> <item>`",
         "`/release checks R-<n>`   `/release notes R-<n>`   `/release audit R-<n>`",
         "`/release history <service> [<env>]`",

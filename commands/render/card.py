@@ -11,6 +11,7 @@ from bot.lifecycle import Event, can
 from bot.models import FreezeKind
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
+from bot.strategies import rollback_words
 from commands.ids import ActionId, BlockId, button_value, tick_value
 from commands.render import kit
 from commands.render.checks import progress
@@ -67,9 +68,46 @@ def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
     return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
 
 
+def rollback_line(snap: PlanSnapshot) -> str:
+    """Why a plan rolled back (check, measured value, limit) and what it went back to."""
+    started = snap.rollback
+    if started is None:
+        return ""
+    plan = snap.plan
+    label = {"rolling_back": "Rolling back", "failed": "Rollback failed"}.get(
+        plan.state, "Rolled back"
+    )
+    by = "automatically" if started.actor_id == "releasebot" else f"by {person(started.actor_id)}"
+    words = rollback_words(plan.version, plan.rollback_version)
+    line = f":rewind: *{label}* ({by}): {escape(words)}"
+    return line + (f"\n*Why:* {escape(started.reason)}" if started.reason else "")
+
+
+def superseded_line(snap: PlanSnapshot) -> str:
+    """A release a later one replaced: it is history, and says how to go back to it."""
+    later = snap.superseded_by
+    if later is None:
+        return ""
+    plan = snap.plan
+    return (
+        f":arrow_heading_up: Superseded by {later.ref} (`{escape(later.version)}`), now live in "
+        f"{escape(plan.environment)}. To go back to `{escape(plan.version)}`, plan that version."
+    )
+
+
 def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
     """The freezes a waiting plan is held by, and where a break-glass override stands."""
     lines = [freeze_text(f, snap.timezone) for f in holds.freezes]
+    busy = holds.in_flight
+    if busy is not None:
+        lines.append(
+            f":construction: {busy.ref} (`{escape(busy.version)}`) is "
+            f"{busy.state.replace('_', ' ')} in {escape(busy.environment)}: {snap.plan.ref} can "
+            f"deploy once it has ended (one rollout per service and environment)."
+        )
+    if holds.queued:
+        waiting = ", ".join(f"{p.ref} (`{escape(p.version)}`)" for p in holds.queued)
+        lines.append(f":hourglass_flowing_sand: Waiting for this rollout to end: {waiting}.")
     override = holds.override
     if override is not None and override.approved:
         lines.append(
@@ -109,7 +147,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
         f"*Strategy*\n{escape(plan.strategy)}",
         f"*Requester*\n<@{plan.requester_id}>",
-        f"*Rolls back to*\n{escape(plan.rollback_version or 'nothing released yet')}",
+        f"*Rolls back to*\n{escape(snap.rolls_back_to or rollback_words(plan.version, None))}",
     ]
     if plan.depends_on:
         fields.append("*After*\n" + ", ".join(f"R-{d}" for d in plan.depends_on))
@@ -136,6 +174,9 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     rollout = progress(snap)
     if rollout:
         blocks.append(kit.section(rollout))
+    history = rollback_line(snap) or superseded_line(snap)
+    if history:
+        blocks.append(kit.section(clip(history, SECTION_LIMIT, f"`/release audit {plan.ref}`")))
     extra = _notes_and_risks(snap)
     if extra:
         blocks.append(kit.section(extra))
@@ -213,7 +254,8 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
                 confirm=(f"Abort {plan.ref}?", f"This stops and rolls back {target}.", "Abort"),
             )
         )
-    if can(plan.state, Event.ROLLBACK):
+    if can(plan.state, Event.ROLLBACK) and snap.superseded_by is None:
+        words = rollback_words(plan.version, plan.rollback_version)
         buttons.append(
             _button(
                 "Roll back",
@@ -222,8 +264,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
                 style="danger",
                 confirm=(
                     f"Roll back {plan.ref}?",
-                    f"This redeploys {plan.rollback_version or 'the previous version'} "
-                    f"of {plan.service} to {plan.environment}.",
+                    f"{plan.service} in {plan.environment}: {words}.",
                     "Roll back",
                 ),
             )

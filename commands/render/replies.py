@@ -9,6 +9,7 @@ from bot.freezes import EnvironmentFreezes
 from bot.models import AuditEvent, ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
+from bot.strategies import rollback_words
 from commands.ids import ActionId, button_value
 from commands.render import kit
 from commands.render.card import approvals_line, buttons_for, freeze_text, title
@@ -188,10 +189,10 @@ def rollback_alert(
     """The alert when a release rolls back: what, to what, why, by whom, and where the card is."""
     plan = snap.plan
     by = "automatically" if actor == "releasebot" else f"by <@{actor}>"
-    target = plan.rollback_version or "the previous version"
+    words = rollback_words(plan.version, plan.rollback_version)
     text = (
         f":rotating_light: *{plan.ref}* {escape(plan.service)} `{escape(plan.version)}` in "
-        f"{escape(plan.environment)} is rolling back to `{escape(target)}` {by}"
+        f"{escape(plan.environment)}: {escape(words)} ({by})"
         + (f": {escape(reason)}" if reason else ".")
     )
     where = f"<{card_link}|the card of {plan.ref}>" if card_link else f"`/release show {plan.ref}`"

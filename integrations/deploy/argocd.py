@@ -74,6 +74,14 @@ class ArgoCDBackend:
     # -- DeployBackend -------------------------------------------------------------------
 
     def start(self, request: DeployRequest) -> DeployHandle:
+        if request.undoes:
+            # Argo CD rolls back to a revision in its history; the first release has none
+            # before it, and syncing this one again would only redeploy what failed.
+            raise BackendError(
+                f"Argo CD cannot undo {request.version} of {self.app}: nothing was released "
+                "before it, so its history has no earlier revision to roll back to. Take it out "
+                f"of service in Argo CD by hand ({self.app_url})."
+            )
         if request.action == "rollback":
             history_id = self._history_id(request.version)
             self._refusable("POST", "/rollback", "roll back", {"name": self.app, "id": history_id})
@@ -93,6 +101,8 @@ class ArgoCDBackend:
         return self._handle(request, "sync")
 
     def find(self, request: DeployRequest) -> DeployHandle | None:
+        if request.undoes:
+            return None  # never started: `start` refuses it
         app = self._get()
         if request.action == "rollback":
             target = self._history_entry(app, request.version)

@@ -22,6 +22,14 @@ class DeployRequest:
     weight: int | None  # traffic percent for this stage, None when not applicable
     colour: str | None  # blue_green: "blue"/"green"
     idempotency_key: str  # stable across retries and restarts, e.g. "R-12:deploy:0"
+    # The version live when this rollout started (None: nothing was released before). On a
+    # rollback with none, `version` is the version to undo and `weight` is 0.
+    previous_version: str | None = None
+
+    @property
+    def undoes(self) -> bool:
+        """A rollback with nothing released before: take `version` out of traffic (weight 0)."""
+        return self.action == "rollback" and not self.previous_version and not self.weight
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     Placeholder("weight", "RELEASE_WEIGHT", lambda r: "" if r.weight is None else str(r.weight)),
     Placeholder("colour", "RELEASE_COLOUR", lambda r: r.colour or ""),
     Placeholder("idempotency_key", "RELEASE_IDEMPOTENCY_KEY", lambda r: r.idempotency_key),
+    # The version live when the rollout started; empty on a rollback means nothing was
+    # released before: undo RELEASE_VERSION (weight 0) and deploy nothing else.
+    Placeholder("previous_version", "RELEASE_PREVIOUS_VERSION", lambda r: r.previous_version or ""),
 )
 DEPLOY_PLACEHOLDERS: tuple[str, ...] = tuple(p.name for p in PLACEHOLDERS)
 CHECK_PLACEHOLDERS: tuple[str, ...] = tuple(p.name for p in PLACEHOLDERS if p.in_checks)

@@ -7,10 +7,23 @@ Contract (what a receiver implements):
 - `Idempotency-Key` is stable across retries and restarts; a receiver must treat a repeated key
   as the same request. That is why releasebot retries this POST on timeouts and 5xx.
 - A cancel is the same POST with `"action": "cancel"` and its own key (`<key>:cancel`).
+- The POST's JSON carries `action` (deploy | rollback), `version`, `weight`, `colour`, `stage`
+  and `previous_version`: the version live when the rollout started. A rollback with an empty
+  `previous_version` means nothing was released before: undo `version` (weight 0), deploy
+  nothing else.
 - Status, either: `GET status_url` (placeholders allowed, e.g. `…/deploys/{idempotency_key}`)
   answering `{"state", "message", "url"}`; or a signed callback to
   `POST /hooks/deploy/<token>` on releasebot with the same JSON, verified by `verify_callback`.
 States: pending, running, succeeded, failed, cancelled.
+
+Callbacks are ordered. Each carries `"sequence"`: a non-negative integer that grows with every
+callback about one deployment (a counter, or the event time in milliseconds), signed with the
+rest of the body. Releasebot answers 200 when it took the callback; 400 for a body it cannot
+read (no JSON, unknown state, no sequence); 401 for a bad signature, a timestamp more than five
+minutes away or an unknown token; 409 for a replay or a late delivery (a sequence not above the
+last one accepted), for anything after a final state (succeeded, failed, cancelled: a final
+state is final), and for a deployment that has ended. A 409 is audited on the plan; do not
+retry it.
 """
 
 from __future__ import annotations
@@ -58,26 +71,58 @@ def callback_token(secret: str, idempotency_key: str) -> str:
     return digest.hexdigest()[:32]
 
 
+class CallbackRefused(BackendError):
+    """A callback releasebot does not act on; `status` is the HTTP status it answers."""
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def verify_callback(
     secret: str, timestamp: str, body: bytes | str, signature: str, *, now: datetime
 ) -> dict[str, Any]:
-    """Check a callback's signature and age; return its JSON payload or raise BackendError."""
+    """Check a callback's signature and age; return its JSON payload or raise CallbackRefused."""
     raw = body.encode() if isinstance(body, str) else body
     try:
         sent = int(timestamp)
     except (TypeError, ValueError):
-        raise BackendError(f"callback rejected: {TIMESTAMP_HEADER} is not a Unix time") from None
+        raise CallbackRefused(f"callback rejected: {TIMESTAMP_HEADER} is not a Unix time") from None
     if abs(now.timestamp() - sent) > MAX_CALLBACK_AGE.total_seconds():
-        raise BackendError("callback rejected: its timestamp is more than 5 minutes away from now")
+        raise CallbackRefused(
+            "callback rejected: its timestamp is more than 5 minutes away from now"
+        )
     if not hmac.compare_digest(sign(secret, timestamp, raw), signature or ""):
-        raise BackendError("callback rejected: the signature does not match")
+        raise CallbackRefused("callback rejected: the signature does not match")
     try:
         payload = json.loads(raw)
     except ValueError:
-        raise BackendError("callback rejected: the body is not JSON") from None
+        raise CallbackRefused("callback rejected: the body is not JSON", status=400) from None
     if not isinstance(payload, dict) or payload.get("state") not in STATES:
-        raise BackendError(f"callback rejected: state must be one of {', '.join(STATES)}")
+        raise CallbackRefused(
+            f"callback rejected: state must be one of {', '.join(STATES)}", status=400
+        )
+    if sequence_of(payload) is None:
+        raise CallbackRefused(
+            "callback rejected: `sequence` must be a non-negative integer that grows with every "
+            "callback about the deployment",
+            status=400,
+        )
     return payload
+
+
+def sequence_of(payload: Mapping[str, Any]) -> int | None:
+    """The callback's `sequence`, or None when it has none that can order it."""
+    sequence = payload.get("sequence")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+        return None
+    return sequence
+
+
+def is_final(state: object) -> bool:
+    """True for a callback state after which a deployment never changes again."""
+    found = STATES.get(str(state))
+    return found is not None and found.finished
 
 
 def _status_from(payload: Mapping[str, Any], fallback_url: str | None) -> DeployStatus:
@@ -147,6 +192,7 @@ class WebhookBackend:
             "stage_index": request.stage_index,
             "weight": request.weight,
             "colour": request.colour,
+            "previous_version": request.previous_version,
             "idempotency_key": request.idempotency_key,
             "callback_url": self._callback_for(token),
         }

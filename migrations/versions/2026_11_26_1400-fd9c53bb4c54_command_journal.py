@@ -1,7 +1,7 @@
 """The command journal: writes recorded before the ack, carried out once, answered
 
 Revision ID: fd9c53bb4c54
-Revises: f956d0207627
+Revises: 5e095c2d0fa9
 Create Date: 2026-11-26 14:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.db
 
 revision: str = "fd9c53bb4c54"
-down_revision: str | None = "f956d0207627"
+down_revision: str | None = "5e095c2d0fa9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -109,7 +109,7 @@ def test_a_new_freeze_replaces_the_running_one(desk: Desk, clock: ManualClock) -
     assert _actions(desk) == ["freeze.started", "freeze.lifted", "freeze.started"]
 
 
-def test_unfreeze_lifts_freezes_and_rollback_locks(
+def test_unfreeze_lifts_freezes_but_not_rollback_locks(
     desk: Desk, ready: ReleasePlan, clock: ManualClock
 ) -> None:
     _freeze(desk)
@@ -119,12 +119,18 @@ def test_unfreeze_lifts_freezes_and_rollback_locks(
         )
     with desk.db.session() as session:
         lifted = freezes.unfreeze(session, ctx=desk.ctx, actor="U0ADMIN", environment="production")
-    assert [w.kind for w in lifted] == ["manual", "rollback_lock"]
-    _deploy(desk, ready)
-    assert _actions(desk)[-2:] == ["freeze.lifted", "lock.lifted"]
+    assert [w.kind for w in lifted] == ["manual"]
+    assert _actions(desk)[-1] == "freeze.lifted"
+    with pytest.raises(PermissionDenied, match="checkout is locked in production"):
+        _deploy(desk, ready)
     with desk.db.session() as session, pytest.raises(InvalidInput) as nothing:
         freezes.unfreeze(session, ctx=desk.ctx, actor="U0ADMIN", environment="production")
-    assert nothing.value.message == "production has no ad-hoc freeze or rollback lock to lift"
+    assert nothing.value.message == (
+        "production has no ad-hoc freeze to lift; checkout is locked in production: R-2 (1.4.2) "
+        "was rolled back: error rate (until a new plan of a version other than 1.4.2 is "
+        'approved, or an admin runs `/release unlock checkout production "<reason>"`). '
+        "`/release unfreeze` does not lift rollback locks"
+    )
 
 
 def test_unfreeze_cannot_lift_a_recurring_freeze_and_says_what_to_do(
@@ -134,13 +140,15 @@ def test_unfreeze_cannot_lift_a_recurring_freeze_and_says_what_to_do(
     with desk.db.session() as session, pytest.raises(InvalidInput) as refused:
         freezes.unfreeze(session, ctx=desk.ctx, actor="U0ADMIN", environment="production")
     assert refused.value.message == (
-        "production has no ad-hoc freeze or rollback lock to lift; production is frozen: "
+        "production has no ad-hoc freeze to lift; production is frozen: "
         "Weekend freeze (environments.production.freezes[0], until Mon 30 Nov 08:00 UTC): "
         'change it in releasebot.toml, or deploy with `--override "<reason>"`'
     )
 
 
-def test_a_rollback_lock_holds_its_service_until_a_new_plan(desk: Desk, ready: ReleasePlan) -> None:
+def test_a_rollback_lock_holds_its_service_until_a_new_plan_is_approved(
+    desk: Desk, ready: ReleasePlan
+) -> None:
     with desk.db.session() as session:
         lock = freezes.lock_after_rollback(
             session, ctx=desk.ctx, plan=ready, actor="releasebot", reason="error rate 7%"
@@ -154,7 +162,9 @@ def test_a_rollback_lock_holds_its_service_until_a_new_plan(desk: Desk, ready: R
         _deploy(desk, ready)
     assert refused.value.message.startswith(
         "checkout is locked in production: R-2 (1.4.2) was rolled back: error rate 7% "
-        "(until `/release unfreeze production` or a new plan of checkout)."
+        "(until a new plan of a version other than 1.4.2 is approved, or an admin runs "
+        '`/release unlock checkout production "<reason>"`). R-2 cannot lift the lock: it is the '
+        "version that was rolled back (1.4.2)."
     )
     with desk.db.session() as session:
         others = freezes.active_freezes(
@@ -172,6 +182,19 @@ def test_a_rollback_lock_holds_its_service_until_a_new_plan(desk: Desk, ready: R
     assert replanned.risks == [
         "The last release was rolled back: R-2 (1.4.2) was rolled back: error rate 7%"
     ]
+    with pytest.raises(PermissionDenied, match="checkout is locked"):
+        _deploy(desk, ready)  # planned, not approved yet: the lock holds
+    for approver in ("U0APPROVER1", "U0APPROVER2"):
+        with desk.db.session() as session:
+            decide(
+                session,
+                ctx=desk.ctx,
+                actor=approver,
+                plan_id=replanned.id or 0,
+                decision=Decision.APPROVE,
+                comment=None,
+            )
+    assert _actions(desk)[-1] == "lock.lifted"
     _deploy(desk, ready)
 
 

@@ -29,9 +29,11 @@ DEPLOY_SCRIPT = """#!/bin/sh
 # Records every call; fails a deploy at <weight> when fail-<weight> exists, or any call
 # of an action when fail-<action> exists.
 here="$(dirname "$0")"
-printf '{"argv": "%s", "action": "%s", "version": "%s", "weight": "%s", "key": "%s"}\\n' \\
+format='{"argv": "%s", "action": "%s", "version": "%s", "weight": "%s", "key": "%s", '
+format="$format"'"colour": "%s", "previous": "%s"}\\n'
+printf "$format" \\
   "$*" "$RELEASE_ACTION" "$RELEASE_VERSION" "$RELEASE_WEIGHT" "$RELEASE_IDEMPOTENCY_KEY" \\
-  >> "$here/calls.jsonl"
+  "$RELEASE_COLOUR" "$RELEASE_PREVIOUS_VERSION" >> "$here/calls.jsonl"
 echo "deploying $1 $2 to $3 at ${4:-?}%"
 if { [ "$RELEASE_ACTION" = deploy ] && [ -e "$here/fail-$RELEASE_WEIGHT" ]; } \\
   || [ -e "$here/fail-$RELEASE_ACTION" ]; then

@@ -151,8 +151,33 @@ def test_abort_at_the_gate_rolls_back(rig: Rig) -> None:
     rig.drive(lambda p: any(s[3] == "at_gate" for s in _stages(rig)))
     _do(rig, rollouts.abort, reason="error rate up")
     plan = rig.drive(lambda p: p.state == PlanState.ROLLED_BACK)
-    assert _stages(rig)[-1] == ("rollback", "roll back to the previous version", 100, "succeeded")
+    # Nothing was released before: the rollback undoes 1.4.2 at weight 0, never redeploys it.
+    assert _stages(rig)[-1] == ("rollback", "undo 1.4.2 (weight 0)", 0, "succeeded")
+    assert [(c["action"], c["version"], c["weight"], c["previous"]) for c in rig.calls()][-1] == (
+        "rollback",
+        "1.4.2",
+        "0",
+        "",
+    )
     assert plan.state == PlanState.ROLLED_BACK
+
+
+@pytest.mark.parametrize("simple_strategy", ["blue_green"])
+def test_blue_green_undoes_a_first_release_by_taking_its_colour_out_of_traffic(rig: Rig) -> None:
+    _plan(rig, service="simple", version="1.0.0")
+    _do(rig, rollouts.deploy)
+    rig.drive(lambda p: p.state == PlanState.RELEASED)
+    _do(rig, rollouts.rollback, reason="latency")
+    rig.drive(lambda p: p.state == PlanState.ROLLED_BACK)
+    assert _stages(rig)[-1] == ("rollback", "undo 1.0.0: take blue out of traffic", 0, "succeeded")
+    undo = rig.calls()[-1]
+    assert (undo["action"], undo["version"], undo["weight"], undo["colour"]) == (
+        "rollback",
+        "1.0.0",
+        "0",
+        "blue",
+    )
+    assert undo["previous"] == ""
 
 
 @pytest.mark.parametrize("simple_strategy", ["blue_green"])

@@ -98,7 +98,9 @@ def test_a_signed_callback_finishes_the_stage_and_a_forged_one_is_refused(
     assert callback.startswith("http://releasebot.internal/hooks/deploy/")
     path = callback.removeprefix("http://releasebot.internal")
 
-    body = json.dumps({"state": "succeeded", "message": "rolled out 3/3 pods"}).encode()
+    body = json.dumps(
+        {"state": "succeeded", "message": "rolled out 3/3 pods", "sequence": 1}
+    ).encode()
     timestamp = str(int(ctx.clock.now().timestamp()))
     forged = httpx.post(
         url + path,

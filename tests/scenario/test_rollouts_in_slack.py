@@ -63,10 +63,10 @@ def test_rolling_back_from_the_announcement(slack: SlackDriver, deploy_calls: Pa
     assert deploy_calls.read_text().splitlines()[-1] == "rollback checkout 1.4.1 staging 100"
     [alert] = [m for m in slack.channel_messages("C0ONCALL")]
     assert alert.text.startswith(
-        ":rotating_light: *R-2* checkout `1.4.2` in staging is rolling back to `1.4.1` by <@U0QA>"
+        ":rotating_light: *R-2* checkout `1.4.2` in staging: rolling back to 1.4.1 (by <@U0QA>)"
     )
     assert (
-        "checkout is locked in staging until someone runs `/release unfreeze staging`"
+        "checkout is locked in staging until a new plan of a version other than 1.4.2 is approved"
         in slack.thread(slack.card("R-2"))[-1]
     )
     assert slack.card("R-2").text == "R-2 · checkout 1.4.2 → staging: Rolled back"
@@ -80,7 +80,7 @@ def test_a_failing_health_check_rolls_back_by_itself(
     slack.command("U0REQUESTER", "deploy R-1")
     slack.roll(lambda: slack.state(1) == PlanState.ROLLED_BACK)
     alert = slack.channel_messages("C0ONCALL")[0]
-    assert "automatically: check checkout-health failed at canary 10%" in alert.text
+    assert "(automatically): check checkout-health failed at canary 10%" in alert.text
     assert "HTTP 503" in alert.text
     checks = slack.command("U0REQUESTER", "checks R-1")
     assert "checkout-health" in str(checks["blocks"]) and "failure" in str(checks["blocks"])

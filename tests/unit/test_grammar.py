@@ -37,6 +37,7 @@ from commands.grammar import (
     Show,
     Tick,
     Unfreeze,
+    Unlock,
     UsageError,
     parse_command,
     usage_for,
@@ -225,6 +226,18 @@ ACCEPTED: list[tuple[str, Command]] = [
         Freeze(environment="production", reason="Black Friday weekend"),
     ),
     ("unfreeze production", Unfreeze(environment="production")),
+    (
+        'unlock checkout production "fix verified on staging"',
+        Unlock(service="checkout", environment="production", reason="fix verified on staging"),
+    ),
+    (
+        "Unlock checkout Production fix verified",
+        Unlock(service="checkout", environment="production", reason="fix verified"),
+    ),
+    (
+        'unlock checkout production reason "fix verified"',
+        Unlock(service="checkout", environment="production", reason="fix verified"),
+    ),
     ("freezes", Freezes()),
     # checklist and read-only views
     ("tick R-2 QA sign-off", Tick(plan_id=2, item="QA sign-off")),
@@ -460,6 +473,13 @@ MISTAKES: list[tuple[str, str, str | None]] = [
     ("freeze production for a day", "unexpected 'for'; expected `until` or `reason`", "freeze"),
     ("unfreeze", "missing the environment name", "unfreeze"),
     ("unfreeze production now", "unexpected 'now'", "unfreeze"),
+    ("unlock", "missing the service name", "unlock"),
+    ("unlock checkout", "missing the environment name", "unlock"),
+    (
+        "unlock checkout production",
+        'a reason is required: /release unlock <service> <env> "<reason>"',
+        "unlock",
+    ),
     ("freezes production", "unexpected 'production'; `freezes` takes no arguments", "freezes"),
     # the rest
     ("tick R-2", "missing the checklist item: /release tick R-<n> <item>", "tick"),

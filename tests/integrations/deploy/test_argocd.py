@@ -241,6 +241,23 @@ def test_rolls_back_by_history_id(
         argocd.start(request_factory(action="rollback", version="0.9.0"))
 
 
+def test_undoing_a_first_release_is_refused_rather_than_synced_again(
+    argocd: ArgoCDBackend,
+    far_side: Any,
+    recorded: Recorded,
+    request_factory: Callable[..., DeployRequest],
+) -> None:
+    far_side.on("GET", APP, app_answer(recorded))
+    undo = request_factory(
+        action="rollback", version="1.4.2", weight=0, idempotency_key="R-12:rollback:0:4"
+    )
+
+    assert argocd.find(undo) is None
+    with pytest.raises(BackendError, match=r"Argo CD cannot undo 1\.4\.2 of checkout-prod"):
+        argocd.start(undo)
+    assert far_side.requests == []  # nothing synced, nothing rolled back to the failing version
+
+
 def test_canary_steps_resume_and_abort_the_argo_rollout(
     argocd: ArgoCDBackend,
     far_side: Any,

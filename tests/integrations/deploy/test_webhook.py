@@ -13,7 +13,13 @@ import pytest
 from bot.errors import BackendError, InvalidInput
 from integrations.deploy.base import DeployRequest, DeployState
 from integrations.deploy.http import RetryPolicy
-from integrations.deploy.webhook import WebhookBackend, callback_token, sign, verify_callback
+from integrations.deploy.webhook import (
+    CallbackRefused,
+    WebhookBackend,
+    callback_token,
+    sign,
+    verify_callback,
+)
 
 HOOK = "https://deploy.acme.test/releasebot"
 STATUS = "https://deploy.acme.test/deploys/R-12%3Adeploy%3A0"
@@ -68,6 +74,7 @@ def test_posts_signed_json_with_an_idempotency_key(
         "stage_index": 0,
         "weight": 10,
         "colour": None,
+        "previous_version": None,
         "idempotency_key": "R-12:deploy:0",
         "callback_url": None,
     }
@@ -127,7 +134,7 @@ def test_callbacks_feed_status_through_the_engines_lookup(
     assert backend.status(handle).state is DeployState.PENDING
 
     # The lead's endpoint verifies the callback, then stores it under the token from the URL.
-    body = json.dumps({"state": "succeeded", "message": "all pods ready"}).encode()
+    body = json.dumps({"state": "succeeded", "message": "all pods ready", "sequence": 1}).encode()
     timestamp = str(int(NOW.timestamp()))
     received[token] = verify_callback(
         SECRET, timestamp, body, sign(SECRET, timestamp, body), now=NOW + timedelta(seconds=3)
@@ -139,23 +146,40 @@ def test_callbacks_feed_status_through_the_engines_lookup(
 
 
 def test_verify_callback_rejects_bad_signatures_and_stale_timestamps() -> None:
-    body = b'{"state": "succeeded"}'
+    body = b'{"state": "succeeded", "sequence": 7}'
     fresh = str(int(NOW.timestamp()))
     good = sign(SECRET, fresh, body)
 
-    assert verify_callback(SECRET, fresh, body, good, now=NOW) == {"state": "succeeded"}
+    assert verify_callback(SECRET, fresh, body, good, now=NOW) == {
+        "state": "succeeded",
+        "sequence": 7,
+    }
     with pytest.raises(BackendError, match="signature does not match"):
         verify_callback(SECRET, fresh, body, sign("wrong", fresh, body), now=NOW)
     with pytest.raises(BackendError, match="signature does not match"):
-        verify_callback(SECRET, fresh, b'{"state": "failed"}', good, now=NOW)
+        verify_callback(SECRET, fresh, b'{"state": "failed", "sequence": 7}', good, now=NOW)
     stale = str(int((NOW - timedelta(minutes=5, seconds=1)).timestamp()))
     with pytest.raises(BackendError, match="more than 5 minutes"):
         verify_callback(SECRET, stale, body, sign(SECRET, stale, body), now=NOW)
     with pytest.raises(BackendError, match="not a Unix time"):
         verify_callback(SECRET, "yesterday", body, good, now=NOW)
-    odd = b'{"state": "done"}'
+    odd = b'{"state": "done", "sequence": 7}'
     with pytest.raises(BackendError, match="state must be one of"):
         verify_callback(SECRET, fresh, odd, sign(SECRET, fresh, odd), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "sequence", ["absent", None, -1, 1.5, "7", True], ids=lambda s: f"sequence={s!r}"
+)
+def test_a_callback_needs_a_sequence_that_can_order_it(sequence: object) -> None:
+    payload: dict[str, object] = {"state": "succeeded"}
+    if sequence != "absent":
+        payload["sequence"] = sequence
+    body = json.dumps(payload).encode()
+    fresh = str(int(NOW.timestamp()))
+    with pytest.raises(CallbackRefused, match="`sequence` must be a non-negative integer") as no:
+        verify_callback(SECRET, fresh, body, sign(SECRET, fresh, body), now=NOW)
+    assert no.value.status == 400
 
 
 def test_the_post_is_retried_with_the_same_idempotency_key(

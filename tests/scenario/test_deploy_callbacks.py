@@ -1,0 +1,194 @@
+"""Webhook deploy callbacks are ordered and a final state is final (issue 9 item 5).
+
+The rollout is started from Slack; the team's deploy service is a recording far side that
+learns its callback URL from releasebot's signed POST, and calls back over real HTTP to
+`POST /hooks/deploy/<token>` the way the contract in integrations/deploy/webhook.py says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from bot.bootstrap import SlackCredentials, build
+from bot.config import ReleasebotConfig, load_config
+from bot.http import hook_routes
+from bot.models import PlanState
+from bot.settings import Settings
+from console.slack_api import Workspace, create_slack_api_app
+from console.testing import ManualClock, running_server
+from integrations.deploy.webhook import sign
+from tests.scenario.driver import SIGNING_SECRET, InlineExecutor, SlackDriver, card_text
+
+SECRET = "deploy-service-shared-secret"
+DEPLOYER = "https://deployer.internal/releasebot"
+CONFIG = f"""
+timezone = "UTC"
+[channels]
+releases = "C0RELEASES"
+oncall = "C0ONCALL"
+[environments.staging]
+approvals = {{ required = 0 }}
+[services.search]
+backend = "webhook"
+url = "{DEPLOYER}"
+"""
+
+
+@dataclass
+class DeployService:
+    """The team's deploy service: records each signed POST and calls releasebot back."""
+
+    hooks: str = ""
+    clock: ManualClock | None = None
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(json.loads(request.content))
+        return httpx.Response(202, json={"url": "https://deployer.internal/runs/1"})
+
+    def signed(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        assert self.clock is not None
+        body = json.dumps(payload).encode()
+        timestamp = str(int(self.clock.now().timestamp()))
+        return body, {
+            "X-Releasebot-Timestamp": timestamp,
+            "X-Releasebot-Signature": sign(SECRET, timestamp, body),
+        }
+
+    def call_back(self, deployment: int, **payload: Any) -> httpx.Response:
+        """Send a callback about the `deployment`-th POST this service received."""
+        body, headers = self.signed(payload)
+        return self.post(deployment, body, headers)
+
+    def post(self, deployment: int, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        url = str(self.received[deployment]["callback_url"])
+        path = url.removeprefix("http://releasebot.internal")
+        return httpx.post(self.hooks + path, content=body, headers=headers)
+
+
+@pytest.fixture
+def deploy_service() -> DeployService:
+    return DeployService()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ReleasebotConfig:
+    (tmp_path / "releasebot.toml").write_text(CONFIG)
+    return load_config(tmp_path / "releasebot.toml")
+
+
+@pytest.fixture
+def slack(
+    workspace: Workspace,
+    database_url: str,
+    config: ReleasebotConfig,
+    clock: ManualClock,
+    deploy_service: DeployService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SlackDriver]:
+    monkeypatch.setenv("RELEASEBOT_WEBHOOK_SECRET", SECRET)
+    http = httpx.Client(transport=httpx.MockTransport(deploy_service.handler))
+    with running_server(create_slack_api_app(workspace)) as url:
+        bot = build(
+            Settings(
+                DATABASE_URL=database_url,
+                RELEASEBOT_STATE_DIR=str(tmp_path / "state"),
+                RELEASEBOT_PUBLIC_URL="http://releasebot.internal",
+            ),
+            http=http,
+            credentials=SlackCredentials(
+                bot_token=workspace.bot_token, signing_secret=SIGNING_SECRET, api_url=url + "/api/"
+            ),
+            config=config,
+            clock=clock,
+            executor=InlineExecutor(),
+        )
+        hooks = Starlette(
+            routes=hook_routes(
+                bot.db, clock=clock, secret_of=bot.backends.webhook_secret, on_callback=lambda: None
+            )
+        )
+        with running_server(hooks) as hooks_url:
+            deploy_service.hooks, deploy_service.clock = hooks_url, clock
+            yield SlackDriver(bot=bot, workspace=workspace, api_url=url, clock=clock)
+        bot.db.engine.dispose()
+    http.close()
+
+
+def test_a_replayed_or_late_callback_cannot_turn_a_failed_stage_into_a_release(
+    slack: SlackDriver, deploy_service: DeployService
+) -> None:
+    slack.command("U0REQUESTER", "plan search 2.0 to staging")
+    slack.command("U0REQUESTER", "deploy R-1")
+    slack.roll(lambda: len(deploy_service.received) == 1)
+    [started] = deploy_service.received
+    assert (started["action"], started["version"], started["previous_version"]) == (
+        "deploy",
+        "2.0",
+        None,
+    )
+
+    running_body, running_headers = deploy_service.signed({"state": "running", "sequence": 1})
+    assert deploy_service.post(0, running_body, running_headers).status_code == 200
+    failed = deploy_service.call_back(
+        0, state="failed", sequence=2, message="pods crash-looping in search-7f9c"
+    )
+    assert failed.status_code == 200
+
+    # The very same signed "running" again, then a "succeeded" sent late by a retry queue.
+    replay = deploy_service.post(0, running_body, running_headers)
+    assert replay.status_code == 409
+    assert "sequence 1 is not after" not in replay.json()["error"]  # a final state wins first
+    assert "already reported failed, and a final state is final" in replay.json()["error"]
+    late = deploy_service.call_back(0, state="succeeded", sequence=3, message="all good")
+    assert late.status_code == 409
+
+    slack.roll(lambda: len(deploy_service.received) == 2)
+    rollback = deploy_service.received[1]
+    assert (rollback["action"], rollback["version"], rollback["weight"]) == ("rollback", "2.0", 0)
+    assert rollback["previous_version"] is None
+    assert deploy_service.call_back(1, state="succeeded", sequence=1).status_code == 200
+    slack.roll(lambda: slack.state(1) == PlanState.ROLLED_BACK)
+
+    # The first deployment has ended: a callback about it, however new, changes nothing.
+    ended = deploy_service.call_back(0, state="succeeded", sequence=99)
+    assert ended.status_code == 409
+    assert "the deployment has ended" in ended.json()["error"]
+    assert slack.state(1) == PlanState.ROLLED_BACK
+    assert "pods crash-looping in search-7f9c" in "\n".join(slack.thread(slack.card("R-1")))
+    audit = str(slack.command("U0REQUESTER", "audit R-1")["blocks"])
+    assert audit.count("callback.refused") == 3
+
+
+def test_callbacks_out_of_order_unsigned_or_without_a_sequence_are_refused(
+    slack: SlackDriver, deploy_service: DeployService
+) -> None:
+    slack.command("U0REQUESTER", "plan search 2.0 to staging")
+    slack.command("U0REQUESTER", "deploy R-1")
+    slack.roll(lambda: len(deploy_service.received) == 1)
+
+    unordered = deploy_service.call_back(0, state="succeeded")
+    assert unordered.status_code == 400
+    assert "`sequence` must be a non-negative integer" in unordered.json()["error"]
+    body, headers = deploy_service.signed({"state": "succeeded", "sequence": 1})
+    forged = deploy_service.post(0, body, {**headers, "X-Releasebot-Signature": "sha256=00"})
+    assert forged.status_code == 401
+
+    assert deploy_service.call_back(0, state="running", sequence=5).status_code == 200
+    older = deploy_service.call_back(0, state="succeeded", sequence=4)
+    assert older.status_code == 409
+    assert "sequence 4 is not after 5, the last one accepted" in older.json()["error"]
+    slack.roll(lambda: "running" in card_text(slack.card("R-1")))
+    assert slack.state(1) == PlanState.DEPLOYING
+
+    assert deploy_service.call_back(0, state="succeeded", sequence=6).status_code == 200
+    slack.roll(lambda: slack.state(1) == PlanState.RELEASED)
