@@ -94,12 +94,12 @@ def test_an_unknown_placeholder_lists_every_declared_one(tmp_path: Path) -> None
     assert problem.message == (
         'unknown placeholder {color} in "--colour={color}"; known: {release_id}, {service}, '
         "{version}, {environment}, {action}, {stage}, {stage_index}, {weight}, {colour}, "
-        "{idempotency_key}"
+        "{idempotency_key}, {previous_version}"
     )
 
 
 def test_every_placeholder_has_the_value_of_its_release_variable() -> None:
-    request = _request(weight=None, colour=None)
+    request = _request(weight=None, colour=None, previous_version="1.9.0")
 
     values, variables = values_for(request), release_environment(request)
 
@@ -115,6 +115,7 @@ def test_every_placeholder_has_the_value_of_its_release_variable() -> None:
         "RELEASE_WEIGHT": "",
         "RELEASE_COLOUR": "",
         "RELEASE_IDEMPOTENCY_KEY": "R-7:deploy:0",
+        "RELEASE_PREVIOUS_VERSION": "1.9.0",
     }
 
 
