@@ -35,6 +35,7 @@ class NewPlan:
     risks: tuple[str, ...] = ()
     stakeholders: tuple[str, ...] = ()
     artifact: dict[str, str] = field(default_factory=dict)
+    replanned_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
         depends_on=list(new.after),
         artifact=dict(new.artifact),
         rollback_version=previous.version if previous else None,
+        replanned_from=new.replanned_from,
         created_at=now,
         updated_at=now,
     )
