@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reminders
+from bot import audit, outbox, reminders, signoffs
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
@@ -146,6 +146,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
                 assignee=item.assignee,
                 required=item.required,
                 phase=item.phase,
+                per_version=item.reopens_on_new_version,
             )
         )
     audit.record(
@@ -177,6 +178,7 @@ def edit_plan(
         )
     now = ctx.clock.now()
     before = _plan_detail(plan)
+    previous_version = plan.version
     if edit.window_start is not None:
         _check_window(edit.window_start, edit.window_end, now=now)
         plan.window_start, plan.window_end = edit.window_start, edit.window_end
@@ -220,6 +222,8 @@ def edit_plan(
             text=f"<@{actor}> changed {plan.ref}; earlier approvals no longer count and "
             "approvers are asked again.",
         )
+    if plan.version != previous_version:
+        signoffs.reopen_for_version(session, ctx=ctx, plan=plan, previous=previous_version)
     reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
 
