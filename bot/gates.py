@@ -15,22 +15,23 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, holds, outbox
 from bot.checklists import open_items
 from bot.context import DomainContext
 from bot.errors import IllegalTransition, InvalidInput, PermissionDenied
 from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes
+from bot.holds import Dependency
 from bot.lifecycle import Event, can
 from bot.models import (
     Approval,
     AuditEvent,
     ChecklistPhase,
     Decision,
-    PlanState,
     ReleasePlan,
 )
 from bot.plans import get_plan, say
 from bot.policy import Action, ensure_allowed
+from bot.snapshots import PlanSnapshot
 
 OVERRIDE_REQUESTED = "override.requested"
 OVERRIDE_APPROVED = "override.approved"
@@ -57,10 +58,16 @@ class OverrideStatus:
 
 @dataclass(frozen=True)
 class DeployHolds:
-    """What keeps a waiting plan from deploying that the card shows: freezes and an override."""
+    """What keeps a plan that has not started from deploying, as the card shows it."""
 
     freezes: tuple[FreezeWindow, ...] = ()
     override: OverrideStatus | None = None
+    dependencies: tuple[Dependency, ...] = ()  # only those not released yet
+
+    @property
+    def held(self) -> bool:
+        """True when the plan waits for another plan (the card then offers no Deploy)."""
+        return bool(self.dependencies)
 
 
 def ensure_deployable(
@@ -275,14 +282,19 @@ def override_status(session: Session, *, plan: ReleasePlan) -> OverrideStatus | 
     )
 
 
-def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> DeployHolds:
-    """The freezes and override the card of a plan that has not started shows."""
+def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) -> DeployHolds:
+    """What holds a plan that has not started, for its card."""
+    plan = snap.plan
     if plan.state not in WAITING_STATES:
         return DeployHolds()
     freezes = active_freezes(
         session, ctx=ctx, environment=plan.environment, service=plan.service, at=ctx.clock.now()
     )
-    return DeployHolds(freezes=freezes, override=override_status(session, plan=plan))
+    return DeployHolds(
+        freezes=freezes,
+        override=override_status(session, plan=plan),
+        dependencies=tuple(d for d in holds.dependencies(session, plan=plan) if not d.released),
+    )
 
 
 def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str) -> None:
@@ -297,18 +309,18 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
         raise InvalidInput(
             f"{plan.ref}'s window has not opened yet; edit the window or wait until it opens"
         )
-    if plan.depends_on:
-        released = set(
-            session.exec(
-                select(ReleasePlan.id).where(
-                    col(ReleasePlan.id).in_(plan.depends_on),
-                    ReleasePlan.state == PlanState.RELEASED,
-                )
-            ).all()
+    waiting = [d for d in holds.dependencies(session, plan=plan) if not d.released]
+    dead = [d for d in waiting if d.dead]
+    if dead:
+        raise InvalidInput(
+            f"{plan.ref} comes after {dead[0].ref}, which {dead[0].fate()}, so it can never "
+            f"deploy as planned; change that with `/release edit {plan.ref} after none` "
+            "(or after another plan)"
         )
-        waiting = [f"R-{d}" for d in plan.depends_on if d not in released]
-        if waiting:
-            raise InvalidInput(f"{plan.ref} comes after {', '.join(waiting)}, not released yet")
+    if waiting:
+        raise InvalidInput(
+            f"{plan.ref} comes after {', '.join(d.ref for d in waiting)}, not released yet"
+        )
     assert plan.id is not None
     items = open_items(session, plan_id=plan.id, phase=ChecklistPhase.PRE_DEPLOY)
     if items:

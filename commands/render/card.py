@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.checklists import tickable
 from bot.freezes import FreezeWindow
 from bot.gates import DeployHolds
+from bot.holds import Dependency
 from bot.lifecycle import Event, can
 from bot.models import FreezeKind
 from bot.outbox import Rendered
@@ -67,9 +68,25 @@ def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
     return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
 
 
-def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
-    """The freezes a waiting plan is held by, and where a break-glass override stands."""
-    lines = [freeze_text(f, snap.timezone) for f in holds.freezes]
+def dependency_text(dependency: Dependency, plan_ref: str) -> str:
+    """`:link: R-3 (payments 2.0.0 → staging) must be released first; it is deploying`."""
+    what = (
+        f"{dependency.ref} ({escape(dependency.service)} {escape(dependency.version)} → "
+        f"{escape(dependency.environment)})"
+    )
+    if dependency.dead:
+        return (
+            f":no_entry: {what} {dependency.fate()}, so {plan_ref} can never deploy after it: "
+            f"`/release edit {plan_ref} after none` (or after another plan)"
+        )
+    return f":link: {what} must be released first; it {dependency.fate()}"
+
+
+def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
+    """One line per hold on a plan that has not started, and where an override stands."""
+    plan = snap.plan
+    lines = [dependency_text(d, plan.ref) for d in holds.dependencies]
+    lines += [freeze_text(f, snap.timezone) for f in holds.freezes]
     override = holds.override
     if override is not None and override.approved:
         lines.append(
@@ -81,6 +98,19 @@ def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
             f":rotating_light: Override requested by {person(override.requested_by)}: "
             f"{escape(override.reason)}. Waiting for an admin."
         )
+    return lines
+
+
+def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
+    """The card's holds: under a heading while they keep the plan from deploying.
+
+    Slack buttons cannot be disabled (a button element has no such field), and a live button
+    whose confirm dialog explains would still send a click that can only be refused; so a
+    held plan shows no Deploy button, and this says what it waits for instead.
+    """
+    lines = hold_lines(snap, holds)
+    if lines and holds.held:
+        lines.insert(0, f"*Before {snap.plan.ref} can deploy:*")
     return "\n".join(lines)
 
 
@@ -139,7 +169,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     extra = _notes_and_risks(snap)
     if extra:
         blocks.append(kit.section(extra))
-    buttons = buttons_for(snap)
+    buttons = buttons_for(snap, holds)
     if buttons:
         blocks.append(kit.divider())
         blocks.append(kit.actions(buttons, block_id=BlockId.ACTIONS))
@@ -166,8 +196,11 @@ def _notes_and_risks(snap: PlanSnapshot) -> str:
 _button = kit.button
 
 
-def buttons_for(snap: PlanSnapshot) -> list[Json]:
-    """The buttons that apply to the plan's current state; the rest disappear."""
+def buttons_for(snap: PlanSnapshot, holds: DeployHolds | None) -> list[Json]:
+    """The buttons that apply to the plan's current state; the rest disappear.
+
+    Deploy is offered only when `holds` are known and none holds the plan back.
+    """
     plan = snap.plan
     assert plan.id is not None
     value = button_value(plan.id, plan.approval_round)
@@ -184,7 +217,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
             )
         )
         buttons.append(_button("Reject", ActionId.REJECT, value, style="danger"))
-    if can(plan.state, Event.DEPLOY):
+    if can(plan.state, Event.DEPLOY) and holds is not None and not holds.held:
         buttons.append(
             _button(
                 "Deploy",
