@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reminders
+from bot import audit, holds, outbox, reminders
 from bot.config import Freeze as RecurringFreeze
 from bot.context import DomainContext
 from bot.errors import InvalidInput
@@ -129,7 +129,7 @@ def freeze(
             f'{row.reason}. Deploys there need `--override "<reason>"` and an admin\'s approval.'
         ),
     )
-    _refresh_cards(session, ctx=ctx, environment=environment, now=now)
+    holds.holds_changed(session, ctx=ctx, environment=environment)
     return row
 
 
@@ -161,7 +161,7 @@ def unfreeze(
         now=now,
         text=f":sunny: <@{actor}> lifted the freeze on *{environment}* ({listed}).",
     )
-    _refresh_cards(session, ctx=ctx, environment=environment, now=now)
+    holds.holds_changed(session, ctx=ctx, environment=environment)
     return lifted
 
 
@@ -200,6 +200,8 @@ def lock_after_rollback(
         text=f":lock: {plan.service} is locked in {plan.environment} until someone runs "
         f"`/release unfreeze {plan.environment}` or plans a new version.",
     )
+    # Plans of the service still waiting show the lock on their cards.
+    holds.holds_changed(session, ctx=ctx, environment=plan.environment, service=plan.service)
     return row
 
 
@@ -351,17 +353,3 @@ def _announce(session: Session, *, ctx: DomainContext, now: datetime, text: str)
     outbox.owe_message(
         session, channel=ctx.config.channels.releases, message=outbox.Rendered(text), now=now
     )
-
-
-def _refresh_cards(
-    session: Session, *, ctx: DomainContext, environment: str, now: datetime
-) -> None:
-    # Cards of plans that have not started show the freeze, so redraw them.
-    waiting = session.exec(
-        select(ReleasePlan.id).where(
-            ReleasePlan.environment == environment, col(ReleasePlan.state).in_(WAITING_STATES)
-        )
-    ).all()
-    for plan_id in waiting:
-        if plan_id is not None:
-            outbox.owe_card(session, plan_id=plan_id, channel=ctx.config.channels.releases, now=now)

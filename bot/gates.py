@@ -25,6 +25,7 @@ from bot.lifecycle import Event, can
 from bot.models import (
     Approval,
     AuditEvent,
+    ChecklistItem,
     ChecklistPhase,
     Decision,
     ReleasePlan,
@@ -58,16 +59,31 @@ class OverrideStatus:
 
 @dataclass(frozen=True)
 class DeployHolds:
-    """What keeps a plan that has not started from deploying, as the card shows it."""
+    """Everything that keeps a plan that has not started from deploying, as the card shows it.
+
+    Freezes include rollback locks; an approved override lets a deploy through all of them.
+    """
 
     freezes: tuple[FreezeWindow, ...] = ()
     override: OverrideStatus | None = None
     dependencies: tuple[Dependency, ...] = ()  # only those not released yet
+    open_items: tuple[ChecklistItem, ...] = ()
+    approvals_missing: int = 0
+
+    @property
+    def frozen(self) -> bool:
+        """True while a freeze or lock holds and no approved override lets the deploy through."""
+        return bool(self.freezes) and not (self.override is not None and self.override.approved)
 
     @property
     def held(self) -> bool:
-        """True when the plan waits for another plan (the card then offers no Deploy)."""
-        return bool(self.dependencies)
+        """True when a deploy would be refused now (the card then offers no Deploy)."""
+        return (
+            self.frozen
+            or bool(self.dependencies)
+            or bool(self.open_items)
+            or self.approvals_missing > 0
+        )
 
 
 def ensure_deployable(
@@ -283,7 +299,7 @@ def override_status(session: Session, *, plan: ReleasePlan) -> OverrideStatus | 
 
 
 def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) -> DeployHolds:
-    """What holds a plan that has not started, for its card."""
+    """What holds a plan that has not started: the card shows each and offers no Deploy."""
     plan = snap.plan
     if plan.state not in WAITING_STATES:
         return DeployHolds()
@@ -294,6 +310,8 @@ def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) ->
         freezes=freezes,
         override=override_status(session, plan=plan),
         dependencies=tuple(d for d in holds.dependencies(session, plan=plan) if not d.released),
+        open_items=snap.open_pre_deploy_items,
+        approvals_missing=snap.approvals.missing if snap.approvals_needed else 0,
     )
 
 

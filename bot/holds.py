@@ -4,6 +4,8 @@ A plan `after R-n` waits until R-n is released. Any plan may be a dependency (an
 another environment: ordering across services is what `after` is for); a plan that can never
 be released (rejected, cancelled, expired, rolled back, failed) may not become one, and a plan
 whose dependency dies is told so on its card and its requester by DM, once.
+
+When a freeze or a rollback lock begins or ends, the cards of the plans it holds are owed.
 """
 
 from __future__ import annotations
@@ -130,6 +132,29 @@ def waiting_dependents(session: Session, *, plan_id: int) -> list[ReleasePlan]:
         select(ReleasePlan).where(col(ReleasePlan.state).in_(WAITING)).order_by(col(ReleasePlan.id))
     ).all()
     return [p for p in waiting if plan_id in p.depends_on]
+
+
+def holds_changed(
+    session: Session,
+    *,
+    ctx: DomainContext,
+    environment: str,
+    service: str | None = None,
+) -> None:
+    """A freeze or lock of `environment` (one `service`'s, for a lock) began or ended.
+
+    The cards of plans that have not started are owed: they show the hold.
+    """
+    statement = select(ReleasePlan).where(
+        ReleasePlan.environment == environment, col(ReleasePlan.state).in_(WAITING)
+    )
+    if service is not None:
+        statement = statement.where(ReleasePlan.service == service)
+    affected = session.exec(statement.order_by(col(ReleasePlan.id))).all()
+    now = ctx.clock.now()
+    for plan in affected:
+        assert plan.id is not None
+        outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
 
 
 def _dependency(row: ReleasePlan) -> Dependency:

@@ -425,6 +425,7 @@ def _lift_rollback_lock(
         reason=f"new plan of {new.service} {new.version} to {new.environment}",
         detail={"lock_id": lock.id, "lock_reason": lock.reason},
     )
+    holds.holds_changed(session, ctx=ctx, environment=new.environment, service=new.service)
     return lock
 
 

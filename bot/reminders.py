@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
-from bot import audit, outbox, plans, scheduler
+from bot import audit, holds, outbox, plans, scheduler
 from bot.config import ReleasebotConfig
 from bot.context import DomainContext
 from bot.db import Database
@@ -31,6 +31,9 @@ APPROVAL_NUDGE = "approval.nudge"
 EXPIRE = "plan.expire"
 FREEZE_START = "freeze.start"
 FREEZE_END = "freeze.end"
+# A freeze starting or ending changes what holds the plans of its environment: their cards
+# are redrawn however late this runs.
+FREEZE_HOLDS = "freeze.holds"
 DIGEST = "digest.weekly"
 
 ACTOR = "releasebot"
@@ -184,10 +187,25 @@ def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -
         return
     # A freeze that starts now is announced by whoever froze (bot.freezes); only a later one
     # needs its start told.
+    payload = {"environment": freeze.environment}
     if freeze.starts_at > now:
         scheduler.schedule(session, kind=FREEZE_START, subject=subject, due_at=freeze.starts_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.starts_at,
+            payload={**payload, "ending": False},
+        )
     if freeze.ends_at is not None and freeze.ends_at > now:
         scheduler.schedule(session, kind=FREEZE_END, subject=subject, due_at=freeze.ends_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.ends_at,
+            payload={**payload, "ending": True},
+        )
 
 
 def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
@@ -219,9 +237,23 @@ def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
                     scheduler.schedule(
                         session, kind=FREEZE_START, subject=subject, due_at=start, payload=payload
                     )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=start,
+                        payload={"environment": name, "ending": False},
+                    )
                 if end >= now:
                     scheduler.schedule(
                         session, kind=FREEZE_END, subject=subject, due_at=end, payload=payload
+                    )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=end,
+                        payload={"environment": name, "ending": True},
                     )
                 start = next_cron(rule.cron, start, zone)
     manual = session.exec(
@@ -256,6 +288,7 @@ def register(runner: JobRunner, *, ctx: DomainContext) -> None:
         lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=False),
         stale_after=FREEZE_NOTICE_USEFUL_FOR,
     )
+    runner.register(FREEZE_HOLDS, lambda s, j, n: freeze_holds(s, ctx=ctx, job=j, now=n))
     runner.register(
         DIGEST, lambda s, j, n: digest(s, ctx=ctx, job=j, now=n), stale_after=DIGEST_USEFUL_FOR
     )
@@ -493,6 +526,23 @@ def freeze_notice(
     )
     verb = "starts" if starting else "ends"
     return done(f"announced that the {environment} freeze {verb}")
+
+
+def freeze_holds(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A freeze began or ended: redraw the cards of the plans it holds."""
+    environment = str(job.payload["environment"])
+    ending = bool(job.payload.get("ending"))
+    parts = job.subject.split(":")
+    if len(parts) == 2:
+        freeze = session.get(Freeze, int(parts[1]))
+        if freeze is None or freeze.lifted_at is not None:
+            return not_needed("the freeze was lifted")
+        if ending and (freeze.ends_at is None or freeze.ends_at > now):
+            return not_needed("the freeze was extended")
+    holds.holds_changed(session, ctx=ctx, environment=environment)
+    return done(f"redrew the cards of {environment} as its freeze {'ends' if ending else 'starts'}")
 
 
 def digest(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime) -> JobResult:

@@ -98,6 +98,18 @@ def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
             f":rotating_light: Override requested by {person(override.requested_by)}: "
             f"{escape(override.reason)}. Waiting for an admin."
         )
+    elif holds.frozen and can(plan.state, Event.DEPLOY):
+        lines.append(
+            f'To deploy anyway: `/release deploy {plan.ref} --override "<reason>"` '
+            "and an admin's approval."
+        )
+    lines += [
+        f":white_square: {escape(i.name)} must be ticked by {person(i.assignee)}"
+        for i in holds.open_items
+    ]
+    if holds.approvals_missing:
+        more = holds.approvals_missing
+        lines.append(f":hourglass_flowing_sand: {more} more approval{'s' if more > 1 else ''}")
     return lines
 
 

@@ -58,7 +58,12 @@ def test_two_approvers_click_and_the_card_updates_in_place(
     slack.settle()
     card = slack.card("R-2")
     assert card.text == "R-2 · checkout 1.4.2 → production: Approved"
-    assert buttons(card) == ["Deploy", "Cancel"]
+    # Approved, but QA has not signed off: the card says so instead of offering Deploy.
+    assert buttons(card) == ["Cancel"]
+    assert (
+        "*Before R-2 can deploy:*\n:white_square: QA sign-off must be ticked by <@U0QA>"
+        in card_text(card)
+    )
     assert slack.thread(card) == [
         ":white_check_mark: <@U0APPROVER1> approved R-2 (1 of 2)",
         ":white_check_mark: <@U0APPROVER4> approved R-2 (2 of 2) — R-2 is approved.",

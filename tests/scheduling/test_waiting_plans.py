@@ -1,4 +1,4 @@
-"""Plans that wait (issue 14 item 4): dependencies, as Slack shows them.
+"""Plans that wait (issue 14 items 4 and 6): dependencies and every other hold, as Slack shows them.
 
 The fake clock starts on Tuesday 24 November 2026, 15:00 UTC.
 """
@@ -6,6 +6,7 @@ The fake clock starts on Tuesday 24 November 2026, 15:00 UTC.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -13,7 +14,7 @@ from sqlmodel import col, select
 from bot.models import AuditEvent, PlanState, ReleasePlan
 from commands.ids import ActionId
 from tests.scenario.driver import SlackDriver, buttons, card_text
-from tests.scheduling.conftest import release_to_staging
+from tests.scheduling.conftest import advance, release_to_staging
 
 
 def _plans(slack: SlackDriver) -> list[ReleasePlan]:
@@ -188,3 +189,105 @@ def test_a_released_dependency_redraws_its_dependents_card(
     assert "must be released first" not in card_text(card)
     assert buttons(card) == ["Deploy", "Cancel"]
     assert slack.thread(card)[-1] == ":link: R-1 is released; R-2 no longer waits for it."
+
+
+def test_the_card_shows_every_hold_and_offers_deploy_only_when_none_is_left(
+    slack: SlackDriver,
+) -> None:
+    release_to_staging(slack)  # R-1
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")  # R-2
+    slack.settle()
+    assert (
+        "*Before R-2 can deploy:*\n"
+        ":white_square: QA sign-off must be ticked by <@U0QA>\n"
+        ":hourglass_flowing_sand: 2 more approvals"
+    ) in card_text(slack.card("R-2"))
+
+    for approver in ("U0APPROVER1", "U0APPROVER2"):
+        slack.command(approver, "approve R-2")
+    slack.settle()
+    card = slack.card("R-2")
+    assert (
+        "*Before R-2 can deploy:*\n:white_square: QA sign-off must be ticked by <@U0QA>"
+    ) in card_text(card)
+    assert "more approval" not in card_text(card)
+    assert buttons(card) == ["Cancel"]
+
+    slack.command("U0QA", "tick R-2 QA sign-off")
+    slack.settle()
+    card = slack.card("R-2")
+    assert "Before R-2 can deploy" not in card_text(card)
+    assert buttons(card) == ["Deploy", "Cancel"]
+
+    slack.command("U0ADMIN", 'freeze production until +1h reason "load test"')
+    slack.settle()
+    card = slack.card("R-2")
+    assert (
+        "*Before R-2 can deploy:*\n"
+        ":snowflake: *production* frozen by <@U0ADMIN>: load test (until Tue 24 Nov 16:00 UTC)\n"
+        'To deploy anyway: `/release deploy R-2 --override "<reason>"` and an admin\'s approval.'
+    ) in card_text(card)
+    assert buttons(card) == ["Cancel"]
+
+    advance(slack, timedelta(hours=1))  # 16:00: the freeze is over
+    card = slack.card("R-2")
+    assert "frozen" not in card_text(card)
+    assert "Before R-2 can deploy" not in card_text(card)
+    assert buttons(card) == ["Deploy", "Cancel"]
+
+
+def test_a_card_stops_showing_a_freeze_when_it_ends(slack: SlackDriver) -> None:
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
+    slack.command("U0ADMIN", 'freeze staging until +30m reason "load test"')
+    slack.settle()
+    assert "*staging* frozen by <@U0ADMIN>: load test" in card_text(slack.card("R-1"))
+
+    advance(slack, timedelta(minutes=30))
+    assert "frozen" not in card_text(slack.card("R-1"))
+
+
+def test_a_recurring_freeze_shows_on_cards_when_it_starts_and_goes_when_it_ends(
+    slack: SlackDriver,
+) -> None:
+    release_to_staging(slack)  # R-1
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")  # R-2
+    for approver in ("U0APPROVER1", "U0APPROVER2"):
+        slack.command(approver, "approve R-2")
+    slack.command("U0QA", "tick R-2 QA sign-off")
+    slack.bot.scheduler.runner.run_due()
+    # The planning pass every process runs puts the weekend freeze's start and end in the
+    # database.
+    from bot import reminders
+
+    reminders.planner(slack.bot.db, ctx=slack.bot.desk.ctx)()
+    advance(slack, timedelta(days=3, hours=2), step=timedelta(hours=6))  # Fri 27 Nov 17:00
+    card = slack.card("R-2")
+    assert ":snowflake: *production* frozen: Weekend freeze" in card_text(card)
+    assert buttons(card) == ["Cancel"]
+
+    advance(slack, timedelta(hours=63))  # Mon 30 Nov 08:00
+    card = slack.card("R-2")
+    assert "frozen" not in card_text(card)
+    assert buttons(card) == ["Deploy", "Cancel"]
+
+
+def test_a_rollback_lock_shows_on_the_cards_it_holds_until_it_is_lifted(
+    slack: SlackDriver, deploy_calls: Path
+) -> None:
+    slack.command("U0REQUESTER", "plan payments 2.0.0 to staging")  # R-1
+    _release(slack, 1)
+    slack.command("U0QA", "plan payments 2.0.1 to staging")  # R-2, waiting
+    slack.settle()
+    assert buttons(slack.card("R-2")) == ["Deploy", "Cancel"]
+
+    slack.command("U0REQUESTER", "rollback R-1 error rate doubled")
+    slack.roll(lambda: slack.state(1) == PlanState.ROLLED_BACK)
+    card = slack.card("R-2")
+    assert "*Before R-2 can deploy:*\n:lock: *payments* locked in staging:" in card_text(card)
+    assert buttons(card) == ["Cancel"]
+
+    slack.command("U0REQUESTER", "plan payments 2.0.2 to staging")  # a new version lifts it
+    slack.settle()
+    card = slack.card("R-2")
+    assert "locked" not in card_text(card)
+    assert buttons(card) == ["Deploy", "Cancel"]
