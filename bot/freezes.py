@@ -161,7 +161,9 @@ def unfreeze(
         now=now,
         text=f":sunny: <@{actor}> lifted the freeze on *{environment}* ({listed}).",
     )
-    holds.holds_changed(session, ctx=ctx, environment=environment)
+    holds.holds_changed(
+        session, ctx=ctx, environment=environment, cleared=f"the freeze of {environment} was lifted"
+    )
     return lifted
 
 

@@ -262,6 +262,9 @@ def approve_override(
         detail={"round": plan.approval_round, "requested_by": status.requested_by},
     )
     _announce_override(session, ctx=ctx, plan=plan, actor=actor, status=status, now=now)
+    holds.recheck_auto_deploys(
+        session, ctx=ctx, plans=[plan], reason="its override through the freeze is approved"
+    )
     return OverrideStatus(
         reason=status.reason,
         requested_by=status.requested_by,

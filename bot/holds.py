@@ -6,22 +6,26 @@ be released (rejected, cancelled, expired, rolled back, failed) may not become o
 whose dependency dies is told so on its card and its requester by DM, once.
 
 When a freeze or a rollback lock begins or ends, the cards of the plans it holds are owed.
+When a hold clears (a dependency released, an item ticked, a freeze over, a lock lifted, the
+last approval, an override approved), every affected auto-deploy plan whose window is open is
+re-checked at once by a `window.recheck` job (bot/auto_deploy.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import outbox
+from bot import outbox, scheduler
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound
 from bot.lifecycle import TERMINAL
-from bot.models import PlanState, ReleasePlan
+from bot.models import PlanState, ReleasePlan, ScheduledJob
 
+RECHECK = "window.recheck"
 WAITING = (PlanState.AWAITING_APPROVAL.value, PlanState.APPROVED.value)
 # How a plan that can never be released is named in a sentence ("R-3 was rolled back").
 DEAD_WORDS: dict[str, str] = {
@@ -103,6 +107,8 @@ def check_after(session: Session, *, plan: ReleasePlan | None, after: Sequence[i
 def after_transition(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
     """Tell the plans waiting on `plan` what its new state means for them (call on every move)."""
     assert plan.id is not None
+    if plan.state == PlanState.APPROVED:
+        recheck_auto_deploys(session, ctx=ctx, plans=[plan], reason="it is approved")
     if plan.state != PlanState.RELEASED and plan.state not in TERMINAL:
         return
     now = ctx.clock.now()
@@ -122,6 +128,8 @@ def after_transition(session: Session, *, ctx: DomainContext, plan: ReleasePlan)
             )
         else:
             _tell_blocked(session, ctx=ctx, dependent=dependent, dependency=plan, now=now)
+    if plan.state == PlanState.RELEASED:
+        recheck_auto_deploys(session, ctx=ctx, plans=dependents, reason=f"{plan.ref} is released")
 
 
 def waiting_dependents(session: Session, *, plan_id: int) -> list[ReleasePlan]:
@@ -140,10 +148,12 @@ def holds_changed(
     ctx: DomainContext,
     environment: str,
     service: str | None = None,
+    cleared: str | None = None,
 ) -> None:
     """A freeze or lock of `environment` (one `service`'s, for a lock) began or ended.
 
-    The cards of plans that have not started are owed: they show the hold.
+    The cards of plans that have not started are owed (they show the hold); with `cleared`
+    (what ended, as a clause: "the staging freeze ended"), auto-deploy plans are re-checked.
     """
     statement = select(ReleasePlan).where(
         ReleasePlan.environment == environment, col(ReleasePlan.state).in_(WAITING)
@@ -155,6 +165,60 @@ def holds_changed(
     for plan in affected:
         assert plan.id is not None
         outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
+    if cleared is not None:
+        recheck_auto_deploys(session, ctx=ctx, plans=affected, reason=cleared)
+
+
+def recheck_auto_deploys(
+    session: Session, *, ctx: DomainContext, plans: Iterable[ReleasePlan], reason: str
+) -> None:
+    """Owe an immediate re-check of each plan that would start by itself if nothing held it.
+
+    `reason` says what cleared ("R-3 is released"); the thread quotes it if the plan starts.
+    """
+    now = ctx.clock.now()
+    for plan in plans:
+        if plan.id is not None and starts_by_itself_now(ctx, plan=plan, at=now):
+            subject = f"plan:{plan.id}"
+            scheduler.schedule(
+                session,
+                kind=RECHECK,
+                subject=subject,
+                due_at=_free_moment(session, subject=subject, at=now),
+                payload={"reason": reason},
+            )
+
+
+def _free_moment(session: Session, *, subject: str, at: datetime) -> datetime:
+    """`at`, or the first microsecond after it no finished re-check of `subject` has taken.
+
+    Jobs are unique per (kind, subject, due time): a re-check already run at this very moment
+    would otherwise swallow the new one; a pending one there is fine (it runs anyway).
+    """
+    taken = set(
+        session.exec(
+            select(ScheduledJob.due_at).where(
+                ScheduledJob.kind == RECHECK,
+                ScheduledJob.subject == subject,
+                col(ScheduledJob.due_at) >= at,
+                col(ScheduledJob.done_at).is_not(None),
+            )
+        ).all()
+    )
+    while at in taken:
+        at += timedelta(microseconds=1)
+    return at
+
+
+def starts_by_itself_now(ctx: DomainContext, *, plan: ReleasePlan, at: datetime) -> bool:
+    """True for an approved auto-deploy plan whose window is open at `at`."""
+    return (
+        plan.state == PlanState.APPROVED
+        and ctx.config.auto_deploys(plan.service, plan.environment)
+        and plan.window_start is not None
+        and plan.window_start <= at
+        and (plan.window_end is None or at < plan.window_end)
+    )
 
 
 def _dependency(row: ReleasePlan) -> Dependency:

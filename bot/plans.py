@@ -244,13 +244,14 @@ def edit_plan(
 def _say_after_changed(
     session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str, before: list[int]
 ) -> None:
-    """Tell the thread what the plan now goes after."""
+    """Tell the thread what the plan now goes after; re-check it if that was its last hold."""
     was = ", ".join(f"R-{d}" for d in before) or "nothing"
     now = ", ".join(f"R-{d}" for d in plan.depends_on) or "nothing"
     text = f":pencil2: <@{actor}> changed what {plan.ref} goes after: {was} → {now}."
     if requires_approval(ctx, environment=plan.environment):
         text += " Approvals still count: the order of releases is not what approvers approved."
     say(session, ctx=ctx, plan=plan, text=text)
+    holds.recheck_auto_deploys(session, ctx=ctx, plans=[plan], reason="what it goes after changed")
 
 
 def transition(
@@ -425,7 +426,13 @@ def _lift_rollback_lock(
         reason=f"new plan of {new.service} {new.version} to {new.environment}",
         detail={"lock_id": lock.id, "lock_reason": lock.reason},
     )
-    holds.holds_changed(session, ctx=ctx, environment=new.environment, service=new.service)
+    holds.holds_changed(
+        session,
+        ctx=ctx,
+        environment=new.environment,
+        service=new.service,
+        cleared=f"the rollback lock of {new.service} in {new.environment} was lifted",
+    )
     return lock
 
 
