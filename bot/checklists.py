@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox
+from bot import audit, holds, outbox
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.freezes import local_time
@@ -146,6 +146,10 @@ def _tick(
         text=f":ballot_box_with_check: <@{actor}> ticked '{item.name}' on {plan.ref}.{done}",
     )
     outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
+    if item.phase == ChecklistPhase.PRE_DEPLOY and not left:
+        holds.recheck_auto_deploys(
+            session, ctx=ctx, plans=[plan], reason=f"'{item.name}' is ticked"
+        )
     return item
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import plans
 from bot.context import DomainContext
@@ -34,9 +34,16 @@ def next_window(
     return (start + shift if start else None), (end + shift if end else None)
 
 
-def replan(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -> ReleasePlan:
-    """Create a new plan from an expired one: same fields, the window in its next slot."""
-    old = plans.get_plan(session, plan_id=plan_id)
+def replan(
+    session: Session, *, ctx: DomainContext, actor: str, plan_id: int
+) -> tuple[ReleasePlan, bool]:
+    """Create a new plan from an expired one: same fields, the window in its next slot.
+
+    An expired plan is planned again once, however often its "Plan again" is clicked: returns
+    the plan and True when this call made it, False when an earlier click did.
+    """
+    # Locked so two clicks at once take turns; the unique replanned_from backs this up.
+    old = plans.get_plan(session, plan_id=plan_id, for_update=True)
     if old.state != PlanState.EXPIRED:
         raise InvalidInput(
             f"{old.ref} is {old.state.replace('_', ' ')}; only an expired plan is planned again"
@@ -46,10 +53,13 @@ def replan(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) ->
             f"only the requester (<@{old.requester_id}>) or an admin may plan {old.ref} again",
             plan_id=old.id,
         )
+    earlier = session.exec(select(ReleasePlan).where(ReleasePlan.replanned_from == old.id)).first()
+    if earlier is not None:
+        return earlier, False
     start, end = next_window(old.window_start, old.window_end, now=ctx.clock.now())
     # Risks the bot added itself (a rollback lock) are recomputed by create_plan.
     risks = tuple(r for r in old.risks if not r.startswith("The last release was rolled back"))
-    return plans.create_plan(
+    created = plans.create_plan(
         session,
         ctx=ctx,
         actor=actor,
@@ -65,5 +75,7 @@ def replan(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) ->
             risks=risks,
             stakeholders=tuple(old.stakeholders),
             artifact=dict(old.artifact),
+            replanned_from=old.id,
         ),
     )
+    return created, True

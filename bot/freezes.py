@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, select
 
-from bot import audit, outbox, reminders
+from bot import audit, holds, outbox, reminders
 from bot.config import Freeze as RecurringFreeze
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
@@ -136,7 +136,7 @@ def freeze(
             f'{row.reason}. Deploys there need `--override "<reason>"` and an admin\'s approval.'
         ),
     )
-    _refresh_cards(session, ctx=ctx, environment=environment, now=now)
+    holds.holds_changed(session, ctx=ctx, environment=environment)
     return row
 
 
@@ -174,7 +174,9 @@ def unfreeze(
         now=now,
         text=f":sunny: <@{actor}> lifted the freeze on *{environment}* ({listed}).",
     )
-    _refresh_cards(session, ctx=ctx, environment=environment, now=now)
+    holds.holds_changed(
+        session, ctx=ctx, environment=environment, cleared=f"the freeze of {environment} was lifted"
+    )
     return lifted
 
 
@@ -229,7 +231,14 @@ def _lift_lock(
             "version": lock.version,
         },
     )
-    _refresh_cards(session, ctx=ctx, environment=lock.environment, now=now)
+    assert lock.service is not None
+    holds.holds_changed(
+        session,
+        ctx=ctx,
+        environment=lock.environment,
+        service=lock.service,
+        cleared=f"the rollback lock of {lock.service} in {lock.environment} was lifted",
+    )
 
 
 def lock_after_rollback(
@@ -279,7 +288,8 @@ def lock_after_rollback(
         f"{window.until(ctx.config.tz)}.",
     )
     _ask_again(session, ctx=ctx, rolled_back=plan, actor=actor)
-    _refresh_cards(session, ctx=ctx, environment=plan.environment, now=now)
+    # Plans of the service still waiting show the lock on their cards.
+    holds.holds_changed(session, ctx=ctx, environment=plan.environment, service=plan.service)
     return row
 
 
@@ -505,17 +515,3 @@ def _announce(session: Session, *, ctx: DomainContext, now: datetime, text: str)
     outbox.owe_message(
         session, channel=ctx.config.channels.releases, message=outbox.Rendered(text), now=now
     )
-
-
-def _refresh_cards(
-    session: Session, *, ctx: DomainContext, environment: str, now: datetime
-) -> None:
-    # Cards of plans that have not started show the freeze, so redraw them.
-    waiting = session.exec(
-        select(ReleasePlan.id).where(
-            ReleasePlan.environment == environment, col(ReleasePlan.state).in_(WAITING_STATES)
-        )
-    ).all()
-    for plan_id in waiting:
-        if plan_id is not None:
-            outbox.owe_card(session, plan_id=plan_id, channel=ctx.config.channels.releases, now=now)

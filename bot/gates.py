@@ -15,23 +15,25 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import audit, lanes, outbox
+from bot import audit, holds, lanes, outbox
 from bot.checklists import open_items
 from bot.context import DomainContext
 from bot.errors import IllegalTransition, InvalidInput, PermissionDenied
 from bot.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
+from bot.holds import Dependency
 from bot.lifecycle import IN_FLIGHT, Event, can
 from bot.models import (
     Approval,
     AuditEvent,
+    ChecklistItem,
     ChecklistPhase,
     Decision,
     FreezeKind,
-    PlanState,
     ReleasePlan,
 )
 from bot.plans import get_plan, say
 from bot.policy import Action, ensure_allowed
+from bot.snapshots import PlanSnapshot
 
 OVERRIDE_REQUESTED = "override.requested"
 OVERRIDE_APPROVED = "override.approved"
@@ -58,13 +60,41 @@ class OverrideStatus:
 
 @dataclass(frozen=True)
 class DeployHolds:
-    """What keeps a waiting plan from deploying that the card shows: freezes and an override,
-    and the plan in flight in its lane (for a plan in flight: the plans waiting behind it)."""
+    """Everything that keeps a plan from deploying, as the card shows it: freezes and rollback
+    locks (an approved override lets a deploy through freezes, never through a lock),
+    dependencies not released yet, open pre-deploy items, missing approvals and the plan in
+    flight in its lane; for a plan in flight, the plans of its lane that wait for it."""
 
     freezes: tuple[FreezeWindow, ...] = ()
     override: OverrideStatus | None = None
+    dependencies: tuple[Dependency, ...] = ()  # only those not released yet
+    open_items: tuple[ChecklistItem, ...] = ()
+    approvals_missing: int = 0
     in_flight: ReleasePlan | None = None
     queued: tuple[ReleasePlan, ...] = ()
+
+    @property
+    def locked(self) -> bool:
+        """True while a rollback lock holds (no override passes it)."""
+        return any(f.kind == FreezeKind.ROLLBACK_LOCK for f in self.freezes)
+
+    @property
+    def frozen(self) -> bool:
+        """True while a freeze or lock holds and no approved override lets the deploy through."""
+        if self.locked:
+            return True
+        return bool(self.freezes) and not (self.override is not None and self.override.approved)
+
+    @property
+    def held(self) -> bool:
+        """True when a deploy would be refused now (the card then offers no Deploy)."""
+        return (
+            self.frozen
+            or bool(self.dependencies)
+            or bool(self.open_items)
+            or self.approvals_missing > 0
+            or self.in_flight is not None
+        )
 
 
 def ensure_deployable(
@@ -258,6 +288,9 @@ def approve_override(
         detail={"round": plan.approval_round, "requested_by": status.requested_by},
     )
     _announce_override(session, ctx=ctx, plan=plan, actor=actor, status=status, now=now)
+    holds.recheck_auto_deploys(
+        session, ctx=ctx, plans=[plan], reason="its override through the freeze is approved"
+    )
     return OverrideStatus(
         reason=status.reason,
         requested_by=status.requested_by,
@@ -294,9 +327,10 @@ def override_status(session: Session, *, plan: ReleasePlan) -> OverrideStatus | 
     )
 
 
-def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> DeployHolds:
-    """The freezes, override and rollout in flight the card of a plan that has not started
-    shows; for a plan in flight, the plans of its lane that wait for it."""
+def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) -> DeployHolds:
+    """What holds a plan that has not started (the card shows each and offers no Deploy);
+    for a plan in flight, the plans of its lane that wait for it."""
+    plan = snap.plan
     service, environment = plan.service, plan.environment
     if plan.state in IN_FLIGHT:
         return DeployHolds(
@@ -309,6 +343,9 @@ def deploy_holds(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> 
             session, ctx=ctx, environment=environment, service=service, at=ctx.clock.now()
         ),
         override=override_status(session, plan=plan),
+        dependencies=tuple(d for d in holds.dependencies(session, plan=plan) if not d.released),
+        open_items=snap.open_pre_deploy_items,
+        approvals_missing=snap.approvals.missing if snap.approvals_needed else 0,
         in_flight=lanes.in_flight(
             session, service=service, environment=environment, excluding=plan.id
         ),
@@ -342,18 +379,18 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
         raise InvalidInput(
             f"{plan.ref}'s window has not opened yet; edit the window or wait until it opens"
         )
-    if plan.depends_on:
-        released = set(
-            session.exec(
-                select(ReleasePlan.id).where(
-                    col(ReleasePlan.id).in_(plan.depends_on),
-                    ReleasePlan.state == PlanState.RELEASED,
-                )
-            ).all()
+    waiting = [d for d in holds.dependencies(session, plan=plan) if not d.released]
+    dead = [d for d in waiting if d.dead]
+    if dead:
+        raise InvalidInput(
+            f"{plan.ref} comes after {dead[0].ref}, which {dead[0].fate()}, so it can never "
+            f"deploy as planned; change that with `/release edit {plan.ref} after none` "
+            "(or after another plan)"
         )
-        waiting = [f"R-{d}" for d in plan.depends_on if d not in released]
-        if waiting:
-            raise InvalidInput(f"{plan.ref} comes after {', '.join(waiting)}, not released yet")
+    if waiting:
+        raise InvalidInput(
+            f"{plan.ref} comes after {', '.join(d.ref for d in waiting)}, not released yet"
+        )
     assert plan.id is not None
     items = open_items(session, plan_id=plan.id, phase=ChecklistPhase.PRE_DEPLOY)
     if items:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.db import UTCDateTime
@@ -52,6 +52,9 @@ class ReleasePlan(SQLModel, table=True):
     __tablename__ = "release_plan"
     __table_args__ = (
         Index("ix_release_plan_service_env_state", "service", "environment", "state"),
+        # "Plan again" makes one plan per expired plan, however often it is clicked. An index,
+        # not a constraint, so SQLite adds it without rebuilding the table.
+        Index("uq_release_plan_replanned_from", "replanned_from", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +82,8 @@ class ReleasePlan(SQLModel, table=True):
     revision: int = Field(default=1)
     # When the rollout engine should look at this plan next (None: nothing to do by itself).
     next_step_at: datetime | None = _utc(default=None, nullable=True, index=True)
+    # The expired plan this one was planned again from ("Plan again"), if any.
+    replanned_from: int | None = Field(default=None, foreign_key="release_plan.id")
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 
@@ -119,6 +124,8 @@ class ChecklistItem(SQLModel, table=True):
     assignee: str = Field(max_length=64)
     required: bool = Field(default=True)
     phase: str = Field(sa_type=String(16))
+    # A sign-off of one version (QA of 1.4.2): a new version of the plan opens it again.
+    per_version: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     ticked_by: str | None = Field(default=None, max_length=32)
     ticked_at: datetime | None = _utc(default=None, nullable=True)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit, lanes, outbox, reminders
+from bot import audit, holds, lanes, outbox, reminders, signoffs
 from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
@@ -35,21 +35,31 @@ class NewPlan:
     risks: tuple[str, ...] = ()
     stakeholders: tuple[str, ...] = ()
     artifact: dict[str, str] = field(default_factory=dict)
+    replanned_from: int | None = None
 
 
 @dataclass(frozen=True)
 class PlanEdit:
-    """One edit of SPEC §3's `/release edit`: a window, a version, notes or a risk."""
+    """One edit of `/release edit`: a window, a version, notes, a risk, or what it goes after.
+
+    `after` is None for "not this edit" and () for "after nothing".
+    """
 
     window_start: datetime | None = None
     window_end: datetime | None = None
     version: str | None = None
     notes: str | None = None
     risk: str | None = None
+    after: tuple[int, ...] | None = None
 
     @property
     def is_material(self) -> bool:
-        """True when approvers approved something else than what the plan now says."""
+        """True when approvers approved something else than what the plan now says.
+
+        Dependencies are not: approvers approve what is released where and when (version,
+        environment, window, strategy); `after` only orders the release behind others, it can
+        hold a deploy back but never widen what was approved.
+        """
         return self.window_start is not None or self.version is not None
 
 
@@ -101,8 +111,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
     strategy = new.strategy or service.strategy
     _check_window(new.window_start, new.window_end, now=now)
     ensure_allowed(ctx, actor=actor, action="plan", environment=new.environment)
-    for dependency in new.after:
-        get_plan(session, plan_id=dependency)
+    holds.check_after(session, plan=None, after=new.after)
     _check_promotion_order(session, ctx=ctx, new=new)
 
     previous = lanes.live_release(session, service=new.service, environment=new.environment)
@@ -130,6 +139,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
         depends_on=list(new.after),
         artifact=dict(new.artifact),
         rollback_version=previous.version if previous else None,
+        replanned_from=new.replanned_from,
         created_at=now,
         updated_at=now,
     )
@@ -144,6 +154,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
                 assignee=item.assignee,
                 required=item.required,
                 phase=item.phase,
+                per_version=item.reopens_on_new_version,
             )
         )
     audit.record(
@@ -179,6 +190,10 @@ def edit_plan(
         )
     now = ctx.clock.now()
     before = _plan_detail(plan)
+    previous_version, previous_after = plan.version, list(plan.depends_on)
+    if edit.after is not None:
+        holds.check_after(session, plan=plan, after=edit.after)
+        plan.depends_on = list(edit.after)
     if edit.window_start is not None:
         _check_window(edit.window_start, edit.window_end, now=now)
         plan.window_start, plan.window_end = edit.window_start, edit.window_end
@@ -224,8 +239,25 @@ def edit_plan(
             text=f"<@{actor}> changed {plan.ref}; earlier approvals no longer count and "
             "approvers are asked again.",
         )
+    if plan.version != previous_version:
+        signoffs.reopen_for_version(session, ctx=ctx, plan=plan, previous=previous_version)
+    if edit.after is not None:
+        _say_after_changed(session, ctx=ctx, plan=plan, actor=actor, before=previous_after)
     reminders.on_plan_changed(session, ctx=ctx, plan=plan)
     return plan
+
+
+def _say_after_changed(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str, before: list[int]
+) -> None:
+    """Tell the thread what the plan now goes after; re-check it if that was its last hold."""
+    was = ", ".join(f"R-{d}" for d in before) or "nothing"
+    now = ", ".join(f"R-{d}" for d in plan.depends_on) or "nothing"
+    text = f":pencil2: <@{actor}> changed what {plan.ref} goes after: {was} → {now}."
+    if requires_approval(ctx, environment=plan.environment):
+        text += " Approvals still count: the order of releases is not what approvers approved."
+    say(session, ctx=ctx, plan=plan, text=text)
+    holds.recheck_auto_deploys(session, ctx=ctx, plans=[plan], reason="what it goes after changed")
 
 
 def transition(
@@ -260,6 +292,7 @@ def transition(
     lanes.refresh(session, ctx=ctx, plan=plan, before=from_state)
     if event == Event.APPROVE:
         lift_rollback_lock(session, ctx=ctx, plan=plan, actor=actor)
+    holds.after_transition(session, ctx=ctx, plan=plan)
     return plan
 
 
@@ -423,11 +456,13 @@ def lift_rollback_lock(
         text=f":unlock: {plan.ref} ({plan.version}) lifts the rollback lock of {plan.service} in "
         f"{plan.environment} ({lock.reason}).",
     )
-    for waiting in lanes.waiting(session, service=plan.service, environment=plan.environment):
-        if waiting.id is not None and waiting.id != plan.id:
-            outbox.owe_card(
-                session, plan_id=waiting.id, channel=ctx.config.channels.releases, now=now
-            )
+    holds.holds_changed(
+        session,
+        ctx=ctx,
+        environment=plan.environment,
+        service=plan.service,
+        cleared=f"the rollback lock of {plan.service} in {plan.environment} was lifted",
+    )
     return lock
 
 
@@ -449,4 +484,5 @@ def _plan_detail(plan: ReleasePlan) -> dict[str, Any]:
         "window_end": plan.window_end.isoformat() if plan.window_end else None,
         "notes": plan.notes,
         "risks": list(plan.risks),
+        "after": list(plan.depends_on),
     }

@@ -15,11 +15,10 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
-from bot import audit, outbox, plans, scheduler
+from bot import auto_deploy, holds, outbox, plans, scheduler
 from bot.config import ReleasebotConfig
 from bot.context import DomainContext
 from bot.db import Database
-from bot.errors import ReleasebotError
 from bot.lifecycle import Event
 from bot.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
 from bot.scheduler import JobResult, JobRunner, done, not_needed, skipped
@@ -31,6 +30,9 @@ APPROVAL_NUDGE = "approval.nudge"
 EXPIRE = "plan.expire"
 FREEZE_START = "freeze.start"
 FREEZE_END = "freeze.end"
+# A freeze starting or ending changes what holds the plans of its environment: their cards
+# are redrawn (and, at the end, auto-deploy plans re-checked) however late this runs.
+FREEZE_HOLDS = "freeze.holds"
 DIGEST = "digest.weekly"
 
 ACTOR = "releasebot"
@@ -105,7 +107,8 @@ def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) 
     wanted = _wanted_jobs(session, ctx=ctx, plan=plan, now=now)
     keys = {(kind, subject, due) for kind, subject, due, _ in wanted}
     for job in _pending_of_plan(session, plan.id):
-        if (job.kind, job.subject, job.due_at) not in keys:
+        # Re-checks of a held auto-deploy plan check for themselves whether they still apply.
+        if job.kind != auto_deploy.RECHECK and (job.kind, job.subject, job.due_at) not in keys:
             scheduler.supersede(session, job, reason=_why_superseded(plan), now=now)
     session.flush()
     for kind, subject, due, payload in wanted:
@@ -184,10 +187,25 @@ def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -
         return
     # A freeze that starts now is announced by whoever froze (bot.freezes); only a later one
     # needs its start told.
+    payload = {"environment": freeze.environment}
     if freeze.starts_at > now:
         scheduler.schedule(session, kind=FREEZE_START, subject=subject, due_at=freeze.starts_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.starts_at,
+            payload={**payload, "ending": False},
+        )
     if freeze.ends_at is not None and freeze.ends_at > now:
         scheduler.schedule(session, kind=FREEZE_END, subject=subject, due_at=freeze.ends_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.ends_at,
+            payload={**payload, "ending": True},
+        )
 
 
 def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
@@ -219,9 +237,23 @@ def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
                     scheduler.schedule(
                         session, kind=FREEZE_START, subject=subject, due_at=start, payload=payload
                     )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=start,
+                        payload={"environment": name, "ending": False},
+                    )
                 if end >= now:
                     scheduler.schedule(
                         session, kind=FREEZE_END, subject=subject, due_at=end, payload=payload
+                    )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=end,
+                        payload={"environment": name, "ending": True},
                     )
                 start = next_cron(rule.cron, start, zone)
     manual = session.exec(
@@ -256,9 +288,11 @@ def register(runner: JobRunner, *, ctx: DomainContext) -> None:
         lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=False),
         stale_after=FREEZE_NOTICE_USEFUL_FOR,
     )
+    runner.register(FREEZE_HOLDS, lambda s, j, n: freeze_holds(s, ctx=ctx, job=j, now=n))
     runner.register(
         DIGEST, lambda s, j, n: digest(s, ctx=ctx, job=j, now=n), stale_after=DIGEST_USEFUL_FOR
     )
+    auto_deploy.register(runner, ctx=ctx)
 
 
 def _plan_of(session: Session, job: ScheduledJob) -> ReleasePlan | None:
@@ -391,34 +425,15 @@ def window_open(
     if plan.window_end is not None and now >= plan.window_end:
         return skipped(f"{plan.ref}'s window closed before it could start")
     if plan.state != PlanState.APPROVED:
+        # Its last approval re-checks it (bot/holds.py), so it may still start in its window.
         _nudge_requester(session, plan=plan, job=job, now=now)
         return done(f"{plan.ref} is not approved; it does not start by itself")
-    # Imported here: bot.rollouts imports bot.plans, which imports this module.
-    from bot import rollouts
-
-    try:
-        with session.begin_nested():
-            rollouts.deploy(session, ctx=ctx, actor=ACTOR, plan_id=plan.id)
-    except ReleasebotError as refusal:
+    refusal = auto_deploy.start(session, ctx=ctx, plan=plan, because=None)
+    if refusal is not None:
         # A gate said no (a freeze, an open checklist item): say so where people look.
-        audit.record(
-            session,
-            at=now,
-            actor_id=ACTOR,
-            action="auto_deploy.refused",
-            plan_id=plan.id,
-            reason=refusal.message,
-        )
-        plans.say(
-            session,
-            ctx=ctx,
-            plan=plan,
-            text=f":no_entry: {plan.ref}'s window opened but it did not start by itself: "
-            f"{refusal.message}",
-            dedupe_key=f"auto-deploy-refused:{plan.id}:{job.id}",
-        )
+        auto_deploy.refused_at_window_open(session, ctx=ctx, plan=plan, refusal=refusal, now=now)
         _nudge_requester(session, plan=plan, job=job, now=now)
-        return done(f"{plan.ref} did not start by itself: {refusal.message}")
+        return done(f"{plan.ref} did not start by itself: {refusal}")
     return done(f"started {plan.ref} (auto_deploy)")
 
 
@@ -493,6 +508,24 @@ def freeze_notice(
     )
     verb = "starts" if starting else "ends"
     return done(f"announced that the {environment} freeze {verb}")
+
+
+def freeze_holds(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A freeze began or ended: redraw the cards it holds; at its end, re-check auto-deploys."""
+    environment = str(job.payload["environment"])
+    ending = bool(job.payload.get("ending"))
+    parts = job.subject.split(":")
+    if len(parts) == 2:
+        freeze = session.get(Freeze, int(parts[1]))
+        if freeze is None or freeze.lifted_at is not None:
+            return not_needed("the freeze was lifted")
+        if ending and (freeze.ends_at is None or freeze.ends_at > now):
+            return not_needed("the freeze was extended")
+    cleared = f"the freeze of {environment} ended" if ending else None
+    holds.holds_changed(session, ctx=ctx, environment=environment, cleared=cleared)
+    return done(f"redrew the cards of {environment} as its freeze {'ends' if ending else 'starts'}")
 
 
 def digest(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime) -> JobResult:

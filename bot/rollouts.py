@@ -32,8 +32,12 @@ def deploy(
     actor: str,
     plan_id: int,
     override_reason: str | None = None,
+    because: str | None = None,
 ) -> ReleasePlan:
-    """Start an approved plan's rollout (the gates decide whether it may start now)."""
+    """Start an approved plan's rollout (the gates decide whether it may start now).
+
+    `because` is what let a held auto-deploy plan start ("R-3 is released"), for the thread.
+    """
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     lanes.lock(session, service=plan.service, environment=plan.environment)
     gates.ensure_deployable(
@@ -44,6 +48,8 @@ def deploy(
     assert plan.id is not None
     count = stage_count(stages_of(session, plan_id=plan.id, phase=ROLLOUT))
     who = "automatically as its window opened" if actor == "releasebot" else f"by <@{actor}>"
+    if because is not None:
+        who = f"automatically now that {because}"
     say(
         session,
         ctx=ctx,

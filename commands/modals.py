@@ -86,6 +86,7 @@ def _field_for(message: str) -> str:
     """Which form field a domain refusal is about, so the error shows next to it."""
     lowered = message.lower()
     for words, block in (
+        (("`after`",), BlockId.AFTER),
         (("window",), BlockId.WINDOW_END),
         (("strategy",), BlockId.STRATEGY),
         (("environment", "requires", " to "), BlockId.ENVIRONMENT),

@@ -38,7 +38,7 @@ def show(cmd: Show, *, desk: Desk, user_id: str) -> Rendered:
     """`/release show R-<n>`: the card, only for the caller."""
     with desk.db.session() as session:
         snap = snapshot(session, ctx=desk.ctx, plan_id=cmd.plan_id)
-        return card(snap, deploy_holds(session, ctx=desk.ctx, plan=snap.plan))
+        return card(snap, deploy_holds(session, ctx=desk.ctx, snap=snap))
 
 
 def list_plans(cmd: ListPlans, *, desk: Desk, user_id: str) -> Rendered:
@@ -116,6 +116,7 @@ def edit(cmd: Edit, *, desk: Desk, user_id: str, request_key: str | None) -> Ren
         version=cmd.version,
         notes=cmd.notes,
         risk=cmd.risk,
+        after=cmd.after,
     )
 
     def work(session: Session) -> Rendered:
@@ -127,6 +128,9 @@ def edit(cmd: Edit, *, desk: Desk, user_id: str, request_key: str | None) -> Ren
             if change.is_material and edited.state == "awaiting_approval"
             else ""
         )
+        if change.after is not None:
+            after = ", ".join(f"R-{d}" for d in edited.depends_on) or "nothing"
+            again += f" It goes after {after} now."
         return replies.notice(f":pencil2: Updated {edited.ref}.{again}")
 
     return desk.act(actor=user_id, request_key=request_key, work=work)

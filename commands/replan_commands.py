@@ -14,10 +14,16 @@ from commands.render.text import window
 def plan_again(
     desk: Desk, user: str, plan_id: int, round_seen: int, request_key: str
 ) -> Rendered | None:
-    """Re-create an expired plan in its next slot; the new card goes to the releases channel."""
+    """Re-create an expired plan in its next slot (once: a second click answers with that plan)."""
 
     def work(session: Session) -> Rendered:
-        created = replan(session, ctx=desk.ctx, actor=user, plan_id=plan_id)
+        created, fresh = replan(session, ctx=desk.ctx, actor=user, plan_id=plan_id)
+        if not fresh:
+            return replies.notice(
+                f":repeat: R-{plan_id} was already planned again as *{created.ref}* "
+                f"({created.state.replace('_', ' ')}); its card is in "
+                f"<#{desk.ctx.config.channels.releases}>."
+            )
         slot = window(created.window_start, created.window_end, desk.ctx.config.tz)
         return replies.notice(
             f":repeat: Planned *{created.ref}* again from R-{plan_id}: {created.service} "

@@ -182,7 +182,7 @@ def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
         assert row.plan_id is not None
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:
-            return card.card(snap, deploy_holds(session, ctx=ctx, plan=snap.plan))
+            return card.card(snap, deploy_holds(session, ctx=ctx, snap=snap))
         if row.payload["template"] == "rollback_alert":
             return replies.rollback_alert(
                 snap,

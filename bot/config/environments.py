@@ -87,6 +87,35 @@ class ChecklistItem(ConfigModel):
     phase: ChecklistPhase = Field(
         "pre_deploy", description="pre_deploy: before deploying; post_release: before released"
     )
+    per_version: bool | None = Field(
+        None,
+        description="a sign-off of one version: editing the plan's version opens it again "
+        "(default: true for pre_deploy items)",
+    )
+
+    @model_validator(mode="after")
+    def _per_version_needs_a_pre_deploy_item(self) -> Self:
+        # A plan's version can only be edited before it deploys, and a post-release item is
+        # only ticked after that, so it never holds a sign-off an edit could invalidate.
+        if self.per_version and self.phase == "post_release":
+            raise_problems(
+                "ChecklistItem",
+                [
+                    (
+                        ("per_version",),
+                        "only a pre_deploy item can be per_version: a post_release item is "
+                        "ticked after the deploy, when the plan's version can no longer change",
+                    )
+                ],
+            )
+        return self
+
+    @property
+    def reopens_on_new_version(self) -> bool:
+        """True when a new version of the plan makes this item's tick stale."""
+        if self.per_version is not None:
+            return self.per_version
+        return self.phase == "pre_deploy"
 
 
 PermissionAction = Literal["plan", "deploy", "rollback", "freeze", "override"]

@@ -52,9 +52,10 @@ class Show:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Edit:
-    """`edit R-<n> …`: exactly one of window, version, notes or risk is set.
+    """`edit R-<n> …`: exactly one of window, version, notes, risk or after is set.
 
-    An empty `notes`/`risk` string means "clear it"; None means "not this edit".
+    An empty `notes`/`risk` string means "clear it", an empty `after` "after nothing";
+    None means "not this edit".
     """
 
     plan_id: int
@@ -63,6 +64,7 @@ class Edit:
     version: str | None = None
     notes: str | None = None
     risk: str | None = None
+    after: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

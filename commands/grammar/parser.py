@@ -45,8 +45,8 @@ INPUT_LIMIT = 40_000
 _HELP_WORDS = frozenset({"help", "--help", "-h", "?"})
 _PLAN_OPTIONS = ("at", "until", "strategy", "after", "notes")
 _FREEZE_OPTIONS = ("until", "reason")
-_EDIT_KINDS = ("window", "version", "notes", "risk")
-_EITHER_KIND = "`window`, `version`, `notes` or `risk`"
+_EDIT_KINDS = ("window", "version", "notes", "risk", "after")
+_EITHER_KIND = "`window`, `version`, `notes`, `risk` or `after`"
 _PlanView = TypeVar("_PlanView", Show, Checks, Notes, Audit)
 
 
@@ -222,6 +222,8 @@ def _edit(args: Arguments) -> Edit:
         edit = Edit(plan_id=plan_id, version=args.version())
     elif kind == "notes":
         edit = Edit(plan_id=plan_id, notes=args.text("notes"))
+    elif kind == "after":
+        edit = Edit(plan_id=plan_id, after=_after_or_none(args))
     else:
         edit = Edit(plan_id=plan_id, risk=args.text("risk"))
     following = args.peek_keyword()
@@ -231,6 +233,18 @@ def _edit(args: Arguments) -> Edit:
         )
     args.end()
     return edit
+
+
+def _after_or_none(args: Arguments) -> tuple[int, ...]:
+    """`after none` (depend on nothing) or one or more plan ids."""
+    if args.peek() is None:
+        raise ArgumentError("missing the plan id after `after`, like R-11, or `none`")
+    if args.peek_keyword() == "none":
+        args.skip()
+        if args.peek() is not None and args.peek_keyword() not in _EDIT_KINDS:
+            args.end("; `after none` takes no plan ids")
+        return ()
+    return args.plan_ids()
 
 
 def _approve(args: Arguments) -> Approve:

@@ -63,9 +63,13 @@ _USAGES: dict[str, str] = {
         "`/release edit R-<n> version <version>`\n"
         '`/release edit R-<n> notes "<text>"`\n'
         '`/release edit R-<n> risk "<text>"`\n'
+        "`/release edit R-<n> after (R-<k> … | none)`\n"
         "Changes one thing per command. Changing the window or version of an approved plan "
-        "asks for approval again.\n"
-        "Example: `/release edit R-12 window 2026-11-25T09:00 until +2h`\n" + _TIMES
+        "asks for approval again; a new version also re-opens the sign-offs of the old one. "
+        "`after` changes which plans must be released first (`none`: no dependency); "
+        "approvals still count.\n"
+        "Example: `/release edit R-12 window 2026-11-25T09:00 until +2h` or "
+        "`/release edit R-12 after none`\n" + _TIMES
     ),
     "approve": (
         "`/release approve R-<n> [comment]`\n"
@@ -160,7 +164,7 @@ _OVERVIEW = "\n".join(
         '[strategy <name>] [after R-<n>] [notes "<text>"]`',
         "`/release list [<env>] [--all]`   `/release show R-<n>`",
         "`/release edit R-<n> (window <time> [until <time>] | version <v> | "
-        'notes "<text>" | risk "<text>")`',
+        'notes "<text>" | risk "<text>" | after R-<k>|none)`',
         "`/release approve R-<n> [comment]`   `/release reject R-<n> <reason>`",
         '`/release deploy R-<n> [--override "<reason>"]`',
         "`/release promote|pause|resume|abort R-<n>`",

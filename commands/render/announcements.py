@@ -24,11 +24,12 @@ from sqlmodel import Session
 from bot import reminders
 from bot.announcements import ReleaseNotes, release_notes
 from bot.context import DomainContext
+from bot.gates import DeployHolds, deploy_holds
 from bot.models import OutboxMessage, ReleasePlan
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot, snapshot
 from commands.ids import ActionId, button_value
-from commands.render.card import approvals_line, buttons_for, title
+from commands.render.card import approvals_line, buttons_for, hold_lines, title
 from commands.render.kit import Json
 from commands.render.replies import plan_line
 from commands.render.text import (
@@ -60,8 +61,8 @@ def _rendered(text: str, blocks: Sequence[Block]) -> Rendered:
     return Rendered(text=text, blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
 
 
-def _only(snap: PlanSnapshot, *action_ids: str) -> list[Json]:
-    return [b for b in buttons_for(snap) if b["action_id"] in action_ids]
+def _only(snap: PlanSnapshot, *action_ids: str, holds: DeployHolds | None = None) -> list[Json]:
+    return [b for b in buttons_for(snap, holds) if b["action_id"] in action_ids]
 
 
 # -- changelog ----------------------------------------------------------------------------
@@ -168,10 +169,18 @@ def window_soon(snap: PlanSnapshot, lead: timedelta) -> Rendered:
     return _rendered(f"{plan.ref}'s window opens in {_span(lead)}", [_section("\n".join(lines))])
 
 
-def deploy_nudge(snap: PlanSnapshot) -> Rendered:
+def deploy_nudge(snap: PlanSnapshot, holds: DeployHolds) -> Rendered:
     """The window is open and nothing was deployed."""
     plan = snap.plan
-    if plan.state == "approved":
+    if plan.state == "approved" and holds.held:
+        line = "\n".join(
+            [
+                f":hourglass: The window of *{escape(title(snap))}* is open, but it can't "
+                "deploy yet:",
+                *hold_lines(snap, holds),
+            ]
+        )
+    elif plan.state == "approved":
         line = (
             f":hourglass: The window of *{escape(title(snap))}* is open and it has not been "
             f"deployed. Deploy it with `/release deploy {plan.ref}` or the button below."
@@ -184,7 +193,7 @@ def deploy_nudge(snap: PlanSnapshot) -> Rendered:
     if plan.window_end is not None:
         line += f"\nThe window closes {when(plan.window_end, snap.timezone)}; then it expires."
     blocks: list[Block] = [_section(line)]
-    buttons = _only(snap, ActionId.DEPLOY)
+    buttons = _only(snap, ActionId.DEPLOY, holds=holds)
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     return _rendered(f"{plan.ref}'s window is open", blocks)
@@ -277,6 +286,11 @@ def _window_soon(session: Session, ctx: DomainContext, row: OutboxMessage) -> Re
     return window_soon(_snap(session, ctx, row), lead)
 
 
+def _deploy_nudge(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
+    snap = _snap(session, ctx, row)
+    return deploy_nudge(snap, deploy_holds(session, ctx=ctx, snap=snap))
+
+
 def _freeze_notice(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
     ends = row.payload.get("ends_at")
     return freeze_notice(
@@ -300,7 +314,7 @@ TEMPLATES: dict[str, Template] = {
     "release_announcement": _release_announcement,
     "approval_reminder": lambda s, c, r: approval_reminder(_snap(s, c, r)),
     "window_soon": _window_soon,
-    "deploy_nudge": lambda s, c, r: deploy_nudge(_snap(s, c, r)),
+    "deploy_nudge": _deploy_nudge,
     "plan_expired": lambda s, c, r: plan_expired(_snap(s, c, r)),
     "freeze_notice": _freeze_notice,
     "weekly_digest": _weekly_digest,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.checklists import tickable
 from bot.freezes import FreezeWindow
 from bot.gates import DeployHolds
+from bot.holds import Dependency
 from bot.lifecycle import Event, can
 from bot.models import FreezeKind
 from bot.outbox import Rendered
@@ -95,14 +96,30 @@ def superseded_line(snap: PlanSnapshot) -> str:
     )
 
 
-def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
-    """The freezes a waiting plan is held by, and where a break-glass override stands."""
-    lines = [freeze_text(f, snap.timezone) for f in holds.freezes]
+def dependency_text(dependency: Dependency, plan_ref: str) -> str:
+    """`:link: R-3 (payments 2.0.0 → staging) must be released first; it is deploying`."""
+    what = (
+        f"{dependency.ref} ({escape(dependency.service)} {escape(dependency.version)} → "
+        f"{escape(dependency.environment)})"
+    )
+    if dependency.dead:
+        return (
+            f":no_entry: {what} {dependency.fate()}, so {plan_ref} can never deploy after it: "
+            f"`/release edit {plan_ref} after none` (or after another plan)"
+        )
+    return f":link: {what} must be released first; it {dependency.fate()}"
+
+
+def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
+    """One line per hold on a plan that has not started, and where an override stands."""
+    plan = snap.plan
+    lines = [dependency_text(d, plan.ref) for d in holds.dependencies]
+    lines += [freeze_text(f, snap.timezone) for f in holds.freezes]
     busy = holds.in_flight
     if busy is not None:
         lines.append(
             f":construction: {busy.ref} (`{escape(busy.version)}`) is "
-            f"{busy.state.replace('_', ' ')} in {escape(busy.environment)}: {snap.plan.ref} can "
+            f"{busy.state.replace('_', ' ')} in {escape(busy.environment)}: {plan.ref} can "
             f"deploy once it has ended (one rollout per service and environment)."
         )
     if holds.queued:
@@ -119,6 +136,31 @@ def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
             f":rotating_light: Override requested by {person(override.requested_by)}: "
             f"{escape(override.reason)}. Waiting for an admin."
         )
+    elif holds.frozen and not holds.locked and can(plan.state, Event.DEPLOY):
+        lines.append(
+            f'To deploy anyway: `/release deploy {plan.ref} --override "<reason>"` '
+            "and an admin's approval."
+        )
+    lines += [
+        f":white_square: {escape(i.name)} must be ticked by {person(i.assignee)}"
+        for i in holds.open_items
+    ]
+    if holds.approvals_missing:
+        more = holds.approvals_missing
+        lines.append(f":hourglass_flowing_sand: {more} more approval{'s' if more > 1 else ''}")
+    return lines
+
+
+def holds_line(snap: PlanSnapshot, holds: DeployHolds) -> str:
+    """The card's holds: under a heading while they keep the plan from deploying.
+
+    Slack buttons cannot be disabled (a button element has no such field), and a live button
+    whose confirm dialog explains would still send a click that can only be refused; so a
+    held plan shows no Deploy button, and this says what it waits for instead.
+    """
+    lines = hold_lines(snap, holds)
+    if lines and holds.held:
+        lines.insert(0, f"*Before {snap.plan.ref} can deploy:*")
     return "\n".join(lines)
 
 
@@ -180,7 +222,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
     extra = _notes_and_risks(snap)
     if extra:
         blocks.append(kit.section(extra))
-    buttons = buttons_for(snap)
+    buttons = buttons_for(snap, holds)
     if buttons:
         blocks.append(kit.divider())
         blocks.append(kit.actions(buttons, block_id=BlockId.ACTIONS))
@@ -207,8 +249,11 @@ def _notes_and_risks(snap: PlanSnapshot) -> str:
 _button = kit.button
 
 
-def buttons_for(snap: PlanSnapshot) -> list[Json]:
-    """The buttons that apply to the plan's current state; the rest disappear."""
+def buttons_for(snap: PlanSnapshot, holds: DeployHolds | None) -> list[Json]:
+    """The buttons that apply to the plan's current state; the rest disappear.
+
+    Deploy is offered only when `holds` are known and none holds the plan back.
+    """
     plan = snap.plan
     assert plan.id is not None
     value = button_value(plan.id, plan.approval_round)
@@ -225,7 +270,7 @@ def buttons_for(snap: PlanSnapshot) -> list[Json]:
             )
         )
         buttons.append(_button("Reject", ActionId.REJECT, value, style="danger"))
-    if can(plan.state, Event.DEPLOY):
+    if can(plan.state, Event.DEPLOY) and holds is not None and not holds.held:
         buttons.append(
             _button(
                 "Deploy",

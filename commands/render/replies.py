@@ -108,7 +108,7 @@ def approval_request(snap: PlanSnapshot) -> Rendered:
         _section(approvals_line(snap)),
     ]
     buttons = [
-        b for b in buttons_for(snap) if b["action_id"] in (ActionId.APPROVE, ActionId.REJECT)
+        b for b in buttons_for(snap, None) if b["action_id"] in (ActionId.APPROVE, ActionId.REJECT)
     ]
     if buttons:
         blocks.append(kit.actions(buttons))

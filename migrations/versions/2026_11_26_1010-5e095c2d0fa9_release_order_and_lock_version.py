@@ -1,7 +1,7 @@
 """When each plan's rollout started, and which version a rollback lock holds back
 
 Revision ID: 5e095c2d0fa9
-Revises: f956d0207627
+Revises: 7c2e5a91d4b3
 Create Date: 2026-11-26 10:10:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import bot.db
 
 revision: str = "5e095c2d0fa9"
-down_revision: str | None = "f956d0207627"
+down_revision: str | None = "7c2e5a91d4b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

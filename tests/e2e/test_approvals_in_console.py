@@ -44,12 +44,16 @@ def test_plan_by_command_then_two_approvers_confirm_and_the_card_updates_in_plac
     expect(card).to_contain_text("(edited)")
     expect(card).to_have_attribute("data-ts", card_ts or "")
 
-    # Bob's approval completes the quorum: Approve/Reject go, Deploy comes.
+    # Bob's approval completes the quorum: Approve/Reject go; Deploy waits for QA's sign-off.
     console.act_as("bob")
     console.click(card, "Approve", confirm="Approve")
     expect(card).to_contain_text("Approved")
     expect(card).to_contain_text("2 of 2 approvals")
     expect(card.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    expect(card).to_contain_text("QA sign-off must be ticked by")
+    expect(card.get_by_role("button", name="Deploy", exact=True)).to_have_count(0)
+    console.act_as("quinn")
+    console.send("/release tick R-2 QA sign-off")
     expect(card.get_by_role("button", name="Deploy", exact=True)).to_be_visible()
     expect(console.card("R-2")).to_have_count(1)
 

@@ -49,3 +49,45 @@ def test_the_audit_trail_refuses_updates_and_deletes(empty_database_url: str) ->
             "U1"
         ]
     db.engine.dispose()
+
+
+def test_checklist_items_of_existing_plans_become_per_version_when_pre_deploy(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url, "f956d0207627")
+    engine = make_engine(empty_database_url)
+    now = datetime(2026, 11, 24, 15, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO release_plan (id, service, version, environment, state, strategy, "
+                "requester_id, risks, stakeholders, depends_on, artifact, approval_round, "
+                "revision, created_at, updated_at) VALUES (1, 'checkout', '1.4.2', "
+                "'production', 'approved', 'canary', 'U0REQUESTER', '[]', '[]', '[]', '{}', 1, "
+                "1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        for name, phase in (("QA sign-off", "pre_deploy"), ("Smoke tests", "post_release")):
+            connection.execute(
+                text(
+                    "INSERT INTO checklist_item (plan_id, name, assignee, required, phase) "
+                    "VALUES (1, :name, 'U0QA', :yes, :phase)"
+                ),
+                {"name": name, "phase": phase, "yes": True},
+            )
+    engine.dispose()
+
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT name, per_version FROM checklist_item ORDER BY id")
+        ).all()
+        replanned = connection.execute(text("SELECT replanned_from FROM release_plan")).all()
+    engine.dispose()
+    assert [(name, bool(flag)) for name, flag in rows] == [
+        ("QA sign-off", True),
+        ("Smoke tests", False),
+    ]
+    assert [r[0] for r in replanned] == [None]

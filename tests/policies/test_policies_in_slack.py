@@ -146,7 +146,7 @@ def test_only_admins_freeze_and_everyone_sees_it(slack: SlackDriver, production:
 def test_ticking_from_the_card_and_by_command(slack: SlackDriver, production: None) -> None:
     card = slack.card("R-2")
     assert _menu(card) == ["QA sign-off"]  # the post-release item waits for the rollout
-    assert buttons(card) == ["Deploy", "Cancel"]
+    assert buttons(card) == ["Cancel"]  # no Deploy before QA signs off
 
     choose(slack, "U0STRANGER", card, ActionId.TICK, "QA sign-off")
     assert slack.ephemerals("U0STRANGER")[-1] == (
@@ -157,6 +157,7 @@ def test_ticking_from_the_card_and_by_command(slack: SlackDriver, production: No
     card = slack.card("R-2")
     assert ":ballot_box_with_check: QA sign-off — <@U0QA>" in card_text(card)
     assert _menu(card) == []
+    assert buttons(card) == ["Deploy", "Cancel"]
     assert slack.thread(card)[-1] == (
         ":ballot_box_with_check: <@U0QA> ticked 'QA sign-off' on R-2. "
         "All required pre-deploy items are ticked."

@@ -58,7 +58,12 @@ def test_two_approvers_click_and_the_card_updates_in_place(
     slack.settle()
     card = slack.card("R-2")
     assert card.text == "R-2 · checkout 1.4.2 → production: Approved"
-    assert buttons(card) == ["Deploy", "Cancel"]
+    # Approved, but QA has not signed off: the card says so instead of offering Deploy.
+    assert buttons(card) == ["Cancel"]
+    assert (
+        "*Before R-2 can deploy:*\n:white_square: QA sign-off must be ticked by <@U0QA>"
+        in card_text(card)
+    )
     assert slack.thread(card) == [
         ":white_check_mark: <@U0APPROVER1> approved R-2 (1 of 2)",
         ":white_check_mark: <@U0APPROVER4> approved R-2 (2 of 2) — R-2 is approved.",
@@ -244,3 +249,23 @@ def test_editing_the_version_to_one_not_on_staging_is_refused(
     assert "requires it to be released to staging first" in slack.ephemerals("U0REQUESTER")[-1]
     with slack.bot.db.session() as session:
         assert plans.get_plan(session, plan_id=2).version == "1.4.2"
+
+
+def test_a_new_version_drops_the_qa_sign_off_of_the_old_one(
+    slack: SlackDriver, production_plan: ReleasePlan
+) -> None:
+    slack.command("U0REQUESTER", "plan checkout 1.4.3 to staging")
+    with slack.bot.db.session() as session:
+        staging = plans.get_plan(session, plan_id=3, for_update=True)
+        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
+            plans.transition(
+                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0REQUESTER"
+            )
+    slack.command("U0QA", "tick R-2 QA sign-off")
+    slack.command("U0REQUESTER", "edit R-2 version 1.4.3")
+    slack.settle()
+
+    card = slack.card("R-2")
+    assert ":white_square: QA sign-off — <@U0QA>" in card_text(card)
+    assert "QA sign-off must be ticked by <@U0QA>" in card_text(card)
+    assert "'QA sign-off' (<@U0QA>)" in slack.thread(card)[-1]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import reminders
 from bot.config import ReleasebotConfig
 from bot.models import AuditEvent, ReleasePlan
+from console.models import Message
 from tests.scenario.driver import SlackDriver, buttons, card_text
 from tests.scheduling.conftest import advance, jobs, release_to_staging
 
@@ -245,3 +247,57 @@ def test_a_window_reminder_lands_at_the_same_utc_instant_across_dst(
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging at 2026-10-25T15:00Z")
     due = [j.due_at for j in jobs(slack, reminders.WINDOW_SOON)]
     assert due[0] == datetime(2026, 10, 24, 15, 0, tzinfo=UTC)
+
+
+def _expired_dm(slack: SlackDriver) -> Message:
+    slack.command(
+        "U0REQUESTER", "plan checkout 1.4.2 to staging at 2026-11-24T15:30 until 2026-11-24T16:00"
+    )
+    advance(slack, timedelta(hours=1), step=timedelta(minutes=5))
+    expired = slack.dm("U0REQUESTER")[-1]
+    assert buttons(expired) == ["Plan again"]
+    return expired
+
+
+def _plan_ids(slack: SlackDriver) -> list[int | None]:
+    with slack.bot.db.session() as session:
+        return [p.id for p in session.exec(select(ReleasePlan).order_by(col(ReleasePlan.id)))]
+
+
+def test_plan_again_clicked_twice_makes_one_plan_and_names_it(slack: SlackDriver) -> None:
+    expired = _expired_dm(slack)
+    slack.click("U0REQUESTER", expired, "plan_replan")
+    slack.click("U0REQUESTER", expired, "plan_replan")
+    slack.settle()
+
+    first, second = slack.ephemerals("U0REQUESTER")[-2:]
+    assert first.startswith(":repeat: Planned *R-2* again from R-1")
+    assert second == (
+        ":repeat: R-1 was already planned again as *R-2* (approved); its card is in <#C0RELEASES>."
+    )
+    assert _plan_ids(slack) == [1, 2]
+    assert [m.text for m in slack.channel_messages() if m.text.startswith("R-")] == [
+        "R-1 · checkout 1.4.2 → staging: Expired",
+        "R-2 · checkout 1.4.2 → staging: Approved",
+    ]
+
+
+def test_plan_again_clicked_twice_at_once_makes_one_plan(slack: SlackDriver) -> None:
+    expired = _expired_dm(slack)
+    start = threading.Barrier(2)
+
+    def click() -> None:
+        start.wait()
+        slack.click("U0REQUESTER", expired, "plan_replan")
+
+    clicks = [threading.Thread(target=click) for _ in range(2)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join(timeout=60)
+    slack.settle()
+
+    assert _plan_ids(slack) == [1, 2]
+    answers = sorted(slack.ephemerals("U0REQUESTER")[-2:])
+    assert answers[0].startswith(":repeat: Planned *R-2* again from R-1")
+    assert answers[1].startswith(":repeat: R-1 was already planned again as *R-2*")

@@ -472,6 +472,27 @@ PROBLEMS = [
     pytest.param(
         edit(
             "approvals = { required = 0 }",
+            'approvals = { required = 0 }\nchecklist = [{ item = "Smoke", assignee = "U0QA", '
+            'phase = "post_release", per_version = true }]',
+        ),
+        "environments.staging.checklist[0].per_version",
+        "only a pre_deploy item can be per_version: a post_release item is ticked after the "
+        "deploy, when the plan's version can no longer change",
+        id="per-version-post-release-item",
+    ),
+    pytest.param(
+        edit(
+            "approvals = { required = 0 }",
+            'approvals = { required = 0 }\nchecklist = [{ item = "QA", assignee = "U0QA", '
+            'per_version = "yes" }]',
+        ),
+        "environments.staging.checklist[0].per_version",
+        "expected true or false",
+        id="per-version-not-a-boolean",
+    ),
+    pytest.param(
+        edit(
+            "approvals = { required = 0 }",
             'approvals = { required = 0 }\npermissions = { deploy = ["everyone"] }',
         ),
         "environments.staging.permissions.deploy[0]",
@@ -673,6 +694,25 @@ def test_defaults_follow_the_spec(tmp_path: Path) -> None:
     assert time(18) not in reminders.working_hours
     assert reminders.working_weekdays == frozenset({0, 1, 2, 3, 4})
     assert reminders.digest == "0 9 * * MON"
+
+
+def test_pre_deploy_items_are_per_version_unless_they_say_otherwise(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        edit(
+            "approvals = { required = 0 }",
+            "approvals = { required = 0 }\nchecklist = ["
+            '{ item = "QA", assignee = "U0QA" }, '
+            '{ item = "Ticket", assignee = "U0QA", per_version = false }, '
+            '{ item = "Smoke", assignee = "U0QA", phase = "post_release" }]',
+        ),
+    )
+    checklist = config.environment("staging").checklist
+    assert [(i.item, i.reopens_on_new_version) for i in checklist] == [
+        ("QA", True),
+        ("Ticket", False),
+        ("Smoke", False),
+    ]
 
 
 def test_reminders_and_freeze_time_zones_can_be_set(tmp_path: Path) -> None:

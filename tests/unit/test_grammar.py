@@ -175,6 +175,10 @@ ACCEPTED: list[tuple[str, Command]] = [
     ("edit R-3 notes skip the cache warm-up", Edit(plan_id=3, notes="skip the cache warm-up")),
     ('edit R-3 notes ""', Edit(plan_id=3, notes="")),
     ('edit R-3 risk "schema change is one-way"', Edit(plan_id=3, risk="schema change is one-way")),
+    ("edit R-3 after R-2", Edit(plan_id=3, after=(2,))),
+    ("edit R-3 AFTER r-1, R-2", Edit(plan_id=3, after=(1, 2))),
+    ("edit R-3 after none", Edit(plan_id=3, after=())),
+    ("edit R-3 after NONE", Edit(plan_id=3, after=())),
     # approve / reject
     ("approve R-5", Approve(plan_id=5)),
     (
@@ -287,7 +291,7 @@ def test_returned_times_are_aware() -> None:
 
 
 PLAN_OPTIONS = "`at`, `until`, `strategy`, `after` or `notes`"
-EDIT_KINDS = "`window`, `version`, `notes` or `risk`"
+EDIT_KINDS = "`window`, `version`, `notes`, `risk` or `after`"
 
 MISTAKES: list[tuple[str, str, str | None]] = [
     # (text, the exact message, whose usage is shown)
@@ -439,6 +443,15 @@ MISTAKES: list[tuple[str, str, str | None]] = [
         "edit",
     ),
     ("edit R-3 version", "missing the version", "edit"),
+    ("edit R-3 after", "missing the plan id after `after`, like R-11, or `none`", "edit"),
+    ("edit R-3 after R2", "expected a plan id like R-12, got 'R2'", "edit"),
+    ("edit R-3 after none R-2", "unexpected 'R-2'; `after none` takes no plan ids", "edit"),
+    ("edit R-3 after R-2 none", "unexpected 'none'", "edit"),
+    (
+        "edit R-3 after R-2 version v2",
+        "change one thing per command: `after` and `version` are both given",
+        "edit",
+    ),
     ("edit R3 version v2", "expected a plan id like R-12, got 'R3'", "edit"),
     # approvals, deploys, rollouts
     ("approve", "missing the plan id, like R-12", "approve"),
