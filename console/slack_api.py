@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.models import Fault, JsonDict, ResponseUrl, SlackApiFailure
+from console.scopes import method_scope, require_scope
 from console.web_api_methods import METHODS, Args, flag_arg, message_content, text_arg
 from console.workspace import Workspace
 
@@ -141,6 +142,10 @@ async def web_api(workspace: Workspace, request: Request) -> Response:
         return _failure(workspace, method, args, SlackApiFailure("not_authed"))
     if token != workspace.bot_token:
         return _failure(workspace, method, args, SlackApiFailure("invalid_auth"))
+    try:
+        require_scope(workspace.bot_scopes, method_scope(method))
+    except SlackApiFailure as failure:
+        return _failure(workspace, method, args, failure)
     fault = workspace.take_fault(method)
     if fault is not None:
         return await _fault_answer(workspace, method, args, fault, request)
