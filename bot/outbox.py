@@ -58,6 +58,10 @@ class SlackRefused(Exception):
     """Slack refused the message for good (invalid_blocks, channel_not_found): do not retry."""
 
 
+class SlackLookupImpossible(Exception):
+    """Slack will not let us look for an earlier copy (a scope not granted, not in the channel)."""
+
+
 class SlackPort(Protocol):
     """What delivery needs from Slack; the slack_sdk adapter lives in commands/."""
 
@@ -76,7 +80,10 @@ class SlackPort(Protocol):
     def find(
         self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
     ) -> tuple[str, str] | None:
-        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`."""
+        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`.
+
+        Raises SlackLookupImpossible when Slack refuses to show the conversation.
+        """
         ...
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
@@ -395,12 +402,7 @@ class OutboxDispatcher:
             return claimed.card_channel, claimed.card_ts
         key = outbox_key(claimed.id, claimed.created_at)
         if claimed.maybe_sent:
-            found = self._slack.find(
-                channel=claimed.channel,
-                thread_ts=claimed.thread_ts,
-                key=key,
-                oldest=claimed.created_at - CLOCK_SKEW,
-            )
+            found = self._find(claimed, key)
             if found is not None:
                 log.info("outbox message %s was already in Slack; not posting it again", claimed.id)
                 if claimed.kind == CARD:
@@ -416,6 +418,25 @@ class OutboxDispatcher:
             thread_ts=claimed.thread_ts,
             metadata=key,
         )
+
+    def _find(self, claimed: _Claimed, key: dict[str, Any]) -> tuple[str, str] | None:
+        try:
+            return self._slack.find(
+                channel=claimed.channel,
+                thread_ts=claimed.thread_ts,
+                key=key,
+                oldest=claimed.created_at - CLOCK_SKEW,
+            )
+        except SlackLookupImpossible as exc:
+            # Not knowing whether it arrived, post it: a rare duplicate beats a lost message.
+            log.warning(
+                "outbox message %s to %s may already be in Slack but cannot be looked up (%s); "
+                "posting it anyway, a duplicate is possible",
+                claimed.id,
+                claimed.channel,
+                exc,
+            )
+            return None
 
     def _retry_later(self, claimed: _Claimed, exc: SlackUnavailable) -> None:
         now = self._clock.now()

@@ -15,7 +15,14 @@ from sqlmodel import Session, select
 from bot.context import DomainContext
 from bot.gates import deploy_holds
 from bot.models import OutboxMessage, SlackMessage
-from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
+from bot.outbox import (
+    CARD,
+    Rendered,
+    Renderer,
+    SlackLookupImpossible,
+    SlackRefused,
+    SlackUnavailable,
+)
 from bot.snapshots import snapshot
 from commands.render import card, replies
 from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
@@ -41,22 +48,35 @@ class WebApiSlack:
         thread_ts: str | None,
         metadata: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
-        target = self._resolve(channel)
+        # A user id posts to the bot's DM with them (Slack opens it): chat:write is enough.
         response = self._call(
             self._client.chat_postMessage,
-            channel=target,
+            channel=self._dm_channels.get(channel, channel),
             text=text,
             blocks=blocks or None,
             thread_ts=thread_ts,
             unfurl_links=False,
             metadata=metadata,
         )
-        return str(response["channel"]), str(response["ts"])
+        posted = str(response["channel"])
+        if _is_user(channel):
+            self._dm_channels[channel] = posted
+        return posted, str(response["ts"])
 
     def find(
         self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
     ) -> tuple[str, str] | None:
-        target = self._resolve(channel)
+        try:
+            return self._find(channel=channel, thread_ts=thread_ts, key=key, oldest=oldest)
+        except SlackRefused as refused:
+            # missing_scope, not_in_channel (chat:write.public posts where it cannot read),
+            # channel_not_found…: asking again will not help, so the caller posts without looking.
+            raise SlackLookupImpossible(str(refused)) from refused
+
+    def _find(
+        self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
+    ) -> tuple[str, str] | None:
+        target = self._conversation(channel)
         cursor: str | None = None
         for _ in range(FIND_PAGES):
             arguments: dict[str, Any] = {
@@ -81,8 +101,9 @@ class WebApiSlack:
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def _resolve(self, channel: str) -> str:
-        if channel[:1] not in ("U", "W"):
+    def _conversation(self, channel: str) -> str:
+        """The conversation id conversations.* need: a user's DM is opened to learn it."""
+        if not _is_user(channel):
             return channel
         if channel not in self._dm_channels:
             opened = self._call(self._client.conversations_open, users=channel)
@@ -107,9 +128,15 @@ class WebApiSlack:
                 raise SlackUnavailable(
                     f"slack answered {status} {error}", float(retry) if retry else None
                 ) from failure
-            raise SlackRefused(f"slack refused: {error}") from failure
+            needed = failure.response.get("needed")
+            detail = f" (needs {needed})" if needed else ""
+            raise SlackRefused(f"slack refused: {error}{detail}") from failure
         except (URLError, TimeoutError, ConnectionError, OSError) as failure:
             raise SlackUnavailable(f"slack unreachable: {failure}") from failure
+
+
+def _is_user(channel: str) -> bool:
+    return channel[:1] in ("U", "W")
 
 
 class SlackDirectory:

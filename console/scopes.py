@@ -21,6 +21,8 @@ MANIFEST_BOT_SCOPES = frozenset(
         "usergroups:read",
         "users:read",
         "channels:history",
+        "groups:history",
+        "im:history",
     }
 )
 
