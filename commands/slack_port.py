@@ -30,10 +30,31 @@ from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
 GROUP_CACHE_SECONDS = 300.0
 # How many pages of history a retry reads looking for a message it may already have posted.
 FIND_PAGES = 5
+# The errors Slack's method pages (chat.postMessage, chat.update, conversations.history and the
+# errors every method shares, docs.slack.dev/reference/methods) describe as passing: rate limits
+# (ratelimited, rate_limited), "a transient issue on our end" (internal_error), "a catastrophic
+# error … some aspect of the operation may have succeeded" (fatal_error: the retry looks first),
+# "temporarily unavailable" (service_unavailable), POST data "missing or truncated" on the way
+# (request_timeout), and a workspace "intermittently unavailable" while it migrates to an
+# Enterprise organization (team_added_to_org, org_login_required). Every other error is about
+# the request, the channel or the token (channel_not_found, is_archived, msg_too_long,
+# invalid_blocks, not_in_channel, missing_scope, token_revoked…): asking again gets the same no.
+PASSING_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+        "org_login_required",
+    }
+)
 
 
 class WebApiSlack:
-    """SlackPort on the Web API: 429/5xx/timeouts mean 'later', anything else 'never'."""
+    """SlackPort on the Web API: 429, 5xx, timeouts and passing errors mean 'later'."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
@@ -116,15 +137,10 @@ class WebApiSlack:
             return method(**kwargs)
         except SlackApiError as failure:
             status = failure.response.status_code
-            error = failure.response.get("error", "unknown_error")
-            if (
-                status == 429
-                or status >= 500
-                or error in ("ratelimited", "internal_error", "fatal_error")
-            ):
-                retry = failure.response.headers.get("Retry-After") or failure.response.headers.get(
-                    "retry-after"
-                )
+            error = str(failure.response.get("error", "unknown_error"))
+            if status == 429 or status >= 500 or error in PASSING_ERRORS:
+                headers = failure.response.headers
+                retry = headers.get("Retry-After") or headers.get("retry-after")
                 raise SlackUnavailable(
                     f"slack answered {status} {error}", float(retry) if retry else None
                 ) from failure

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 JsonDict = dict[str, Any]
-FaultKind = Literal[500, 429, "timeout"] | int
+# An HTTP status (500, 503, 429…), "timeout", or a Slack error code answered with HTTP 200 as
+# Slack answers most errors (e.g. "service_unavailable", "is_archived").
+FaultKind = Literal[500, 429, "timeout"] | int | str
 
 
 class SlackApiFailure(Exception):

@@ -113,8 +113,9 @@ async def _fault_answer(
             await asyncio.sleep(_FAULT_POLL_SECONDS)
         body = {"ok": False, "error": "timeout"}
         return _answer(workspace, method, args, body, 504, at=arrived)
-    status = int(fault.kind)
-    return _answer(workspace, method, args, {"ok": False, "error": "fatal_error"}, status)
+    if isinstance(fault.kind, str):
+        return _answer(workspace, method, args, {"ok": False, "error": fault.kind})
+    return _answer(workspace, method, args, {"ok": False, "error": "fatal_error"}, fault.kind)
 
 
 def _rate_limited(workspace: Workspace, method: str, args: Args) -> bool:

@@ -511,7 +511,7 @@ class Workspace:
             return [call for call in self.calls if call.method == method]
 
     def fail_next(self, method: str, status: FaultKind = 500, *, times: int = 1) -> None:
-        """Make the next `times` calls of `method` fail with HTTP 500, 429 or a timeout."""
+        """Make the next `times` calls of `method` fail: an HTTP status, a timeout, or an error."""
         with self._lock:
             self._faults[method] = Fault(status, times)
 
