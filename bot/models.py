@@ -180,7 +180,11 @@ class OutboxMessage(SQLModel, table=True):
     """A Slack message owed, written with the change that caused it, delivered exactly once."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "due_at"),
+        # Each channel's queue in sending order: most urgent first, then oldest.
+        Index("ix_outbox_queue", "delivered_at", "channel", "priority", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # card: render and post-or-update the plan's card; thread: a reply under the card;
@@ -188,6 +192,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)
     plan_id: int | None = Field(default=None, foreign_key="release_plan.id", index=True)
     channel: str = Field(max_length=64)
+    # bot.outbox.Priority: 0 urgent (alerts, requests for a decision), 1 normal, 2 low.
+    priority: int = Field(default=1)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = _utc()

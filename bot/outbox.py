@@ -1,8 +1,12 @@
 """The transactional outbox: Slack messages owed are rows written with the change that caused them.
 
-A dispatcher delivers them later, in order per channel, at most one message per second per
-channel, retrying Slack's 429/5xx/timeouts with backoff. A card is rendered at delivery time
-from the plan as it then is, so ten quick changes cost one `chat.update`, not ten.
+A dispatcher delivers them later, at most one message per second per channel, retrying Slack's
+429/5xx/timeouts with backoff. Each channel sends its most urgent message first (alerts and
+requests for a decision, then cards and threads, then reminders), oldest first among equals;
+about one plan in one conversation only an urgent message overtakes, and never the plan's
+first card. A card is
+rendered at delivery time from the plan as it then is, so ten quick changes cost one
+`chat.update`, not ten.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any, Protocol
 
 from sqlalchemy import func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.clock import Clock
 from bot.db import Database
@@ -36,6 +41,28 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_RENDER_ATTEMPTS = 5
 IDLE_POLL_SECONDS = 2.0
 METADATA_EVENT = "releasebot_outbox"
+
+
+class Priority(IntEnum):
+    """Which owed message of a channel goes first at Slack's pace: the smaller, the sooner."""
+
+    URGENT = 0  # something failed, or someone must decide
+    NORMAL = 1  # cards and their threads, announcements, news of decisions
+    LOW = 2  # reminders and digests
+
+
+# Templates that are not NORMAL (SPEC §4): rollback alerts and approval/override requests go
+# before everything else a channel owes; reminders and digests wait for everything else.
+TEMPLATE_PRIORITY: dict[str, Priority] = {
+    "rollback_alert": Priority.URGENT,
+    "approval_request": Priority.URGENT,
+    "override_request": Priority.URGENT,
+    "window_soon": Priority.LOW,
+    "approval_reminder": Priority.LOW,
+    "deploy_nudge": Priority.LOW,
+    "freeze_notice": Priority.LOW,
+    "weekly_digest": Priority.LOW,
+}
 
 
 @dataclass(frozen=True)
@@ -145,11 +172,13 @@ def owe_message(
     now: datetime,
     plan_id: int | None = None,
     dedupe_key: str | None = None,
+    priority: Priority | None = None,
 ) -> None:
     """Owe a message to a channel, or to a user's DM when `channel` is a user id.
 
     Either a ready `message`, or a `template` the Slack layer renders at delivery time
-    (with `context`: the JSON values the template needs besides the plan).
+    (with `context`: the JSON values the template needs besides the plan). Its `priority`
+    is the template's unless given.
     """
     if _already_owed(session, dedupe_key):
         return
@@ -158,11 +187,14 @@ def owe_message(
         if template is not None
         else {"text": message.text if message else "", "blocks": message.blocks if message else []}
     )
+    if priority is None:
+        priority = TEMPLATE_PRIORITY.get(template or "", Priority.NORMAL)
     session.add(
         OutboxMessage(
             kind=POST,
             plan_id=plan_id,
             channel=channel,
+            priority=int(priority),
             payload=payload,
             dedupe_key=dedupe_key,
             created_at=now,
@@ -251,16 +283,12 @@ class OutboxDispatcher:
         """Seconds until something could go out (capped), for the delivery loop's wait."""
         now = self._clock.now()
         with self._db.session() as session:
-            heads = session.exec(
-                select(OutboxMessage.channel, OutboxMessage.due_at).where(
-                    col(OutboxMessage.id).in_(_first_of_each_channel())
-                )
-            ).all()
+            heads = _queue_heads(session)
         if not heads:
             return IDLE_POLL_SECONDS
         # A channel may send once its head is due and its own second has passed: one that is
         # free already must not wait for the slot of another (that added ~0.1 s a message).
-        soonest = min(max(due, self._next_slot.get(channel, due)) for channel, due in heads)
+        soonest = min(max(h.due_at, self._next_slot.get(h.channel, h.due_at)) for h in heads)
         return max(0.02, min(IDLE_POLL_SECONDS, (soonest - now).total_seconds()))
 
     def start(self) -> None:
@@ -290,18 +318,10 @@ class OutboxDispatcher:
     # -- choosing and claiming ------------------------------------------------------------
 
     def _heads(self, limit: int) -> Sequence[int]:
-        """The oldest owed row of each channel, when it is due and its channel may send."""
+        """Each channel's next message, when it is due and its channel may send."""
         now = self._clock.now()
         with self._db.session() as session:
-            heads = session.exec(
-                select(OutboxMessage.id, OutboxMessage.channel)
-                .where(
-                    col(OutboxMessage.id).in_(_first_of_each_channel()),
-                    OutboxMessage.due_at <= now,
-                )
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-            ).all()
+            heads = _queue_heads(session)
             # Pacing holds across processes: a channel that just got a message waits its second.
             recent = set(
                 session.exec(
@@ -311,12 +331,12 @@ class OutboxDispatcher:
                 ).all()
             )
         return [
-            message_id
-            for message_id, channel in heads
-            if message_id is not None
-            and channel not in recent
-            and self._next_slot.get(channel, now) <= now
-        ]
+            head.id
+            for head in heads
+            if head.due_at <= now
+            and head.channel not in recent
+            and self._next_slot.get(head.channel, now) <= now
+        ][:limit]
 
     def _claim(self, message_id: int) -> _Claimed | None:
         now = self._clock.now()
@@ -493,13 +513,89 @@ def _already_owed(session: Session, dedupe_key: str | None) -> bool:
     return session.exec(statement).first() is not None
 
 
-def _first_of_each_channel() -> SelectOfScalar[Any]:
-    """The id of each channel's oldest undelivered row: the one it must send next."""
-    return (
-        select(func.min(OutboxMessage.id))
-        .where(col(OutboxMessage.delivered_at).is_(None))
-        .group_by(col(OutboxMessage.channel))
+@dataclass(frozen=True)
+class _Head:
+    """The message a channel must send next."""
+
+    id: int
+    channel: str
+    due_at: datetime
+
+
+def _queue_heads(session: Session) -> list[_Head]:
+    """Each channel's next message, most urgent channels first.
+
+    A channel's queue runs by priority, then age; its head waits while it is not due (a
+    retry's backoff), so messages of one priority never overtake each other. About one plan in
+    one conversation, messages go in the order they were owed: only an urgent one overtakes
+    (an alert need not wait for the card's edit and thread replies), and never the plan's
+    first card, which replies need and an alert links to.
+    """
+    place = func.row_number().over(
+        partition_by=col(OutboxMessage.channel),
+        order_by=(col(OutboxMessage.priority), col(OutboxMessage.id)),
     )
+    queue = (
+        sql_select(
+            col(OutboxMessage.id),
+            col(OutboxMessage.channel),
+            col(OutboxMessage.due_at),
+            col(OutboxMessage.priority),
+            col(OutboxMessage.plan_id),
+            col(OutboxMessage.kind),
+            place.label("place"),
+        )
+        .where(col(OutboxMessage.delivered_at).is_(None))
+        .subquery()
+    )
+    rows = session.execute(
+        sql_select(queue).where(queue.c.place == 1).order_by(queue.c.priority, queue.c.id)
+    ).all()
+    plan_ids = {row.plan_id for row in rows if row.plan_id is not None}
+    before = _owed_before(session, plan_ids) if plan_ids else {}
+    heads = []
+    for row in rows:
+        key = (row.plan_id, row.channel)
+        first_card, oldest = before.get(key, (None, None))
+        if first_card is not None:
+            heads.append(first_card)
+        elif oldest is not None and oldest.id < row.id and row.priority != Priority.URGENT:
+            heads.append(oldest)
+        else:
+            heads.append(_Head(row.id, row.channel, row.due_at))
+    return heads
+
+
+def _owed_before(
+    session: Session, plan_ids: set[int]
+) -> dict[tuple[int, str], tuple[_Head | None, _Head]]:
+    """Per (plan, channel): the plan's owed first card there (if any), and its oldest message."""
+    posted = set(
+        session.exec(
+            select(SlackMessage.plan_id).where(
+                SlackMessage.kind == CARD, col(SlackMessage.plan_id).in_(plan_ids)
+            )
+        ).all()
+    )
+    owed = session.execute(
+        sql_select(
+            col(OutboxMessage.id),
+            col(OutboxMessage.channel),
+            col(OutboxMessage.due_at),
+            col(OutboxMessage.plan_id),
+            col(OutboxMessage.kind),
+        )
+        .where(col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.plan_id).in_(plan_ids))
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    found: dict[tuple[int, str], tuple[_Head | None, _Head]] = {}
+    for row in owed:
+        head = _Head(row.id, row.channel, row.due_at)
+        card, oldest = found.get((row.plan_id, row.channel), (None, head))
+        if card is None and row.kind == CARD and row.plan_id not in posted:
+            card = head
+        found[(row.plan_id, row.channel)] = (card, oldest)
+    return found
 
 
 def _backoff(attempts: int) -> timedelta:
