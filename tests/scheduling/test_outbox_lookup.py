@@ -89,12 +89,16 @@ def test_a_card_in_a_channel_the_bot_was_never_invited_to_is_posted_after_a_fail
     assert slack.card("R-1").text == "R-1 · checkout 1.4.2 → staging: Approved"
     [warning] = _lookup_warnings(caplog)
     assert "not_in_channel" in warning
+    # A thread reply is looked up with conversations.replies: refused the same way.
+    workspace.fail_next("chat.postMessage", 500)
     slack.command("U0REQUESTER", "cancel R-1 wrong build")
     slack.settle()
     assert slack.card("R-1").text == "R-1 · checkout 1.4.2 → staging: Cancelled"
     assert slack.thread(slack.card("R-1")) == [
         ":no_entry_sign: <@U0REQUESTER> cancelled R-1: wrong build"
     ]
+    assert [c.error for c in workspace.calls_to("conversations.replies")] == ["not_in_channel"]
+    assert len(_lookup_warnings(caplog)) == 2
 
 
 def _dying(slack: SlackDriver) -> OutboxDispatcher:
