@@ -32,13 +32,14 @@ GROUP_CACHE_SECONDS = 300.0
 FIND_PAGES = 5
 # The errors Slack's method pages (chat.postMessage, chat.update, conversations.history and the
 # errors every method shares, docs.slack.dev/reference/methods) describe as passing: rate limits
-# (ratelimited, rate_limited), "a transient issue on our end" (internal_error), "a catastrophic
-# error … some aspect of the operation may have succeeded" (fatal_error: the retry looks first),
-# "temporarily unavailable" (service_unavailable), POST data "missing or truncated" on the way
-# (request_timeout), and a workspace "intermittently unavailable" while it migrates to an
-# Enterprise organization (team_added_to_org, org_login_required). Every other error is about
-# the request, the channel or the token (channel_not_found, is_archived, msg_too_long,
-# invalid_blocks, not_in_channel, missing_scope, token_revoked…): asking again gets the same no.
+# (ratelimited, rate_limited), "likely due to a transient issue on our end" (internal_error),
+# "It's possible some aspect of the operation succeeded" (fatal_error: the retry looks first),
+# "The service is temporarily unavailable" (service_unavailable), POST data "either missing or
+# truncated" on the way (request_timeout), and a workspace "intermittently unavailable" while it
+# migrates to an Enterprise organization (team_added_to_org, org_login_required). Every other
+# error is about the request, the channel or the token (channel_not_found, is_archived,
+# msg_too_long, invalid_blocks, not_in_channel, missing_scope, token_revoked…): asking again
+# gets the same answer.
 PASSING_ERRORS = frozenset(
     {
         "ratelimited",
