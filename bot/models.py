@@ -180,11 +180,7 @@ class OutboxMessage(SQLModel, table=True):
     """A Slack message owed, written with the change that caused it, delivered exactly once."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (
-        Index("ix_outbox_pending", "delivered_at", "due_at"),
-        # Each channel's queue in sending order: most urgent first, then oldest.
-        Index("ix_outbox_queue", "delivered_at", "channel", "priority", "id"),
-    )
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     # card: render and post-or-update the plan's card; thread: a reply under the card;

@@ -22,12 +22,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("priority", sa.Integer(), nullable=False, server_default=sa.text("1"))
         )
-        batch_op.create_index(
-            "ix_outbox_queue", ["delivered_at", "channel", "priority", "id"], unique=False
-        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_queue")
         batch_op.drop_column("priority")
