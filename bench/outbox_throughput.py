@@ -68,7 +68,11 @@ HISTORY = (
     "has passed (`OutboxDispatcher.next_due_in`). Before issue 9's priorities (commit 55e1dfa) "
     "a channel sent strictly oldest first, so an alert owed behind 40 messages waited for all "
     "of them: 42 s in tests/scheduling/test_outbox_priority.py on a fake clock, as the issue "
-    "measured in a workspace."
+    "measured in a workspace. The priorities cost no throughput: run back to back at load 2.5, "
+    "commit 55e1dfa took 21.59 s (PostgreSQL) and 20.72 s (SQLite) with 8.8 and 8.4 s of "
+    "process CPU, the priority queue 21.49 s and 20.98 s with 8.2 and 8.3 s. A first version "
+    "with its own queue index cost ~15% more CPU per message on PostgreSQL (every claim and "
+    "delivery rewrote one more index); it was dropped."
 )
 
 
