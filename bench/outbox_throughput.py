@@ -10,6 +10,11 @@ the wall time until the last message arrived, counts the 429s, checks every mess
 exactly once and in order per channel, prints the figures and rewrites the "Outbox throughput
 (issue 6)" section of BENCHMARKS.md. Only 127.0.0.1 is contacted; the server, the thread and the
 database it starts are stopped or dropped before it returns.
+
+A second run per database measures issue 9's alert latency under backlog: two channels each
+owe `--alert-backlog` ordinary messages; while they drain at 1/s, one urgent message (the
+priority of a rollback alert) is owed to the first and one ordinary message to the second in
+the same transaction, and the time each takes to reach the stand-in is reported.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from bot.clock import SystemClock
 from bot.db import Database, make_engine
 from bot.migrate import upgrade
 from bot.models import OutboxMessage
-from bot.outbox import OutboxDispatcher, Rendered, owe_message
+from bot.outbox import OutboxDispatcher, Priority, Rendered, owe_message
 from commands.slack_port import WebApiSlack
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import running_server, wait_until
@@ -48,6 +53,10 @@ SECTION = "## Outbox throughput (issue 6)"
 BOT_TOKEN = "xoxb-bench-outbox"
 SLACK_RATE_PER_CHANNEL = 1.0
 OVER_IDEAL_TARGET = 0.10
+# An alert owed behind a backlog goes out with its channel's next second (+ one send).
+ALERT_TARGET_SECONDS = 2.0
+# Messages each backlog channel has delivered before the two probes are owed.
+ALERT_OWED_AFTER = 3
 # The ideal: each channel's first message at once, then one a second, plus one send's overhead.
 SEND_ALLOWANCE_SECONDS = 1.0
 MEASURED_PATHS = ("bot", "commands", "console", "bench/outbox_throughput.py")
@@ -56,7 +65,14 @@ HISTORY = (
     "when another channel was free already, so each message waited ~0.1 s past its second: "
     "22.03 s (+10.2%) on PostgreSQL, 21.89 s (+9.4%) on SQLite, 0 429s, gaps p50 1.07-1.10 s, "
     "max 1.59-1.79 s. It now wakes for the first channel whose head is due and whose second "
-    "has passed (`OutboxDispatcher.next_due_in`)."
+    "has passed (`OutboxDispatcher.next_due_in`). Before issue 9's priorities (commit 55e1dfa) "
+    "a channel sent strictly oldest first, so an alert owed behind 40 messages waited for all "
+    "of them: 42 s in tests/scheduling/test_outbox_priority.py on a fake clock, as the issue "
+    "measured in a workspace. The priorities cost no throughput: run back to back at load 2.5, "
+    "commit 55e1dfa took 21.59 s (PostgreSQL) and 20.72 s (SQLite) with 8.8 and 8.4 s of "
+    "process CPU, the priority queue 21.49 s and 20.98 s with 8.2 and 8.3 s. A first version "
+    "with its own queue index cost ~15% more CPU per message on PostgreSQL (every claim and "
+    "delivery rewrote one more index); it was dropped."
 )
 
 
@@ -69,6 +85,7 @@ class Settings:
     deadline: float
     databases: tuple[str, ...]
     record: bool
+    alert_backlog: int = 40
 
     @property
     def messages(self) -> int:
@@ -107,6 +124,27 @@ class Result:
             and not self.out_of_order_channels
             and not self.missing
             and not self.undelivered_rows
+        )
+
+
+@dataclass(frozen=True)
+class AlertLatency:
+    """One database's alert-under-backlog figures."""
+
+    database: str
+    backlog: int
+    ahead: int  # ordinary messages still owed to each channel when the probes were owed
+    urgent_seconds: float | None  # from the commit that owed it to its arrival; None: never
+    normal_seconds: float | None
+    rejected_429: int
+
+    @property
+    def met(self) -> bool:
+        """The alert went out within the target, nothing was refused."""
+        return (
+            self.urgent_seconds is not None
+            and self.urgent_seconds <= ALERT_TARGET_SECONDS
+            and self.rejected_429 == 0
         )
 
 
@@ -222,6 +260,107 @@ def _result(
     )
 
 
+URGENT_PROBE = "probe: rollback alert"
+NORMAL_PROBE = "probe: ordinary message"
+
+
+def measure_alert_latency(url: str, label: str, settings: Settings) -> AlertLatency:
+    """Two channels with a backlog; an urgent and an ordinary message owed mid-way; timed."""
+    channels = ["C0ALERTS", "C0NORMAL"]
+    workspace = Workspace(
+        bot_token=BOT_TOKEN, rate_limit_per_channel_per_second=SLACK_RATE_PER_CHANNEL
+    )
+    for channel in channels:
+        workspace.add_channel(channel, channel.lower())
+    db = Database(make_engine(url))
+    owe_all(db, channels, settings.alert_backlog)
+    owed_at: datetime | None = None
+    try:
+        with running_server(create_slack_api_app(workspace)) as api_url:
+            client = WebClient(token=BOT_TOKEN, base_url=api_url + "/api/", timeout=10)
+            dispatcher = OutboxDispatcher(
+                db=db, slack=WebApiSlack(client), render=_ready_messages_only, clock=SystemClock()
+            )
+
+            def landed(text: str) -> bool:
+                return any(m.text == text for c in channels for m in workspace.messages[c])
+
+            print(f"{label}: alert behind {settings.alert_backlog} messages ...", flush=True)
+            dispatcher.start()
+            try:
+                wait_until(
+                    workspace,
+                    lambda: all(len(workspace.messages[c]) >= ALERT_OWED_AFTER for c in channels),
+                    timeout=settings.deadline,
+                )
+                owed_at = owe_probes(db, channels)
+                dispatcher.kick()  # as the app does after a transaction that owed messages
+                wait_until(
+                    workspace,
+                    lambda: landed(URGENT_PROBE) and landed(NORMAL_PROBE),
+                    timeout=settings.deadline,
+                )
+            except AssertionError:
+                print(f"{label}: a probe did not arrive before the deadline", flush=True)
+            finally:
+                dispatcher.stop()
+    finally:
+        db.engine.dispose()
+    return _latency(label, workspace, settings, owed_at)
+
+
+def owe_probes(db: Database, channels: list[str]) -> datetime:
+    """Owe the urgent and the ordinary probe in one transaction; return when it committed."""
+    urgent, normal = channels
+    now = SystemClock().now()
+    with db.session() as session:
+        owe_message(
+            session,
+            channel=urgent,
+            message=Rendered(URGENT_PROBE),
+            now=now,
+            priority=Priority.URGENT,
+        )
+        owe_message(session, channel=normal, message=Rendered(NORMAL_PROBE), now=now)
+    return datetime.now(UTC)
+
+
+def _latency(
+    label: str, workspace: Workspace, settings: Settings, owed_at: datetime | None
+) -> AlertLatency:
+    arrivals = {
+        str(c.args.get("text")): c.at
+        for c in workspace.calls
+        if c.method == "chat.postMessage" and c.ok
+    }
+
+    def seconds(text: str) -> float | None:
+        arrived = arrivals.get(text)
+        if arrived is None or owed_at is None:
+            return None
+        return (arrived - owed_at).total_seconds()
+
+    ahead = settings.alert_backlog - ALERT_OWED_AFTER
+    if owed_at is not None:
+        sent_before = sum(
+            1
+            for c in workspace.calls
+            if c.method == "chat.postMessage"
+            and c.ok
+            and c.args.get("channel") == "C0NORMAL"
+            and c.at < owed_at
+        )
+        ahead = settings.alert_backlog - sent_before
+    return AlertLatency(
+        database=label,
+        backlog=settings.alert_backlog,
+        ahead=ahead,
+        urgent_seconds=seconds(URGENT_PROBE),
+        normal_seconds=seconds(NORMAL_PROBE),
+        rejected_429=sum(1 for c in workspace.calls if c.status == 429),
+    )
+
+
 @contextmanager
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database, dropped afterwards."""
@@ -247,7 +386,49 @@ def sqlite_url() -> Iterator[str]:
 # -- report ---------------------------------------------------------------------------------
 
 
-def section(results: list[Result], settings: Settings, command: str, load: str) -> str:
+def _shown(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.2f}"
+
+
+def alert_lines(latencies: list[AlertLatency], settings: Settings) -> list[str]:
+    """The alert-latency part of the section."""
+    lines = [
+        "",
+        "### Alert latency under backlog (issue 9)",
+        "",
+        f"- Load: two channels each owe {settings.alert_backlog} ordinary messages (the issue's "
+        "40 plans by one user); once each has received "
+        f"{ALERT_OWED_AFTER}, one transaction owes an urgent message (a rollback alert's "
+        "priority) to the first and an ordinary one to the second. Time is from that commit to "
+        "the stand-in's arrival stamp; Slack's 1 message/s per channel still holds.",
+        "",
+        "| database | ordinary messages still owed per channel | alert s | ordinary message s "
+        "| 429s |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for a in latencies:
+        lines.append(
+            f"| {a.database} | {a.ahead} | {_shown(a.urgent_seconds)} "
+            f"| {_shown(a.normal_seconds)} | {a.rejected_429} |"
+        )
+    lines += ["", "| target | database | measured | met |", "| --- | --- | --- | --- |"]
+    for a in latencies:
+        lines.append(
+            f"| an alert owed behind {a.ahead} messages reaches Slack within "
+            f"{ALERT_TARGET_SECONDS:g} s, zero 429s | {a.database} | "
+            f"{_shown(a.urgent_seconds)} s, {a.rejected_429} 429s | "
+            f"{'yes' if a.met else '**no**'} |"
+        )
+    return lines
+
+
+def section(
+    results: list[Result],
+    settings: Settings,
+    command: str,
+    load: str,
+    latencies: list[AlertLatency] | None = None,
+) -> str:
     """The BENCHMARKS.md section, heading included."""
     ideal = settings.ideal_seconds
     lines = [
@@ -294,6 +475,8 @@ def section(results: list[Result], settings: Settings, command: str, load: str) 
             f"{r.rejected_429} 429s, {r.arrived:,} arrived, {r.duplicates} twice, "
             f"{r.out_of_order_channels} channels out of order | {'yes' if met else '**no**'} |"
         )
+    if latencies:
+        lines += alert_lines(latencies, settings)
     lines.append("")
     return "\n".join(lines)
 
@@ -316,9 +499,17 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument(
         "--no-record", dest="record", action="store_false", help="do not touch BENCHMARKS.md"
     )
+    parser.add_argument(
+        "--alert-backlog",
+        type=int,
+        default=40,
+        help="ordinary messages an alert is owed behind (10-200)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.channels <= 500 or not 1 <= args.per_channel <= 200:
         parser.error("--channels must be 1-500 and --per-channel 1-200")
+    if not 10 <= args.alert_backlog <= 200:
+        parser.error("--alert-backlog must be 10-200")
     if not 1 <= args.deadline <= 900:
         parser.error("--deadline must be between 1 and 900 seconds")
     return Settings(
@@ -327,6 +518,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         deadline=args.deadline,
         databases=tuple(args.databases or ("postgresql", "sqlite")),
         record=args.record,
+        alert_backlog=args.alert_backlog,
     )
 
 
@@ -338,10 +530,13 @@ def main(argv: list[str] | None = None) -> int:
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     databases = {"postgresql": postgres_url, "sqlite": sqlite_url}
     results = []
+    latencies = []
     for name in settings.databases:
         with databases[name]() as url:
             results.append(measure(url, name, settings))
-    report = section(results, settings, command, load)
+        with databases[name]() as url:
+            latencies.append(measure_alert_latency(url, name, settings))
+    report = section(results, settings, command, load, latencies)
     print(report)
     if settings.record:
         record(SECTION, report)

@@ -237,6 +237,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)
     plan_id: int | None = Field(default=None, foreign_key="release_plan.id", index=True)
     channel: str = Field(max_length=64)
+    # bot.outbox_queue.Priority: 0 urgent (alerts, requests for a decision), 1 normal, 2 low.
+    priority: int = Field(default=1)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = _utc()

@@ -1,8 +1,9 @@
 """The transactional outbox: Slack messages owed are rows written with the change that caused them.
 
-A dispatcher delivers them later, in order per channel, at most one message per second per
-channel, retrying Slack's 429/5xx/timeouts with backoff. A card is rendered at delivery time
-from the plan as it then is, so ten quick changes cost one `chat.update`, not ten.
+A dispatcher delivers them later, at most one message per second per channel, most urgent
+first (`bot/outbox_queue.py` decides which message a channel sends next), retrying Slack's
+429/5xx/timeouts with backoff. A card is rendered at delivery time from the plan as it then
+is, so ten quick changes cost one `chat.update`, not ten.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.models import OutboxMessage, ReleasePlan, SlackMessage
+from bot.outbox_queue import CARD as CARD
+from bot.outbox_queue import TEMPLATE_PRIORITY, queue_heads
+from bot.outbox_queue import Priority as Priority
 
 log = logging.getLogger(__name__)
 
-CARD = "card"
 THREAD = "thread"
 POST = "post"
 PER_CHANNEL_INTERVAL = timedelta(seconds=1)
@@ -58,6 +59,10 @@ class SlackRefused(Exception):
     """Slack refused the message for good (invalid_blocks, channel_not_found): do not retry."""
 
 
+class SlackLookupImpossible(Exception):
+    """Slack will not let us look for an earlier copy (a scope not granted, not in the channel)."""
+
+
 class SlackPort(Protocol):
     """What delivery needs from Slack; the slack_sdk adapter lives in commands/."""
 
@@ -76,7 +81,10 @@ class SlackPort(Protocol):
     def find(
         self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
     ) -> tuple[str, str] | None:
-        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`."""
+        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`.
+
+        Raises SlackLookupImpossible when Slack refuses to show the conversation.
+        """
         ...
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
@@ -138,11 +146,13 @@ def owe_message(
     now: datetime,
     plan_id: int | None = None,
     dedupe_key: str | None = None,
+    priority: Priority | None = None,
 ) -> None:
     """Owe a message to a channel, or to a user's DM when `channel` is a user id.
 
     Either a ready `message`, or a `template` the Slack layer renders at delivery time
-    (with `context`: the JSON values the template needs besides the plan).
+    (with `context`: the JSON values the template needs besides the plan). Its `priority`
+    is the template's unless given.
     """
     if _already_owed(session, dedupe_key):
         return
@@ -151,11 +161,14 @@ def owe_message(
         if template is not None
         else {"text": message.text if message else "", "blocks": message.blocks if message else []}
     )
+    if priority is None:
+        priority = TEMPLATE_PRIORITY.get(template or "", Priority.NORMAL)
     session.add(
         OutboxMessage(
             kind=POST,
             plan_id=plan_id,
             channel=channel,
+            priority=int(priority),
             payload=payload,
             dedupe_key=dedupe_key,
             created_at=now,
@@ -244,16 +257,12 @@ class OutboxDispatcher:
         """Seconds until something could go out (capped), for the delivery loop's wait."""
         now = self._clock.now()
         with self._db.session() as session:
-            heads = session.exec(
-                select(OutboxMessage.channel, OutboxMessage.due_at).where(
-                    col(OutboxMessage.id).in_(_first_of_each_channel())
-                )
-            ).all()
+            heads = queue_heads(session)
         if not heads:
             return IDLE_POLL_SECONDS
         # A channel may send once its head is due and its own second has passed: one that is
         # free already must not wait for the slot of another (that added ~0.1 s a message).
-        soonest = min(max(due, self._next_slot.get(channel, due)) for channel, due in heads)
+        soonest = min(max(h.due_at, self._next_slot.get(h.channel, h.due_at)) for h in heads)
         return max(0.02, min(IDLE_POLL_SECONDS, (soonest - now).total_seconds()))
 
     def start(self) -> None:
@@ -283,18 +292,10 @@ class OutboxDispatcher:
     # -- choosing and claiming ------------------------------------------------------------
 
     def _heads(self, limit: int) -> Sequence[int]:
-        """The oldest owed row of each channel, when it is due and its channel may send."""
+        """Each channel's next message, when it is due and its channel may send."""
         now = self._clock.now()
         with self._db.session() as session:
-            heads = session.exec(
-                select(OutboxMessage.id, OutboxMessage.channel)
-                .where(
-                    col(OutboxMessage.id).in_(_first_of_each_channel()),
-                    OutboxMessage.due_at <= now,
-                )
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-            ).all()
+            heads = queue_heads(session)
             # Pacing holds across processes: a channel that just got a message waits its second.
             recent = set(
                 session.exec(
@@ -304,12 +305,12 @@ class OutboxDispatcher:
                 ).all()
             )
         return [
-            message_id
-            for message_id, channel in heads
-            if message_id is not None
-            and channel not in recent
-            and self._next_slot.get(channel, now) <= now
-        ]
+            head.id
+            for head in heads
+            if head.due_at <= now
+            and head.channel not in recent
+            and self._next_slot.get(head.channel, now) <= now
+        ][:limit]
 
     def _claim(self, message_id: int) -> _Claimed | None:
         now = self._clock.now()
@@ -395,12 +396,7 @@ class OutboxDispatcher:
             return claimed.card_channel, claimed.card_ts
         key = outbox_key(claimed.id, claimed.created_at)
         if claimed.maybe_sent:
-            found = self._slack.find(
-                channel=claimed.channel,
-                thread_ts=claimed.thread_ts,
-                key=key,
-                oldest=claimed.created_at - CLOCK_SKEW,
-            )
+            found = self._find(claimed, key)
             if found is not None:
                 log.info("outbox message %s was already in Slack; not posting it again", claimed.id)
                 if claimed.kind == CARD:
@@ -416,6 +412,25 @@ class OutboxDispatcher:
             thread_ts=claimed.thread_ts,
             metadata=key,
         )
+
+    def _find(self, claimed: _Claimed, key: dict[str, Any]) -> tuple[str, str] | None:
+        try:
+            return self._slack.find(
+                channel=claimed.channel,
+                thread_ts=claimed.thread_ts,
+                key=key,
+                oldest=claimed.created_at - CLOCK_SKEW,
+            )
+        except SlackLookupImpossible as exc:
+            # Not knowing whether it arrived, post it: a rare duplicate beats a lost message.
+            log.warning(
+                "outbox message %s to %s may already be in Slack but cannot be looked up (%s); "
+                "posting it anyway, a duplicate is possible",
+                claimed.id,
+                claimed.channel,
+                exc,
+            )
+            return None
 
     def _retry_later(self, claimed: _Claimed, exc: SlackUnavailable) -> None:
         now = self._clock.now()
@@ -470,15 +485,6 @@ def _already_owed(session: Session, dedupe_key: str | None) -> bool:
         return False
     statement = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     return session.exec(statement).first() is not None
-
-
-def _first_of_each_channel() -> SelectOfScalar[Any]:
-    """The id of each channel's oldest undelivered row: the one it must send next."""
-    return (
-        select(func.min(OutboxMessage.id))
-        .where(col(OutboxMessage.delivered_at).is_(None))
-        .group_by(col(OutboxMessage.channel))
-    )
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -15,7 +15,14 @@ from sqlmodel import Session, select
 from bot.context import DomainContext
 from bot.gates import deploy_holds
 from bot.models import OutboxMessage, SlackMessage
-from bot.outbox import CARD, Rendered, Renderer, SlackRefused, SlackUnavailable
+from bot.outbox import (
+    CARD,
+    Rendered,
+    Renderer,
+    SlackLookupImpossible,
+    SlackRefused,
+    SlackUnavailable,
+)
 from bot.snapshots import snapshot
 from commands.render import card, replies
 from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
@@ -23,10 +30,32 @@ from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
 GROUP_CACHE_SECONDS = 300.0
 # How many pages of history a retry reads looking for a message it may already have posted.
 FIND_PAGES = 5
+# The errors Slack's method pages (chat.postMessage, chat.update, conversations.history and the
+# errors every method shares, docs.slack.dev/reference/methods) describe as passing: rate limits
+# (ratelimited, rate_limited), "likely due to a transient issue on our end" (internal_error),
+# "It's possible some aspect of the operation succeeded" (fatal_error: the retry looks first),
+# "The service is temporarily unavailable" (service_unavailable), POST data "either missing or
+# truncated" on the way (request_timeout), and a workspace "intermittently unavailable" while it
+# migrates to an Enterprise organization (team_added_to_org, org_login_required). Every other
+# error is about the request, the channel or the token (channel_not_found, is_archived,
+# msg_too_long, invalid_blocks, not_in_channel, missing_scope, token_revoked…): asking again
+# gets the same answer.
+PASSING_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+        "org_login_required",
+    }
+)
 
 
 class WebApiSlack:
-    """SlackPort on the Web API: 429/5xx/timeouts mean 'later', anything else 'never'."""
+    """SlackPort on the Web API: 429, 5xx, timeouts and passing errors mean 'later'."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
@@ -41,22 +70,35 @@ class WebApiSlack:
         thread_ts: str | None,
         metadata: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
-        target = self._resolve(channel)
+        # A user id posts to the bot's DM with them (Slack opens it): chat:write is enough.
         response = self._call(
             self._client.chat_postMessage,
-            channel=target,
+            channel=self._dm_channels.get(channel, channel),
             text=text,
             blocks=blocks or None,
             thread_ts=thread_ts,
             unfurl_links=False,
             metadata=metadata,
         )
-        return str(response["channel"]), str(response["ts"])
+        posted = str(response["channel"])
+        if _is_user(channel):
+            self._dm_channels[channel] = posted
+        return posted, str(response["ts"])
 
     def find(
         self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
     ) -> tuple[str, str] | None:
-        target = self._resolve(channel)
+        try:
+            return self._find(channel=channel, thread_ts=thread_ts, key=key, oldest=oldest)
+        except SlackRefused as refused:
+            # missing_scope, not_in_channel (chat:write.public posts where it cannot read),
+            # channel_not_found…: asking again will not help, so the caller posts without looking.
+            raise SlackLookupImpossible(str(refused)) from refused
+
+    def _find(
+        self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
+    ) -> tuple[str, str] | None:
+        target = self._conversation(channel)
         cursor: str | None = None
         for _ in range(FIND_PAGES):
             arguments: dict[str, Any] = {
@@ -81,8 +123,9 @@ class WebApiSlack:
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def _resolve(self, channel: str) -> str:
-        if channel[:1] not in ("U", "W"):
+    def _conversation(self, channel: str) -> str:
+        """The conversation id conversations.* need: a user's DM is opened to learn it."""
+        if not _is_user(channel):
             return channel
         if channel not in self._dm_channels:
             opened = self._call(self._client.conversations_open, users=channel)
@@ -95,21 +138,22 @@ class WebApiSlack:
             return method(**kwargs)
         except SlackApiError as failure:
             status = failure.response.status_code
-            error = failure.response.get("error", "unknown_error")
-            if (
-                status == 429
-                or status >= 500
-                or error in ("ratelimited", "internal_error", "fatal_error")
-            ):
-                retry = failure.response.headers.get("Retry-After") or failure.response.headers.get(
-                    "retry-after"
-                )
+            error = str(failure.response.get("error", "unknown_error"))
+            if status == 429 or status >= 500 or error in PASSING_ERRORS:
+                headers = failure.response.headers
+                retry = headers.get("Retry-After") or headers.get("retry-after")
                 raise SlackUnavailable(
                     f"slack answered {status} {error}", float(retry) if retry else None
                 ) from failure
-            raise SlackRefused(f"slack refused: {error}") from failure
+            needed = failure.response.get("needed")
+            detail = f" (needs {needed})" if needed else ""
+            raise SlackRefused(f"slack refused: {error}{detail}") from failure
         except (URLError, TimeoutError, ConnectionError, OSError) as failure:
             raise SlackUnavailable(f"slack unreachable: {failure}") from failure
+
+
+def _is_user(channel: str) -> bool:
+    return channel[:1] in ("U", "W")
 
 
 class SlackDirectory:

@@ -7,24 +7,35 @@ from datetime import datetime
 from typing import Any, Literal
 
 JsonDict = dict[str, Any]
-FaultKind = Literal[500, 429, "timeout"] | int
+# An HTTP status (500, 503, 429…), "timeout", or a Slack error code answered with HTTP 200 as
+# Slack answers most errors (e.g. "service_unavailable", "is_archived").
+FaultKind = Literal[500, 429, "timeout"] | int | str
 
 
 class SlackApiFailure(Exception):
     """A Web API error answer: Slack's error code, the HTTP status, and detail lines."""
 
-    def __init__(self, error: str, *, status: int = 200, messages: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        messages: list[str] | None = None,
+        fields: JsonDict | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.messages = messages or []
+        # Top-level fields some errors carry, e.g. missing_scope's `needed` and `provided`.
+        self.fields = fields or {}
         self.message = f"Slack answered {error}" + (
             f": {'; '.join(self.messages)}" if messages else ""
         )
 
     def body(self) -> JsonDict:
         """The JSON body Slack sends with this error."""
-        answer: JsonDict = {"ok": False, "error": self.error}
+        answer: JsonDict = {"ok": False, "error": self.error, **self.fields}
         if self.messages:
             answer["response_metadata"] = {"messages": list(self.messages)}
         return answer
@@ -32,7 +43,7 @@ class SlackApiFailure(Exception):
 
 @dataclass
 class Channel:
-    """A public channel, or a DM (`is_im`) with one user."""
+    """A public or private channel, a DM (`is_im`) with one user, or a group DM."""
 
     id: str
     name: str
@@ -41,6 +52,9 @@ class Channel:
     is_mpim: bool = False
     user: str | None = None
     members: list[str] = field(default_factory=list)
+    is_private: bool = False
+    # Whether the bot was invited: it reads history only where it is a member.
+    bot_is_member: bool = True
 
     def to_slack(self) -> JsonDict:
         """conversations.info's `channel` object."""
@@ -62,10 +76,10 @@ class Channel:
             "is_group": False,
             "is_im": False,
             "is_mpim": self.is_mpim,
-            "is_private": self.is_mpim,
+            "is_private": self.is_private or self.is_mpim,
             "is_archived": False,
             "is_general": False,
-            "is_member": True,
+            "is_member": self.bot_is_member,
             "created": self.created,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.models import Fault, JsonDict, ResponseUrl, SlackApiFailure
+from console.scopes import method_scope, require_scope
 from console.web_api_methods import METHODS, Args, flag_arg, message_content, text_arg
 from console.workspace import Workspace
 
@@ -112,8 +113,9 @@ async def _fault_answer(
             await asyncio.sleep(_FAULT_POLL_SECONDS)
         body = {"ok": False, "error": "timeout"}
         return _answer(workspace, method, args, body, 504, at=arrived)
-    status = int(fault.kind)
-    return _answer(workspace, method, args, {"ok": False, "error": "fatal_error"}, status)
+    if isinstance(fault.kind, str):
+        return _answer(workspace, method, args, {"ok": False, "error": fault.kind})
+    return _answer(workspace, method, args, {"ok": False, "error": "fatal_error"}, fault.kind)
 
 
 def _rate_limited(workspace: Workspace, method: str, args: Args) -> bool:
@@ -141,6 +143,10 @@ async def web_api(workspace: Workspace, request: Request) -> Response:
         return _failure(workspace, method, args, SlackApiFailure("not_authed"))
     if token != workspace.bot_token:
         return _failure(workspace, method, args, SlackApiFailure("invalid_auth"))
+    try:
+        require_scope(workspace.bot_scopes, method_scope(method))
+    except SlackApiFailure as failure:
+        return _failure(workspace, method, args, failure)
     fault = workspace.take_fault(method)
     if fault is not None:
         return await _fault_answer(workspace, method, args, fault, request)

@@ -15,7 +15,8 @@ from console.blockkit import (
     parse_json_object,
     view_problems,
 )
-from console.models import JsonDict, Message, SlackApiFailure
+from console.models import Channel, JsonDict, Message, SlackApiFailure
+from console.scopes import conversation_scope, require_scope
 from console.workspace import Workspace
 
 Args = dict[str, Any]
@@ -64,6 +65,30 @@ def _missing(name: str) -> SlackApiFailure:
     )
 
 
+def _bot_channel(workspace: Workspace, args: Args) -> Channel:
+    """The `channel` argument as the bot sees it: a private channel it is not in is not there."""
+    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    if channel.is_private and not channel.bot_is_member:
+        raise SlackApiFailure("channel_not_found")
+    return channel
+
+
+def _conversation(workspace: Workspace, args: Args, method: str, *, read: bool) -> Channel:
+    """conversations.*'s `channel`: an id (not a name or a user id), with the type's scope.
+
+    A bot token reads (`read`) only conversations the bot is a member of: a public channel it
+    was not invited to is `not_in_channel`, also with chat:write.public (which covers posting).
+    """
+    reference = _required(args, "channel", "channel_not_found")
+    channel = workspace.channels.get(reference)
+    if channel is None or (channel.is_private and not channel.bot_is_member):
+        raise SlackApiFailure("channel_not_found")
+    require_scope(workspace.bot_scopes, conversation_scope(method, channel))
+    if read and not channel.bot_is_member:
+        raise SlackApiFailure("not_in_channel")
+    return channel
+
+
 def message_content(args: Args) -> tuple[str | None, list[JsonDict] | None]:
     """`text` and `blocks` of a chat.* call, validated as Slack validates them."""
     text = text_arg(args, "text")
@@ -103,7 +128,9 @@ def auth_test(workspace: Workspace, args: Args) -> JsonDict:
 
 def chat_post_message(workspace: Workspace, args: Args) -> JsonDict:
     """chat.postMessage to a channel id, name, DM or user id; optionally into a thread."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _bot_channel(workspace, args)
+    if not channel.bot_is_member and "chat:write.public" not in workspace.bot_scopes:
+        raise SlackApiFailure("not_in_channel")
     text, blocks = message_content(args)
     thread_ts = text_arg(args, "thread_ts")
     if thread_ts is not None:
@@ -147,7 +174,7 @@ def _with_metadata(item: JsonDict, message: Message, args: Args) -> JsonDict:
 
 def chat_update(workspace: Workspace, args: Args) -> JsonDict:
     """chat.update: edit one of the bot's messages in place."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _bot_channel(workspace, args)
     ts = _required(args, "ts", "message_not_found")
     text, blocks = message_content(args)
     message = workspace.update_message(channel.id, ts, text=text, blocks=blocks)
@@ -162,7 +189,7 @@ def chat_update(workspace: Workspace, args: Args) -> JsonDict:
 
 def chat_post_ephemeral(workspace: Workspace, args: Args) -> JsonDict:
     """chat.postEphemeral: a message only `user` sees."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _bot_channel(workspace, args)
     user = _required(args, "user", "user_not_in_channel")
     text, blocks = message_content(args)
     ephemeral = workspace.post_ephemeral(
@@ -173,7 +200,7 @@ def chat_post_ephemeral(workspace: Workspace, args: Args) -> JsonDict:
 
 def chat_get_permalink(workspace: Workspace, args: Args) -> JsonDict:
     """chat.getPermalink for a posted message."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _bot_channel(workspace, args)
     ts = _required(args, "message_ts", "message_not_found")
     workspace.find_message(channel.id, ts)
     return {"ok": True, "channel": channel.id, "permalink": workspace.permalink(channel.id, ts)}
@@ -181,7 +208,7 @@ def chat_get_permalink(workspace: Workspace, args: Args) -> JsonDict:
 
 def chat_delete(workspace: Workspace, args: Args) -> JsonDict:
     """chat.delete one of the bot's messages."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _bot_channel(workspace, args)
     ts = _required(args, "ts", "message_not_found")
     workspace.delete_message(channel.id, ts)
     return {"ok": True, "channel": channel.id, "ts": ts}
@@ -195,7 +222,12 @@ def conversations_open(workspace: Workspace, args: Args) -> JsonDict:
         raise SlackApiFailure("users_list_not_supplied")
     if existing is not None:
         channel = workspace.channel(existing)
+        require_scope(workspace.bot_scopes, conversation_scope("conversations.open", channel))
     else:
+        group = len(users) > 1
+        require_scope(
+            workspace.bot_scopes, conversation_scope("conversations.open", None, group=group)
+        )
         before = set(workspace.channels)
         channel = (
             workspace.dm_channel(users[0]) if len(users) == 1 else workspace.group_dm_channel(users)
@@ -212,7 +244,7 @@ def conversations_open(workspace: Workspace, args: Args) -> JsonDict:
 
 def conversations_info(workspace: Workspace, args: Args) -> JsonDict:
     """conversations.info."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _conversation(workspace, args, "conversations.info", read=False)
     return {"ok": True, "channel": channel.to_slack()}
 
 
@@ -243,7 +275,7 @@ def _in_range(message: Message, args: Args) -> bool:
 
 def conversations_history(workspace: Workspace, args: Args) -> JsonDict:
     """conversations.history: newest first, with thread summaries."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _conversation(workspace, args, "conversations.history", read=True)
     try:
         messages = [m for m in workspace.history(channel.id) if _in_range(m, args)]
     except ValueError as error:
@@ -261,7 +293,7 @@ def conversations_history(workspace: Workspace, args: Args) -> JsonDict:
 
 def conversations_replies(workspace: Workspace, args: Args) -> JsonDict:
     """conversations.replies: the parent then its replies, oldest first."""
-    channel = workspace.channel(_required(args, "channel", "channel_not_found"))
+    channel = _conversation(workspace, args, "conversations.replies", read=True)
     ts = _required(args, "ts", "thread_not_found")
     try:
         parent = workspace.find_message(channel.id, ts)

@@ -26,6 +26,7 @@ from console.models import (
     User,
     UserGroup,
 )
+from console.scopes import MANIFEST_BOT_SCOPES
 
 TRIGGER_TTL = timedelta(seconds=3)
 RESPONSE_URL_TTL = timedelta(minutes=30)
@@ -55,6 +56,7 @@ class Workspace:
         rate_limit_per_channel_per_second: float | None = None,
         rate_limited_methods: Iterable[str] = DEFAULT_RATE_LIMITED_METHODS,
         permalink_base: str | None = None,
+        bot_scopes: Iterable[str] = MANIFEST_BOT_SCOPES,
     ) -> None:
         self.team_id = team_id
         self.team_domain = team_domain
@@ -62,6 +64,8 @@ class Workspace:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
+        # What the bot token was granted at install: by default what manifest.yml asks for.
+        self.bot_scopes = frozenset(bot_scopes)
         self.clock: Clock = clock or SystemClock()
         self.rate_limit_per_channel_per_second = rate_limit_per_channel_per_second
         self.rate_limited_methods = frozenset(rate_limited_methods)
@@ -90,10 +94,18 @@ class Workspace:
 
     # -- directory -------------------------------------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str) -> Channel:
-        """Create a public channel the bot is a member of."""
+    def add_channel(
+        self, channel_id: str, name: str, *, private: bool = False, bot_is_member: bool = True
+    ) -> Channel:
+        """Create a channel (public unless `private`); the bot is in it unless told otherwise."""
         with self._lock:
-            channel = Channel(id=channel_id, name=name.lstrip("#"), created=self._epoch())
+            channel = Channel(
+                id=channel_id,
+                name=name.lstrip("#"),
+                created=self._epoch(),
+                is_private=private,
+                bot_is_member=bot_is_member,
+            )
             self.channels[channel_id] = channel
             self.messages.setdefault(channel_id, [])
             return channel
@@ -499,7 +511,7 @@ class Workspace:
             return [call for call in self.calls if call.method == method]
 
     def fail_next(self, method: str, status: FaultKind = 500, *, times: int = 1) -> None:
-        """Make the next `times` calls of `method` fail with HTTP 500, 429 or a timeout."""
+        """Make the next `times` calls of `method` fail: an HTTP status, a timeout, or an error."""
         with self._lock:
             self._faults[method] = Fault(status, times)
 

@@ -80,6 +80,19 @@ def test_fail_next_429_carries_retry_after(api_url: str, workspace: Workspace) -
     assert answer.json()["error"] == "ratelimited"
 
 
+def test_fail_next_with_an_error_code_answers_it_with_http_200(
+    api_url: str, workspace: Workspace
+) -> None:
+    workspace.fail_next("chat.postMessage", "service_unavailable")
+    answer = post(api_url, workspace, "C0RELEASES", "later")
+    assert (answer.status_code, answer.json()) == (
+        200,
+        {"ok": False, "error": "service_unavailable"},
+    )
+    assert post(api_url, workspace, "C0RELEASES", "now").json()["ok"]
+    assert [m.text for m in workspace.history("C0RELEASES")] == ["now"]
+
+
 def test_fail_next_timeout_holds_until_the_client_gives_up(
     api_url: str, workspace: Workspace
 ) -> None:

@@ -52,7 +52,10 @@ def test_ts_values_are_unique_and_increasing_even_when_the_clock_stands_still(
     assert stamps == sorted(stamps, key=float)
 
 
-def test_channel_can_be_a_name_and_a_user_id_means_their_dm(client: WebClient) -> None:
+def test_channel_can_be_a_name_and_a_user_id_means_their_dm(
+    client: WebClient, workspace: Workspace
+) -> None:
+    workspace.bot_scopes |= {"im:read"}  # an app installed with im:read may look at its DMs
     by_name = client.chat_postMessage(channel="#announcements", text="released")
     to_user = client.chat_postMessage(channel="U0APPROVER1", text="please approve")
     opened = client.conversations_open(users="U0APPROVER1")

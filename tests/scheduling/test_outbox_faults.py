@@ -203,3 +203,78 @@ def test_a_message_slack_refuses_for_good_is_not_retried(slack: SlackDriver) -> 
         [row] = session.exec(select(OutboxMessage)).all()
     assert row.delivered_ts is None and row.last_error == "slack refused: channel_not_found"
     assert isinstance(row.delivered_at, datetime)
+
+
+# Slack's method pages describe these as passing (rate limits, "a transient issue on our end",
+# "temporarily unavailable", an Enterprise migration, POST data that arrived truncated).
+PASSING = [
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+    "org_login_required",
+]
+# About the request, the channel or the token: asking again gets the same answer.
+FOR_GOOD = ["is_archived", "restricted_action", "not_in_channel", "missing_scope", "token_revoked"]
+
+
+@pytest.mark.parametrize("error", PASSING)
+def test_a_post_slack_answers_with_a_passing_error_is_retried_and_arrives_once(
+    slack: SlackDriver, workspace: Workspace, error: str
+) -> None:
+    _owe(slack, "C0RELEASES", "hello")
+    workspace.fail_next("chat.postMessage", error)
+    assert slack.bot.dispatcher.deliver_due() == 0
+    slack.settle()
+    assert _texts(slack, "C0RELEASES") == ["hello"]
+    assert [c.error for c in workspace.calls_to("chat.postMessage")] == [error, None]
+
+
+@pytest.mark.parametrize("error", FOR_GOOD)
+def test_a_post_slack_refuses_for_good_is_kept_with_its_error_not_retried(
+    slack: SlackDriver, workspace: Workspace, error: str
+) -> None:
+    _owe(slack, "C0RELEASES", "hello")
+    workspace.fail_next("chat.postMessage", error)
+    assert slack.bot.dispatcher.deliver_due() == 1
+    slack.settle()
+    [row] = _all(slack)
+    assert row.delivered_ts is None and row.last_error == f"slack refused: {error}"
+    assert [c.error for c in workspace.calls_to("chat.postMessage")] == [error]
+
+
+def test_a_card_update_answered_service_unavailable_is_retried(
+    slack: SlackDriver, workspace: Workspace
+) -> None:
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
+    slack.settle()
+    workspace.fail_next("chat.update", "service_unavailable")
+    slack.command("U0REQUESTER", "cancel R-1 wrong build")
+    slack.settle()
+    assert slack.card("R-1").text == "R-1 · checkout 1.4.2 → staging: Cancelled"
+    assert [c.error for c in workspace.calls_to("chat.update")] == ["service_unavailable", None]
+
+
+def test_a_lookup_answered_with_a_passing_error_waits_rather_than_posting_blind(
+    slack: SlackDriver, workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    _owe(slack, "C0RELEASES", "exactly once")
+    with pytest.raises(Killed):
+        _dying(slack).deliver_due()
+    slack.clock.advance(outbox.SEND_LEASE)
+    workspace.fail_next("conversations.history", "service_unavailable")
+    slack.settle()
+    assert _texts(slack, "C0RELEASES") == ["exactly once"]
+    assert [c.error for c in workspace.calls_to("conversations.history")] == [
+        "service_unavailable",
+        None,
+    ]
+    assert not [r for r in caplog.records if "cannot be looked up" in r.getMessage()]
+
+
+def _all(slack: SlackDriver) -> list[OutboxMessage]:
+    with slack.bot.db.session() as session:
+        return list(session.exec(select(OutboxMessage)).all())
