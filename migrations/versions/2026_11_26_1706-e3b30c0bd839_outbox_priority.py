@@ -1,7 +1,7 @@
 """Outbox priority: alerts and requests for a decision go before other messages of a channel
 
 Revision ID: e3b30c0bd839
-Revises: f956d0207627
+Revises: fd9c53bb4c54
 Create Date: 2026-11-26 17:06:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e3b30c0bd839"
-down_revision: str | None = "f956d0207627"
+down_revision: str | None = "fd9c53bb4c54"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
