@@ -14,7 +14,7 @@ from console.slack_api import Workspace
 from tests.scenario.driver import SlackDriver
 from tests.scheduling.conftest import release_to_staging
 
-ALERT = ":rotating_light: *R-1* checkout `1.4.2` in staging is rolling back"
+ALERT = ":rotating_light: *R-1* checkout `1.4.2` in staging: "
 
 
 def _deliver_at_slacks_pace(
