@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///./releasebot.db"
@@ -36,11 +38,19 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
-        """Heroku-style `postgres://` URLs and bare `postgresql://` use psycopg 3."""
+        """Heroku-style `postgres://` URLs and bare `postgresql://` use psycopg 3; a relative
+        SQLite file is pinned to the directory the bot was started in."""
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
-        return value
+        return _absolute_sqlite(value)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute_state_dir(cls, value: Path) -> Path:
+        """Resolved once, here: the command backend's runner works inside a sub-directory, so
+        a relative path would point somewhere else for it (issue 9.1)."""
+        return value.expanduser().absolute()
 
     @field_validator("slack_api_url")
     @classmethod
@@ -62,3 +72,19 @@ class Settings(BaseSettings):
         missing = [name for name, value in needed.items() if value is None]
         if missing:
             raise SystemExit(f"releasebot: set {', '.join(missing)} (see README, 'Configuration')")
+
+
+def _absolute_sqlite(url: str) -> str:
+    """`sqlite:///./releasebot.db` as an absolute path, so every part of the bot (and anything
+    it starts) opens the same file whatever its working directory."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # not a URL SQLAlchemy reads: make_engine says so with the detail
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database:
+        return url
+    if database == ":memory:" or database.startswith("file:") or Path(database).is_absolute():
+        return url
+    absolute = str(Path(database).expanduser().absolute())
+    return parsed.set(database=absolute).render_as_string(hide_password=False)

@@ -30,8 +30,10 @@ def test_plan_approve_deploy_release_and_announce(
     announcement = eventually(lambda: slack.history("C0ANNOUNCE"), what="the release announcement")[
         0
     ]
-    thread = " ".join(slack.thread(card))
-    assert "R-1 is released" in thread, thread
+    eventually(
+        lambda: any("R-1 is released" in line for line in slack.thread(card)),
+        what="'R-1 is released' in the card's thread",
+    )
     announced = str(announcement.blocks) + announcement.text
     assert "checkout 1.4.2" in announced and "production" in announced, announced
     assert "Fix rounding of discounted totals" in announced, announced
