@@ -193,7 +193,12 @@ class RolloutEngine:
         """Take a plan as far as it can go right now; give it back once its next step waits."""
         for _ in range(MAX_STEPS):
             with self._db.session() as session:
-                work = self._step(session, get_plan(session, plan_id=plan_id, for_update=True))
+                plan = get_plan(session, plan_id=plan_id, for_update=True)
+                work = self._step(session, plan)
+                if work is not None and work is not self._again:
+                    # The I/O runs outside the transaction; a step may have made the plan due
+                    # now (a check to measure), so re-lease it or another process takes it too.
+                    plan.next_step_at = self._ctx.clock.now() + LEASE
             if work is None or not work():
                 return
 
