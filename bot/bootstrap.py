@@ -127,7 +127,11 @@ def build(
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
     ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
     dispatcher = OutboxDispatcher(
-        db=db, slack=WebApiSlack(client), render=renderer(ctx, client), clock=clock
+        db=db,
+        slack=WebApiSlack(client),
+        render=renderer(ctx, client),
+        clock=clock,
+        owner=settings.lease_owner,
     )
     http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
 
@@ -149,6 +153,7 @@ def build(
         backends=backends,
         probes=ProbeFactory(config=config, http=http, clock=clock),
         poll_interval=poll_interval,
+        owner=settings.lease_owner,
     )
 
     def on_change() -> None:
@@ -170,6 +175,8 @@ def build(
         engine=engine,
         backends=backends,
         credentials=credentials,
-        scheduler=build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick),
+        scheduler=build_scheduler(
+            db, ctx=ctx, on_messages=dispatcher.kick, owner=settings.lease_owner
+        ),
         http=http,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket as net
 import sys
 from pathlib import Path
 
@@ -74,18 +75,36 @@ def serve(settings: Settings) -> int:
     settings.require_slack()
     _load_config_or_exit(settings)
     _refuse_unmigrated(settings)
+    # The port first: holding it is what makes this process the only one of its slot, so
+    # only then may it take back the leases its predecessor left (bot.leases).
+    listener = _listen(settings.host, settings.port)
     bot = build(settings, credentials=slack_credentials(settings))
     bot.start_background()
     try:
-        uvicorn.run(
-            Starlette(routes=releasebot_routes(bot)),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
+        server = uvicorn.Server(
+            uvicorn.Config(Starlette(routes=releasebot_routes(bot)), log_config=None)
         )
+        server.run(sockets=[listener])
     finally:
         bot.stop()
+        listener.close()
     return 0
+
+
+def _listen(host: str, port: int) -> net.socket:
+    """A socket bound to host:port, or one line saying the port is taken."""
+    family = net.AF_INET6 if ":" in host else net.AF_INET
+    listener = net.socket(family, net.SOCK_STREAM)
+    listener.setsockopt(net.SOL_SOCKET, net.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as taken:
+        listener.close()
+        raise SystemExit(
+            f"releasebot: cannot listen on {host}:{port} ({taken.strerror}); "
+            "is another releasebot running? Set PORT to use another port."
+        ) from None
+    return listener
 
 
 def socket(settings: Settings) -> int:

@@ -76,6 +76,8 @@ class ReleasePlan(SQLModel, table=True):
     revision: int = Field(default=1)
     # When the rollout engine should look at this plan next (None: nothing to do by itself).
     next_step_at: datetime | None = _utc(default=None, nullable=True, index=True)
+    # Which process (host:port, see bot.leases) last claimed the plan: its restart takes it back.
+    lease_owner: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 
@@ -193,6 +195,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _utc()
     due_at: datetime = _utc()
     attempts: int = Field(default=0)
+    # Which process is sending it (host:port, see bot.leases), while `due_at` is its lease.
+    lease_owner: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, sa_type=Text)
     delivered_at: datetime | None = _utc(default=None, nullable=True)
     delivered_ts: str | None = Field(default=None, max_length=32)

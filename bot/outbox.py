@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.leases import process_owner
 from bot.models import OutboxMessage, ReleasePlan, SlackMessage
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,17 @@ class OutboxDispatcher:
     message in Slack by its metadata, so nothing is posted twice and nothing is lost.
     """
 
-    def __init__(self, *, db: Database, slack: SlackPort, render: Renderer, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        slack: SlackPort,
+        render: Renderer,
+        clock: Clock,
+        owner: str | None = None,
+    ) -> None:
         self._db = db
+        self.owner = owner or process_owner()
         self._slack = slack
         self._render = render
         self._clock = clock
@@ -256,8 +266,27 @@ class OutboxDispatcher:
         soonest = min(max(due, self._next_slot.get(channel, due)) for channel, due in heads)
         return max(0.02, min(IDLE_POLL_SECONDS, (soonest - now).total_seconds()))
 
+    def take_back(self) -> int:
+        """Make messages this slot's previous process was sending due now (they are looked up
+        in Slack before any re-post); how many there were."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            taken = session.connection().execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.lease_owner) == self.owner,
+                    col(OutboxMessage.delivered_at).is_(None),
+                    col(OutboxMessage.due_at) > now,
+                )
+                .values(due_at=now, lease_owner=None)
+            )
+        if taken.rowcount:
+            log.info("took back %d message(s) leased before a restart", taken.rowcount)
+        return int(taken.rowcount)
+
     def start(self) -> None:
-        """Run the delivery loop in a daemon thread."""
+        """Take back this slot's messages, then run the delivery loop in a daemon thread."""
+        self.take_back()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
         self._thread.start()
@@ -352,6 +381,7 @@ class OutboxDispatcher:
             )
             row.attempts += 1
             row.due_at = now + SEND_LEASE  # nobody else takes it while we send
+            row.lease_owner = self.owner
             return claimed
 
     def _message_of(self, session: Session, row: OutboxMessage) -> Rendered:
@@ -428,6 +458,7 @@ class OutboxDispatcher:
                 backoff = timedelta(seconds=exc.retry_after)
                 self._next_slot[claimed.channel] = now + backoff
             row.due_at = now + backoff
+            row.lease_owner = None  # a backoff, not a lease: a restart must honour it
             row.last_error = str(exc)[:2000]
         log.warning("slack unavailable, message %s retried in %s: %s", claimed.id, backoff, exc)
 

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.leases import slot_owner
+
 SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///./releasebot.db"
 
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=Path("var"), alias="RELEASEBOT_STATE_DIR")
     # Where deploy services reach releasebot (webhook callbacks); default: this machine.
     public_url: str | None = Field(default=None, alias="RELEASEBOT_PUBLIC_URL")
+
+    @property
+    def lease_owner(self) -> str:
+        """This process's name on the work it claims; its own restart takes that work back."""
+        return slot_owner(self.port)
 
     @property
     def callback_base_url(self) -> str:

@@ -35,9 +35,7 @@ def test_a_message_in_flight_when_killed_is_delivered_after_restart(
     # Slack holds the card's post; the process dies while waiting for the answer.
     slack.workspace.fail_next("chat.postMessage", "timeout")
     assert bot.command(slack, "U0REQUESTER", "plan checkout 1.4.2 to staging").status_code == 200
-    eventually(
-        lambda: slack.arrivals.count("/api/chat.postMessage") >= 1, what="the card's post"
-    )
+    eventually(lambda: slack.arrivals.count("/api/chat.postMessage") >= 1, what="the card's post")
     bot.kill()
     bot.serve()
 

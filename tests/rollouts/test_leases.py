@@ -16,7 +16,8 @@ from bot import plans, rollouts
 from bot.config import ReleasebotConfig
 from bot.context import DomainContext, StaticDirectory
 from bot.db import Database
-from bot.engine import RolloutEngine
+from bot.engine import LEASE, RolloutEngine
+from bot.models import PlanState
 from bot.plans import get_plan
 from console.testing import ManualClock
 from integrations.checks.registry import ProbeFactory
@@ -130,3 +131,27 @@ def test_a_plan_stays_leased_while_its_check_is_measured(
     finally:
         check.release.set()
         worker.join(20)
+
+
+def _killed_after_claiming(engines: Engines, owner: str) -> None:
+    """A process of slot `owner` claims the plan and dies before it does anything with it."""
+    assert engines.engine(owner=owner).claim_due() == [1]
+
+
+def test_a_restarted_process_takes_back_its_own_plan_at_once(engines: Engines) -> None:
+    _killed_after_claiming(engines, "deploy-host:3000")
+    restarted = engines.engine(owner="deploy-host:3000")
+    assert restarted.claim_due() == []  # leased for two minutes...
+    assert restarted.take_back() == 1  # ...unless the lease is our own from before a restart
+    assert restarted.claim_due() == [1]
+    restarted.advance(1)
+    assert engines.state_of() == PlanState.DEPLOYING
+
+
+def test_a_live_other_process_keeps_its_plan(engines: Engines) -> None:
+    _killed_after_claiming(engines, "deploy-host:3000")
+    other = engines.engine(owner="deploy-host:3001")
+    assert other.take_back() == 0
+    assert other.claim_due() == []
+    engines.clock.advance(LEASE)
+    assert other.claim_due() == [1]  # a lease that ran out is anyone's
