@@ -41,10 +41,13 @@ def check_config(settings: Settings) -> int:
     return 0
 
 
-def migrate(settings: Settings) -> int:
+def migrate(settings: Settings, *, quiet: bool = False) -> int:
     """Upgrade the database to the newest schema."""
     from bot.migrate import upgrade
 
+    if not quiet:
+        # `releasebot migrate` names each migration it applies; nothing else logs alembic.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
     upgrade(settings.database_url)
     print("releasebot: database is at the newest schema")
     return 0
@@ -82,7 +85,9 @@ def serve(settings: Settings) -> int:
     bot.start_background()
     try:
         server = uvicorn.Server(
-            uvicorn.Config(Starlette(routes=releasebot_routes(bot)), log_config=None)
+            uvicorn.Config(
+                Starlette(routes=releasebot_routes(bot)), log_config=None, access_log=False
+            )
         )
         server.run(sockets=[listener])
     finally:
@@ -142,7 +147,7 @@ def console(settings: Settings) -> int:
 
     quiet_startup_logs()
     _load_config_or_exit(settings)
-    migrate(settings)
+    migrate(settings, quiet=True)
     return run_console(settings)
 
 

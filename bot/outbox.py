@@ -411,6 +411,14 @@ class OutboxDispatcher:
             log.error("slack refused message %s for good: %s", claimed.id, exc)
             return True
         self._finish(claimed, channel=channel, ts=ts, error=None)
+        # One line per message acted on, with its plan (issue 9.12).
+        log.info(
+            "delivered %s message %s to %s",
+            claimed.kind,
+            claimed.id,
+            channel,
+            extra={"event": "outbox.delivered", "plan_id": claimed.plan_id},
+        )
         return True
 
     def _send(self, claimed: _Claimed) -> tuple[str, str]:

@@ -282,11 +282,20 @@ class JobRunner:
                         reason=result.outcome,
                         detail={"kind": job.kind, "subject": job.subject, "due_at": _iso(job)},
                     )
-                return 1
+                kind, subject = job.kind, job.subject
         except Exception as failure:
             log.exception("scheduled job %s failed", job_id)
             self._record_failure(job_id, failure, now)
             return 0
+        # One line per job acted on, once its effects are committed (issue 9.12).
+        log.info(
+            "%s %s: %s",
+            kind,
+            subject,
+            result.outcome,
+            extra={"event": f"job.{kind}", "plan_id": _plan_id(subject)},
+        )
+        return 1
 
     def _result(self, session: Session, job: ScheduledJob, now: datetime) -> JobResult:
         kind = self._kinds[job.kind]

@@ -153,8 +153,8 @@ class FakeSlack:
                 raise AssertionError(f"{ref} never reached {states}: {shown}\n{thread}")
             time.sleep(0.05)
 
-    def story(self, ref: str, *, quiet_for: float = 2.0, timeout: float = 15.0) -> str:
-        """The card and its thread once the bot stopped posting (for failure messages)."""
+    def quiet(self, *, quiet_for: float = 2.0, timeout: float = 15.0) -> None:
+        """Wait until the bot has made no Web API call for `quiet_for` seconds."""
         deadline = time.monotonic() + timeout
         seen, since = -1, time.monotonic()
         while time.monotonic() < deadline:
@@ -162,8 +162,13 @@ class FakeSlack:
             if count != seen:
                 seen, since = count, time.monotonic()
             elif time.monotonic() - since > quiet_for:
-                break
+                return
             time.sleep(0.05)
+        raise AssertionError(f"the bot was still calling Slack after {timeout} s")
+
+    def story(self, ref: str) -> str:
+        """The card and its thread once the bot stopped posting (for failure messages)."""
+        self.quiet()
         card = self.card(ref)
         if card is None:
             return f"no card for {ref}"
