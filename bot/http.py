@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.errors import BackendError
 from bot.hooks import SecretOf, accept_callback
+from bot.request_guard import Refused, decode_slack_body, read_capped, verify_slack_signature
 from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 if TYPE_CHECKING:
@@ -53,6 +54,23 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.refused = Counter(
+            "releasebot_http_refused_total",
+            "Requests refused before they were read whole or parsed, by route and reason.",
+            ["route", "reason"],
+            registry=self.registry,
+        )
+
+    def refuse(self, route: str, refusal: Refused) -> Response:
+        """Count, log once and answer a refused request."""
+        self.refused.labels(route, refusal.reason).inc()
+        log.warning(
+            "refused a request to %s: %s",
+            route,
+            refusal.detail,
+            extra={"event": "http.refused", "status": refusal.status},
+        )
+        return JSONResponse({"ok": False, "error": refusal.reason}, refusal.status)
 
 
 def _kind(body: bytes, content_type: str) -> str:
@@ -63,15 +81,29 @@ def _kind(body: bytes, content_type: str) -> str:
     return "event"
 
 
-def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
+def slack_routes(
+    app: App, db: Database, metrics: Metrics, *, signing_secret: str
+) -> list[BaseRoute]:
     """The routes of SPEC §8 for one Bolt app."""
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        kind = _kind(body, request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        try:
+            body = await read_capped(request)
+            verify_slack_signature(
+                secret=signing_secret,
+                timestamp=request.headers.get("x-slack-request-timestamp", ""),
+                signature=request.headers.get("x-slack-signature", ""),
+                body=body,
+                now=time.time(),
+            )
+            text = decode_slack_body(body, content_type)
+        except Refused as refusal:
+            return metrics.refuse("/slack/events", refusal)
+        kind = _kind(body, content_type)
         bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
+            body=text,
             query=dict(request.query_params),
             headers={k: v for k, v in request.headers.items()},
         )
@@ -119,12 +151,21 @@ def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
 
 
 def hook_routes(
-    db: Database, *, clock: Clock, secret_of: SecretOf, on_callback: Callable[[], None]
+    db: Database,
+    *,
+    clock: Clock,
+    secret_of: SecretOf,
+    on_callback: Callable[[], None],
+    metrics: Metrics | None = None,
 ) -> list[BaseRoute]:
     """`POST /hooks/deploy/<token>`: signed status callbacks from webhook deploy services."""
+    metrics = metrics or Metrics()
 
     async def deploy_callback(request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await read_capped(request)
+        except Refused as refusal:
+            return metrics.refuse("/hooks/deploy", refusal)
         try:
             await run_in_threadpool(
                 lambda: accept_callback(
@@ -149,21 +190,25 @@ def create_http_app(
     app: App,
     db: Database,
     *,
+    signing_secret: str,
     extra_routes: Sequence[BaseRoute] = (),
     metrics: Metrics | None = None,
 ) -> Starlette:
     """The ASGI app of `releasebot serve` (and, with the console's routes, `releasebot`)."""
-    return Starlette(routes=[*slack_routes(app, db, metrics or Metrics()), *extra_routes])
+    routes = slack_routes(app, db, metrics or Metrics(), signing_secret=signing_secret)
+    return Starlette(routes=[*routes, *extra_routes])
 
 
 def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> list[BaseRoute]:
     """Every route of a running bot: Slack's, health, metrics and deploy callbacks."""
+    metrics = metrics or Metrics()
     return [
-        *slack_routes(bot.app, bot.db, metrics or Metrics()),
+        *slack_routes(bot.app, bot.db, metrics, signing_secret=bot.credentials.signing_secret),
         *hook_routes(
             bot.db,
             clock=bot.desk.ctx.clock,
             secret_of=bot.backends.webhook_secret,
             on_callback=bot.engine.kick,
+            metrics=metrics,
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,33 @@ def bot(deployment: Deployment, slack: FakeSlack, database_url: str | None) -> I
         assert migrated.code == 0, migrated.stderr
         shipped.serve()
         yield shipped
+
+
+@dataclass
+class Shared:
+    """One `releasebot serve` (and its far sides) shared by a module's quick tests."""
+
+    bot: ShippedBot
+    slack: FakeSlack
+    deployment: Deployment
+    target: CheckTarget
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shared]:
+    """For tests that change nothing a next test could see (refusals, health, metrics)."""
+    url = create_postgres_database() if request.param == "postgresql" else None
+    try:
+        with check_target() as running_target, fake_slack() as running_slack:
+            found = Deployment(tmp_path_factory.mktemp("deploy"))
+            found.write(check_url=running_target.url)
+            with shipped_bot(found.root, running_slack, database_url=url) as shipped:
+                migrated = shipped.run("migrate")
+                assert migrated.code == 0, migrated.stderr
+                shipped.serve()
+                yield Shared(shipped, running_slack, found, running_target)
+    finally:
+        if url is not None:
+            drop_postgres_database(url)

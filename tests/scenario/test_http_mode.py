@@ -20,7 +20,9 @@ from tests.scenario.driver import SIGNING_SECRET, SlackDriver
 @pytest.fixture
 def http(slack: SlackDriver) -> Iterator[httpx.Client]:
     with (
-        running_server(create_http_app(slack.bot.app, slack.bot.db)) as url,
+        running_server(
+            create_http_app(slack.bot.app, slack.bot.db, signing_secret=SIGNING_SECRET)
+        ) as url,
         httpx.Client(base_url=url) as client,
     ):
         yield client
@@ -79,7 +81,9 @@ def test_healthz_checks_the_database(http: httpx.Client) -> None:
 
 def test_healthz_reports_a_dead_database(slack: SlackDriver) -> None:
     unreachable = Database(make_engine("postgresql+psycopg://postgres@127.0.0.1:9/gone"))
-    with running_server(create_http_app(slack.bot.app, unreachable)) as url:
+    with running_server(
+        create_http_app(slack.bot.app, unreachable, signing_secret=SIGNING_SECRET)
+    ) as url:
         response = httpx.get(url + "/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
