@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import BackendError
+from bot.health import DatabaseUnusable, WriteCheck, describe_failure
 from bot.hooks import SecretOf, accept_callback
 from bot.request_guard import Refused, decode_slack_body, read_capped, verify_slack_signature
 from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from bot.bootstrap import Releasebot
 
 log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 class Metrics:
@@ -71,6 +76,40 @@ class Metrics:
             extra={"event": "http.refused", "status": refusal.status},
         )
         return JSONResponse({"ok": False, "error": refusal.reason}, refusal.status)
+
+
+class DatabaseHealth:
+    """Answers /healthz from a committed write, and logs each new problem once."""
+
+    def __init__(self, db: Database) -> None:
+        self._check = WriteCheck(db)
+        self._url = db.engine.url.render_as_string(hide_password=False)
+        self._running: asyncio.Future[None] | None = None
+        self._problem: str | None = None
+
+    async def healthy(self) -> bool:
+        """True when the database took a write within HEALTH_TIMEOUT_SECONDS."""
+        if self._running is None or self._running.done():
+            # One check at a time: a stuck database must not pile up a thread per probe.
+            self._running = asyncio.ensure_future(
+                run_in_threadpool(self._check.check, datetime.now(UTC))
+            )
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return self._unhealthy(f"no answer within {HEALTH_TIMEOUT_SECONDS:g} s")
+        except (SQLAlchemyError, DatabaseUnusable) as failure:
+            return self._unhealthy(describe_failure(self._url, failure))
+        if self._problem is not None:
+            log.info("database healthy again", extra={"event": "health.ok"})
+            self._problem = None
+        return True
+
+    def _unhealthy(self, problem: str) -> bool:
+        if problem != self._problem:
+            log.warning("database unhealthy: %s", problem, extra={"event": "health.unhealthy"})
+            self._problem = problem
+        return False
 
 
 def _kind(body: bytes, content_type: str) -> str:
@@ -133,12 +172,13 @@ def slack_routes(
             headers=bolt_response.first_headers_without_set_cookie(),
         )
 
+    health = DatabaseHealth(db)
+
     async def healthz(_: Request) -> Response:
-        try:
-            await run_in_threadpool(db.ping)
-        except SQLAlchemyError as failure:
-            return JSONResponse({"status": "unhealthy", "database": str(failure)[:200]}, 503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        if await health.healthy():
+            return JSONResponse({"status": "ok", "database": "ok"})
+        # Unauthenticated callers learn no host, port or driver text (issue 9.15).
+        return JSONResponse({"status": "unhealthy", "database": "unavailable"}, 503)
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -304,3 +304,12 @@ class DeployCallback(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=128)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = _utc()
+
+
+class WriteProbe(SQLModel, table=True):
+    """The last time a health check proved the database takes a committed write."""
+
+    __tablename__ = "write_probe"
+
+    id: int = Field(default=1, primary_key=True)
+    probed_at: datetime = _utc()

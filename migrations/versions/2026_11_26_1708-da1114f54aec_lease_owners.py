@@ -1,4 +1,4 @@
-"""Lease owners on plans and owed messages, so a restarted process takes its own back
+"""Lease owners on plans and owed messages; the health check's write probe
 
 Revision ID: da1114f54aec
 Revises: f956d0207627
@@ -11,6 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
+import bot.db
+
 revision: str = "da1114f54aec"
 down_revision: str | None = "f956d0207627"
 branch_labels: str | Sequence[str] | None = None
@@ -18,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "write_probe",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("probed_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     with op.batch_alter_table("release_plan", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
@@ -33,3 +41,4 @@ def downgrade() -> None:
         batch_op.drop_column("lease_owner")
     with op.batch_alter_table("release_plan", schema=None) as batch_op:
         batch_op.drop_column("lease_owner")
+    op.drop_table("write_probe")

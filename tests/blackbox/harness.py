@@ -395,6 +395,54 @@ def _build_changelog(target: Path) -> None:
             git("tag", tag, extra=who)
 
 
+# -- a database that cannot be written -------------------------------------------------------
+
+
+@contextmanager
+def read_only_file(path: Path) -> Iterator[None]:
+    """Make `path` read-only for every process, root included, until the block ends.
+
+    Permission bits do not bind root, so as root the file is made immutable instead.
+    """
+    root = os.geteuid() == 0
+    if root:
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.fail(f"cannot make {path} immutable as root: {made.stderr.strip()}")
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o444)
+    try:
+        with pytest.raises(PermissionError):
+            open(path, "r+b").close()
+        yield
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(mode)
+
+
+@contextmanager
+def read_only_postgres(url: str) -> Iterator[None]:
+    """New sessions of the database at `url` are read-only until the block ends."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            )
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+        admin.dispose()
+
+
 # -- the bot as a process --------------------------------------------------------------------
 
 
