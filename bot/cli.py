@@ -6,6 +6,9 @@ import argparse
 import logging
 import socket as net
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import logs
@@ -48,23 +51,47 @@ def migrate(settings: Settings, *, quiet: bool = False) -> int:
     if not quiet:
         # `releasebot migrate` names each migration it applies; nothing else logs alembic.
         logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
-    upgrade(settings.database_url)
+    with _database_problems(settings):
+        upgrade(settings.database_url)
     print("releasebot: database is at the newest schema")
     return 0
 
 
-def _refuse_unmigrated(settings: Settings) -> None:
-    from bot.db import make_engine
+@contextmanager
+def _database_problems(settings: Settings) -> Iterator[None]:
+    """Turn a database that cannot be used into one line that says what to check."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from bot.health import DatabaseUnusable, describe_failure
+
+    try:
+        yield
+    except (SQLAlchemyError, ArgumentError, DatabaseUnusable) as failure:
+        raise SystemExit(
+            f"releasebot: {describe_failure(settings.database_url, failure)}"
+        ) from None
+
+
+def _refuse_unusable_database(settings: Settings) -> None:
+    """Start only on a reachable, migrated database that takes writes."""
+    from bot.db import Database, make_engine
+    from bot.health import WriteCheck
     from bot.migrate import is_current
 
-    engine = make_engine(settings.database_url)
-    try:
-        if not is_current(engine, settings.database_url):
-            raise SystemExit(
-                "releasebot: the database schema is not current; run `releasebot migrate`"
-            )
-    finally:
-        engine.dispose()
+    with _database_problems(settings):
+        engine = make_engine(settings.database_url)
+        try:
+            if not is_current(engine, settings.database_url):
+                raise SystemExit(
+                    "releasebot: the database schema is not current; run `releasebot migrate`"
+                )
+            check = WriteCheck(Database(engine))
+            try:
+                check.check(datetime.now(UTC))
+            finally:
+                check.close()
+        finally:
+            engine.dispose()
 
 
 def serve(settings: Settings) -> int:
@@ -77,7 +104,7 @@ def serve(settings: Settings) -> int:
 
     settings.require_slack()
     _load_config_or_exit(settings)
-    _refuse_unmigrated(settings)
+    _refuse_unusable_database(settings)
     # The port first: holding it is what makes this process the only one of its slot, so
     # only then may it take back the leases its predecessor left (bot.leases).
     listener = _listen(settings.host, settings.port)
@@ -120,7 +147,7 @@ def socket(settings: Settings) -> int:
 
     settings.require_slack(socket=True)
     _load_config_or_exit(settings)
-    _refuse_unmigrated(settings)
+    _refuse_unusable_database(settings)
     assert settings.slack_bot_token is not None and settings.slack_app_token is not None
     credentials = SlackCredentials(
         bot_token=settings.slack_bot_token.get_secret_value(),
@@ -148,6 +175,7 @@ def console(settings: Settings) -> int:
     quiet_startup_logs()
     _load_config_or_exit(settings)
     migrate(settings, quiet=True)
+    _refuse_unusable_database(settings)
     return run_console(settings)
 
 

@@ -480,12 +480,13 @@ class ShippedBot:
         """Where the bot listens."""
         return f"http://127.0.0.1:{self.port}"
 
-    def run(self, *args: str, timeout: float = 60) -> Finished:
-        """Run a one-shot sub-command (`migrate`, `check-config`) to its end."""
+    def run(self, *args: str, timeout: float = 60, unset: tuple[str, ...] = ()) -> Finished:
+        """Run a sub-command to its end (`migrate`, or one expected to refuse to start);
+        `unset` leaves variables out (no SLACK_* for the offline console)."""
         done = subprocess.run(
             [str(releasebot_executable()), *args],
             cwd=self.cwd,
-            env=self.env,
+            env={k: v for k, v in self.env.items() if k not in unset},
             capture_output=True,
             text=True,
             timeout=timeout,
