@@ -159,13 +159,59 @@ def socket(settings: Settings) -> int:
         ),
         api_url=settings.slack_api_url,
     )
+    app_token = settings.slack_app_token.get_secret_value()
+    _refuse_unusable_slack(settings.slack_api_url, credentials.bot_token, app_token)
     bot = build(settings, credentials=credentials)
     bot.start_background()
     try:
-        SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+        with _slack_problems(settings.slack_api_url, "SLACK_APP_TOKEN"):
+            SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
     finally:
         bot.stop()
     return 0
+
+
+TOKEN_HINTS = {
+    "SLACK_BOT_TOKEN": "check it is the bot token (xoxb-…) of the app installed in this workspace",
+    "SLACK_APP_TOKEN": "check it is an app-level token (xapp-…) with connections:write and that "
+    "Socket Mode is on for the app",
+}
+
+
+def _refuse_unusable_slack(api_url: str, bot_token: str, app_token: str) -> None:
+    """Ask Slack about both tokens before starting; one line when it refuses or is away."""
+    from slack_sdk import WebClient
+
+    # Its own error line per attempt would bury ours: the failure is reported once, below.
+    quiet = logging.getLogger("releasebot.startup.slack")
+    quiet.disabled = True
+    client = WebClient(base_url=api_url, timeout=10, logger=quiet)
+    with _slack_problems(api_url, "SLACK_BOT_TOKEN"):
+        client.auth_test(token=bot_token)
+    with _slack_problems(api_url, "SLACK_APP_TOKEN"):
+        # The URL it hands out is simply left unused (Slack lets it expire).
+        client.apps_connections_open(app_token=app_token)
+
+
+@contextmanager
+def _slack_problems(api_url: str, token_name: str) -> Iterator[None]:
+    """Turn Slack refusing `token_name`, or being out of reach, into one line."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        yield
+    except SlackApiError as refused:
+        error = refused.response.get("error") if refused.response is not None else None
+        raise SystemExit(
+            f"releasebot: Slack refused {token_name} ({error or refused}); "
+            f"{TOKEN_HINTS[token_name]}"
+        ) from None
+    except (OSError, SlackClientError) as away:
+        reason = " ".join(str(getattr(away, "reason", None) or away).split())[:200]
+        raise SystemExit(
+            f"releasebot: cannot reach Slack at {api_url} ({reason}); check SLACK_API_URL and "
+            "this host's network (proxy, firewall, DNS)"
+        ) from None
 
 
 def console(settings: Settings) -> int:

@@ -201,6 +201,47 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield FakeSlack(workspace=workspace, url=url, arrivals=arrivals)
 
 
+class RefusingSlack:
+    """Slack's Web API as a bad token meets it: `auth.test` and `apps.connections.open` answer
+    `invalid_auth` (HTTP 200, ok false, Slack's documented shape) unless the token is valid."""
+
+    def __init__(self, *, bot_token: str | None, app_token: str | None) -> None:
+        self.valid = {"auth.test": bot_token, "apps.connections.open": app_token}
+        self.calls: list[str] = []
+
+    async def _method(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        method = str(request.path_params["method"])
+        self.calls.append(method)
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ").strip() or None
+        if method not in self.valid:
+            return JSONResponse({"ok": False, "error": "unknown_method"}, 404)
+        if token is None:
+            return JSONResponse({"ok": False, "error": "not_authed"})
+        if token != self.valid[method]:
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "url": "https://releasebot-console.slack.com/",
+                    "team": "Releasebot",
+                    "user": "releasebot",
+                    "team_id": "T0CONSOLE",
+                    "user_id": "U0RELEASEBOT",
+                    "bot_id": "B0RELEASEBOT",
+                }
+            )
+        # A socket URL nothing listens on: the tests never get this far.
+        return JSONResponse({"ok": True, "url": f"wss://127.0.0.1:{free_port()}/link"})
+
+    def app(self) -> Starlette:
+        """The ASGI app serving `/api/<method>`."""
+        return Starlette(routes=[Route("/api/{method}", self._method, methods=["GET", "POST"])])
+
+
 # -- the far side: the service the HTTP check measures -------------------------------------
 
 
