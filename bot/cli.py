@@ -20,8 +20,17 @@ log = logging.getLogger("releasebot")
 def _load_config_or_exit(settings: Settings) -> None:
     from bot.config import ConfigError, load_config
 
+    path = Path(settings.config_path)
+    if not path.is_file():
+        # A newcomer in an empty directory: say what to write, not that it is "invalid".
+        print(
+            f"releasebot: refusing to start: {path}: file not found; write one there (the "
+            "repository's releasebot.toml is a commented example) or set RELEASEBOT_CONFIG",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     try:
-        load_config(Path(settings.config_path))
+        load_config(path)
     except ConfigError as problem:
         print(f"releasebot: refusing to start, {settings.config_path} is invalid:", file=sys.stderr)
         print(str(problem), file=sys.stderr)
