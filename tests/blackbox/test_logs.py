@@ -6,13 +6,15 @@ import time
 
 import httpx
 
-from tests.blackbox.harness import FakeSlack, ShippedBot, eventually
+from tests.blackbox.conftest import Shared
+from tests.blackbox.harness import eventually
 
 # Long enough for several scheduler polls (every 0.5 s) and the outbox's idle wait (2 s).
 IDLE_WINDOW = 3.0
 
 
-def test_an_idle_serve_writes_nothing(bot: ShippedBot) -> None:
+def test_an_idle_serve_writes_nothing(shared: Shared) -> None:
+    bot = shared.bot
     before = bot.output().splitlines()
     deadline = time.monotonic() + IDLE_WINDOW
     while time.monotonic() < deadline:
@@ -23,9 +25,8 @@ def test_an_idle_serve_writes_nothing(bot: ShippedBot) -> None:
     assert bot.output().splitlines()[len(before) :] == []
 
 
-def test_each_message_delivered_is_one_line_with_its_plan(
-    bot: ShippedBot, slack: FakeSlack
-) -> None:
+def test_each_message_delivered_is_one_line_with_its_plan(shared: Shared) -> None:
+    bot, slack = shared.bot, shared.slack
     assert bot.command(slack, "U0REQUESTER", "plan checkout 1.4.2 to production").status_code == 200
     eventually(lambda: slack.card("R-1") and len(slack.dm("U0APPROVER3")) == 1)
     slack.quiet()
