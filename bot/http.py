@@ -66,8 +66,8 @@ class Metrics:
             registry=self.registry,
         )
 
-    def refuse(self, route: str, refusal: Refused) -> Response:
-        """Count, log once and answer a refused request."""
+    def refuse(self, route: str, refusal: Refused, *, error: str | None = None) -> Response:
+        """Count, log once and answer a refused request (`error`: the body's, if not the reason)."""
         self.refused.labels(route, refusal.reason).inc()
         log.warning(
             "refused a request to %s: %s",
@@ -75,7 +75,7 @@ class Metrics:
             refusal.detail,
             extra={"event": "http.refused", "status": refusal.status},
         )
-        return JSONResponse({"ok": False, "error": refusal.reason}, refusal.status)
+        return JSONResponse({"ok": False, "error": error or refusal.reason}, refusal.status)
 
 
 class DatabaseHealth:
@@ -219,7 +219,9 @@ def hook_routes(
                 )
             )
         except BackendError as refusal:
-            return JSONResponse({"ok": False, "error": refusal.message}, 401)
+            # The deploy service's operator needs the reason; it names no secret.
+            rejected = Refused(401, "rejected", refusal.message)
+            return metrics.refuse("/hooks/deploy", rejected, error=refusal.message)
         on_callback()
         return JSONResponse({"ok": True})
 

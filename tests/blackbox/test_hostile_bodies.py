@@ -209,3 +209,16 @@ def test_a_signed_button_with_a_value_that_is_no_plan_gets_an_answer(
         assert shown == ["there is no plan R-999"], shown
     else:
         assert shown == ["that button does not belong to a release plan"], shown
+
+
+def test_a_forged_deploy_callback_is_refused_and_counted(
+    shared: Shared, watch: dict[str, Any]
+) -> None:
+    answer = httpx.post(
+        shared.bot.url + "/hooks/deploy/0123456789abcdef0123456789abcdef",
+        content=b'{"state": "succeeded"}',
+        headers={"X-Releasebot-Timestamp": str(int(time.time())), "X-Releasebot-Signature": "x"},
+    )
+    assert answer.status_code == 401
+    assert answer.json()["ok"] is False
+    _refused_once(shared, watch, "/hooks/deploy")
