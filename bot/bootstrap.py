@@ -131,7 +131,11 @@ def build(
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
     ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
     dispatcher = OutboxDispatcher(
-        db=db, slack=WebApiSlack(client), render=renderer(ctx, client), clock=clock
+        db=db,
+        slack=WebApiSlack(client),
+        render=renderer(ctx, client),
+        clock=clock,
+        owner=settings.lease_owner,
     )
     http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
 
@@ -153,6 +157,7 @@ def build(
         backends=backends,
         probes=ProbeFactory(config=config, http=http, clock=clock),
         poll_interval=poll_interval,
+        owner=settings.lease_owner,
     )
 
     def on_change() -> None:
@@ -168,7 +173,9 @@ def build(
         signing_secret=credentials.signing_secret,
         executor=executor,
     )
-    scheduler = build_scheduler(db, ctx=ctx, on_messages=dispatcher.kick)
+    scheduler = build_scheduler(
+        db, ctx=ctx, on_messages=dispatcher.kick, owner=settings.lease_owner
+    )
     # Commands acked before a crash or during an outage: at start-up, then every few seconds.
     scheduler.add_interval(journal.recover, RECOVERY_SECONDS, name="command-journal")
     return Releasebot(

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket as net
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import logs
@@ -17,8 +21,17 @@ log = logging.getLogger("releasebot")
 def _load_config_or_exit(settings: Settings) -> None:
     from bot.config import ConfigError, load_config
 
+    path = Path(settings.config_path)
+    if not path.is_file():
+        # A newcomer in an empty directory: say what to write, not that it is "invalid".
+        print(
+            f"releasebot: refusing to start: {path}: file not found; write one there (the "
+            "repository's releasebot.toml is a commented example) or set RELEASEBOT_CONFIG",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     try:
-        load_config(Path(settings.config_path))
+        load_config(path)
     except ConfigError as problem:
         print(f"releasebot: refusing to start, {settings.config_path} is invalid:", file=sys.stderr)
         print(str(problem), file=sys.stderr)
@@ -57,27 +70,54 @@ def check_config(settings: Settings) -> int:
     return 0
 
 
-def migrate(settings: Settings) -> int:
+def migrate(settings: Settings, *, quiet: bool = False) -> int:
     """Upgrade the database to the newest schema."""
     from bot.migrate import upgrade
 
-    upgrade(settings.database_url)
+    if not quiet:
+        # `releasebot migrate` names each migration it applies; nothing else logs alembic.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+    with _database_problems(settings):
+        upgrade(settings.database_url)
     print("releasebot: database is at the newest schema")
     return 0
 
 
-def _refuse_unmigrated(settings: Settings) -> None:
-    from bot.db import make_engine
+@contextmanager
+def _database_problems(settings: Settings) -> Iterator[None]:
+    """Turn a database that cannot be used into one line that says what to check."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from bot.health import DatabaseUnusable, describe_failure
+
+    try:
+        yield
+    except (SQLAlchemyError, ArgumentError, DatabaseUnusable) as failure:
+        raise SystemExit(
+            f"releasebot: {describe_failure(settings.database_url, failure)}"
+        ) from None
+
+
+def _refuse_unusable_database(settings: Settings) -> None:
+    """Start only on a reachable, migrated database that takes writes."""
+    from bot.db import Database, make_engine
+    from bot.health import WriteCheck
     from bot.migrate import is_current
 
-    engine = make_engine(settings.database_url)
-    try:
-        if not is_current(engine, settings.database_url):
-            raise SystemExit(
-                "releasebot: the database schema is not current; run `releasebot migrate`"
-            )
-    finally:
-        engine.dispose()
+    with _database_problems(settings):
+        engine = make_engine(settings.database_url)
+        try:
+            if not is_current(engine, settings.database_url):
+                raise SystemExit(
+                    "releasebot: the database schema is not current; run `releasebot migrate`"
+                )
+            check = WriteCheck(Database(engine))
+            try:
+                check.check(datetime.now(UTC))
+            finally:
+                check.close()
+        finally:
+            engine.dispose()
 
 
 def serve(settings: Settings) -> int:
@@ -91,19 +131,39 @@ def serve(settings: Settings) -> int:
     settings.require_slack()
     _load_config_or_exit(settings)
     _refuse_missing_secrets(settings)
-    _refuse_unmigrated(settings)
+    _refuse_unusable_database(settings)
+    # The port first: holding it is what makes this process the only one of its slot, so
+    # only then may it take back the leases its predecessor left (bot.leases).
+    listener = _listen(settings.host, settings.port)
     bot = build(settings, credentials=slack_credentials(settings))
     bot.start_background()
     try:
-        uvicorn.run(
-            Starlette(routes=releasebot_routes(bot)),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
+        server = uvicorn.Server(
+            uvicorn.Config(
+                Starlette(routes=releasebot_routes(bot)), log_config=None, access_log=False
+            )
         )
+        server.run(sockets=[listener])
     finally:
         bot.stop()
+        listener.close()
     return 0
+
+
+def _listen(host: str, port: int) -> net.socket:
+    """A socket bound to host:port, or one line saying the port is taken."""
+    family = net.AF_INET6 if ":" in host else net.AF_INET
+    listener = net.socket(family, net.SOCK_STREAM)
+    listener.setsockopt(net.SOL_SOCKET, net.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as taken:
+        listener.close()
+        raise SystemExit(
+            f"releasebot: cannot listen on {host}:{port} ({taken.strerror}); "
+            "is another releasebot running? Set PORT to use another port."
+        ) from None
+    return listener
 
 
 def socket(settings: Settings) -> int:
@@ -115,7 +175,7 @@ def socket(settings: Settings) -> int:
     settings.require_slack(socket=True)
     _load_config_or_exit(settings)
     _refuse_missing_secrets(settings)
-    _refuse_unmigrated(settings)
+    _refuse_unusable_database(settings)
     assert settings.slack_bot_token is not None and settings.slack_app_token is not None
     credentials = SlackCredentials(
         bot_token=settings.slack_bot_token.get_secret_value(),
@@ -127,13 +187,59 @@ def socket(settings: Settings) -> int:
         ),
         api_url=settings.slack_api_url,
     )
+    app_token = settings.slack_app_token.get_secret_value()
+    _refuse_unusable_slack(settings.slack_api_url, credentials.bot_token, app_token)
     bot = build(settings, credentials=credentials)
     bot.start_background()
     try:
-        SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+        with _slack_problems(settings.slack_api_url, "SLACK_APP_TOKEN"):
+            SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
     finally:
         bot.stop()
     return 0
+
+
+TOKEN_HINTS = {
+    "SLACK_BOT_TOKEN": "check it is the bot token (xoxb-…) of the app installed in this workspace",
+    "SLACK_APP_TOKEN": "check it is an app-level token (xapp-…) with connections:write and that "
+    "Socket Mode is on for the app",
+}
+
+
+def _refuse_unusable_slack(api_url: str, bot_token: str, app_token: str) -> None:
+    """Ask Slack about both tokens before starting; one line when it refuses or is away."""
+    from slack_sdk import WebClient
+
+    # Its own error line per attempt would bury ours: the failure is reported once, below.
+    quiet = logging.getLogger("releasebot.startup.slack")
+    quiet.disabled = True
+    client = WebClient(base_url=api_url, timeout=10, logger=quiet)
+    with _slack_problems(api_url, "SLACK_BOT_TOKEN"):
+        client.auth_test(token=bot_token)
+    with _slack_problems(api_url, "SLACK_APP_TOKEN"):
+        # The URL it hands out is simply left unused (Slack lets it expire).
+        client.apps_connections_open(app_token=app_token)
+
+
+@contextmanager
+def _slack_problems(api_url: str, token_name: str) -> Iterator[None]:
+    """Turn Slack refusing `token_name`, or being out of reach, into one line."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        yield
+    except SlackApiError as refused:
+        error = refused.response.get("error") if refused.response is not None else None
+        raise SystemExit(
+            f"releasebot: Slack refused {token_name} ({error or refused}); "
+            f"{TOKEN_HINTS[token_name]}"
+        ) from None
+    except (OSError, SlackClientError) as away:
+        reason = " ".join(str(getattr(away, "reason", None) or away).split())[:200]
+        raise SystemExit(
+            f"releasebot: cannot reach Slack at {api_url} ({reason}); check SLACK_API_URL and "
+            "this host's network (proxy, firewall, DNS)"
+        ) from None
 
 
 def console(settings: Settings) -> int:
@@ -142,7 +248,8 @@ def console(settings: Settings) -> int:
 
     quiet_startup_logs()
     _load_config_or_exit(settings)
-    migrate(settings)
+    migrate(settings, quiet=True)
+    _refuse_unusable_database(settings)
     return run_console(settings)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -34,18 +34,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite transactions are IMMEDIATE so writers serialise up front."""
+def is_in_memory(url: str) -> bool:
+    """An SQLite database that lives only in this process's connection."""
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
+def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
+    """An engine for `url`; SQLite transactions are IMMEDIATE so writers serialise up front.
+
+    `pooled=False` opens a fresh connection each time: it sees the database as a newly
+    started process would (a file made read-only, a server turned read-only).
+    """
     if url.startswith("sqlite"):
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        in_memory = is_in_memory(url)
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if in_memory else None,
+            poolclass=StaticPool if in_memory else (None if pooled else NullPool),
         )
         _make_sqlite_transactions_immediate(engine)
         return engine
+    if not pooled:
+        return create_engine(url, echo=echo, poolclass=NullPool)
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot import announcements, outbox
@@ -24,6 +25,7 @@ from bot.context import DomainContext
 from bot.db import Database
 from bot.errors import ReleasebotError
 from bot.freezes import lock_after_rollback
+from bot.leases import process_owner
 from bot.lifecycle import IN_FLIGHT, Event
 from bot.models import (
     CheckRun,
@@ -109,8 +111,10 @@ class RolloutEngine:
         probes: Probes,
         poll_interval: timedelta = POLL_INTERVAL,
         workers: int = 16,
+        owner: str | None = None,
     ) -> None:
         self._db = db
+        self.owner = owner or process_owner()
         self._ctx = ctx
         self._backends = backends
         self._probes = probes
@@ -127,7 +131,8 @@ class RolloutEngine:
         self._wake.set()
 
     def start(self) -> None:
-        """Run the engine loop in a daemon thread."""
+        """Take back this slot's plans, then run the engine loop in a daemon thread."""
+        self.take_back()
         self._thread = threading.Thread(target=self._loop, name="rollouts", daemon=True)
         self._thread.start()
 
@@ -170,6 +175,23 @@ class RolloutEngine:
             self.advance(plan_id)
         return len(claimed)
 
+    def take_back(self) -> int:
+        """Make plans leased by this slot's previous process due now; how many there were."""
+        now = self._ctx.clock.now()
+        with self._db.session() as session:
+            taken = session.connection().execute(
+                update(ReleasePlan)
+                .where(
+                    col(ReleasePlan.lease_owner) == self.owner,
+                    col(ReleasePlan.next_step_at) > now,
+                    col(ReleasePlan.state).in_([s.value for s in IN_FLIGHT]),
+                )
+                .values(next_step_at=now)
+            )
+        if taken.rowcount:
+            log.info("took back %d plan(s) leased before a restart", taken.rowcount)
+        return int(taken.rowcount)
+
     def claim_due(self, limit: int = 50) -> list[int]:
         """Take the plans whose next step is due, leasing them to this process."""
         now = self._ctx.clock.now()
@@ -189,13 +211,20 @@ class RolloutEngine:
             plans = session.exec(statement).all()
             for plan in plans:
                 plan.next_step_at = now + LEASE
+                plan.lease_owner = self.owner
             return [p.id for p in plans if p.id is not None]
 
     def advance(self, plan_id: int) -> None:
         """Take a plan as far as it can go right now; give it back once its next step waits."""
         for _ in range(MAX_STEPS):
             with self._db.session() as session:
-                work = self._step(session, get_plan(session, plan_id=plan_id, for_update=True))
+                plan = get_plan(session, plan_id=plan_id, for_update=True)
+                work = self._step(session, plan)
+                if work is not None and work is not self._again:
+                    # The I/O runs outside the transaction; a step may have made the plan due
+                    # now (a check to measure), so re-lease it or another process takes it too.
+                    plan.next_step_at = self._ctx.clock.now() + LEASE
+                    plan.lease_owner = self.owner
             if work is None or not work():
                 return
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,13 +22,17 @@ from starlette.routing import BaseRoute, Route
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import BackendError
+from bot.health import DatabaseUnusable, WriteCheck, describe_failure
 from bot.hooks import SecretOf, accept_callback
+from bot.request_guard import Refused, decode_slack_body, read_capped, verify_slack_signature
 from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused
 
 if TYPE_CHECKING:
     from bot.bootstrap import Releasebot
 
 log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 class Metrics:
@@ -53,6 +59,57 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.refused = Counter(
+            "releasebot_http_refused_total",
+            "Requests refused before they were read whole or parsed, by route and reason.",
+            ["route", "reason"],
+            registry=self.registry,
+        )
+
+    def refuse(self, route: str, refusal: Refused, *, error: str | None = None) -> Response:
+        """Count, log once and answer a refused request (`error`: the body's, if not the reason)."""
+        self.refused.labels(route, refusal.reason).inc()
+        log.warning(
+            "refused a request to %s: %s",
+            route,
+            refusal.detail,
+            extra={"event": "http.refused", "status": refusal.status},
+        )
+        return JSONResponse({"ok": False, "error": error or refusal.reason}, refusal.status)
+
+
+class DatabaseHealth:
+    """Answers /healthz from a committed write, and logs each new problem once."""
+
+    def __init__(self, db: Database) -> None:
+        self._check = WriteCheck(db)
+        self._url = db.engine.url.render_as_string(hide_password=False)
+        self._running: asyncio.Future[None] | None = None
+        self._problem: str | None = None
+
+    async def healthy(self) -> bool:
+        """True when the database took a write within HEALTH_TIMEOUT_SECONDS."""
+        if self._running is None or self._running.done():
+            # One check at a time: a stuck database must not pile up a thread per probe.
+            self._running = asyncio.ensure_future(
+                run_in_threadpool(self._check.check, datetime.now(UTC))
+            )
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return self._unhealthy(f"no answer within {HEALTH_TIMEOUT_SECONDS:g} s")
+        except (SQLAlchemyError, DatabaseUnusable) as failure:
+            return self._unhealthy(describe_failure(self._url, failure))
+        if self._problem is not None:
+            log.info("database healthy again", extra={"event": "health.ok"})
+            self._problem = None
+        return True
+
+    def _unhealthy(self, problem: str) -> bool:
+        if problem != self._problem:
+            log.warning("database unhealthy: %s", problem, extra={"event": "health.unhealthy"})
+            self._problem = problem
+        return False
 
 
 def _kind(body: bytes, content_type: str) -> str:
@@ -63,15 +120,29 @@ def _kind(body: bytes, content_type: str) -> str:
     return "event"
 
 
-def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
+def slack_routes(
+    app: App, db: Database, metrics: Metrics, *, signing_secret: str
+) -> list[BaseRoute]:
     """The routes of SPEC §8 for one Bolt app."""
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        kind = _kind(body, request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        try:
+            body = await read_capped(request)
+            verify_slack_signature(
+                secret=signing_secret,
+                timestamp=request.headers.get("x-slack-request-timestamp", ""),
+                signature=request.headers.get("x-slack-signature", ""),
+                body=body,
+                now=time.time(),
+            )
+            text = decode_slack_body(body, content_type)
+        except Refused as refusal:
+            return metrics.refuse("/slack/events", refusal)
+        kind = _kind(body, content_type)
         bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
+            body=text,
             query=dict(request.query_params),
             headers={k: v for k, v in request.headers.items()},
         )
@@ -101,12 +172,13 @@ def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
             headers=bolt_response.first_headers_without_set_cookie(),
         )
 
+    health = DatabaseHealth(db)
+
     async def healthz(_: Request) -> Response:
-        try:
-            await run_in_threadpool(db.ping)
-        except SQLAlchemyError as failure:
-            return JSONResponse({"status": "unhealthy", "database": str(failure)[:200]}, 503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        if await health.healthy():
+            return JSONResponse({"status": "ok", "database": "ok"})
+        # Unauthenticated callers learn no host, port or driver text (issue 9.15).
+        return JSONResponse({"status": "unhealthy", "database": "unavailable"}, 503)
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -119,12 +191,21 @@ def slack_routes(app: App, db: Database, metrics: Metrics) -> list[BaseRoute]:
 
 
 def hook_routes(
-    db: Database, *, clock: Clock, secret_of: SecretOf, on_callback: Callable[[], None]
+    db: Database,
+    *,
+    clock: Clock,
+    secret_of: SecretOf,
+    on_callback: Callable[[], None],
+    metrics: Metrics | None = None,
 ) -> list[BaseRoute]:
     """`POST /hooks/deploy/<token>`: signed status callbacks from webhook deploy services."""
+    metrics = metrics or Metrics()
 
     async def deploy_callback(request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await read_capped(request)
+        except Refused as refusal:
+            return metrics.refuse("/hooks/deploy", refusal)
         try:
             await run_in_threadpool(
                 lambda: accept_callback(
@@ -138,8 +219,12 @@ def hook_routes(
                 )
             )
         except BackendError as refusal:
+            # The deploy service's operator needs the reason; it names no secret. A replay or a
+            # callback after a final state is a conflict (409), a bad signature or token 401.
             status = refusal.status if isinstance(refusal, CallbackRefused) else 401
-            return JSONResponse({"ok": False, "error": refusal.message}, status)
+            reason = "conflict" if status == 409 else "bad_request" if status == 400 else "rejected"
+            rejected = Refused(status, reason, refusal.message)
+            return metrics.refuse("/hooks/deploy", rejected, error=refusal.message)
         on_callback()
         return JSONResponse({"ok": True})
 
@@ -150,21 +235,25 @@ def create_http_app(
     app: App,
     db: Database,
     *,
+    signing_secret: str,
     extra_routes: Sequence[BaseRoute] = (),
     metrics: Metrics | None = None,
 ) -> Starlette:
     """The ASGI app of `releasebot serve` (and, with the console's routes, `releasebot`)."""
-    return Starlette(routes=[*slack_routes(app, db, metrics or Metrics()), *extra_routes])
+    routes = slack_routes(app, db, metrics or Metrics(), signing_secret=signing_secret)
+    return Starlette(routes=[*routes, *extra_routes])
 
 
 def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> list[BaseRoute]:
     """Every route of a running bot: Slack's, health, metrics and deploy callbacks."""
+    metrics = metrics or Metrics()
     return [
-        *slack_routes(bot.app, bot.db, metrics or Metrics()),
+        *slack_routes(bot.app, bot.db, metrics, signing_secret=bot.credentials.signing_secret),
         *hook_routes(
             bot.db,
             clock=bot.desk.ctx.clock,
             secret_of=bot.backends.webhook_secret,
             on_callback=bot.engine.kick,
+            metrics=metrics,
         ),
     ]

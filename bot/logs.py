@@ -13,6 +13,9 @@ _SECRET = re.compile(
 )
 
 
+QUIET_LIBRARIES = ("slack_sdk", "slack_bolt", "apscheduler", "alembic", "uvicorn.access")
+
+
 def redact(text: str) -> str:
     """Replace anything shaped like a Slack token or a `secret=`/`token=` value."""
     return _SECRET.sub("[redacted]", text)
@@ -45,6 +48,8 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # slack_sdk logs request bodies at DEBUG; keep it quieter than our own records.
-    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
-    logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+    # Libraries speak only when something is wrong: slack_sdk logs request bodies at DEBUG,
+    # APScheduler two INFO lines per poll (240 a minute idle), alembic its plugin set-up on
+    # every schema check. The bot's own records say what it did (issue 9.12).
+    for chatty in QUIET_LIBRARIES:
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -84,6 +84,8 @@ class ReleasePlan(SQLModel, table=True):
     next_step_at: datetime | None = _utc(default=None, nullable=True, index=True)
     # The expired plan this one was planned again from ("Plan again"), if any.
     replanned_from: int | None = Field(default=None, foreign_key="release_plan.id")
+    # Which process (host:port, see bot.leases) last claimed the plan: its restart takes it back.
+    lease_owner: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 
@@ -244,6 +246,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _utc()
     due_at: datetime = _utc()
     attempts: int = Field(default=0)
+    # Which process is sending it (host:port, see bot.leases), while `due_at` is its lease.
+    lease_owner: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, sa_type=Text)
     delivered_at: datetime | None = _utc(default=None, nullable=True)
     delivered_ts: str | None = Field(default=None, max_length=32)
@@ -351,3 +355,12 @@ class DeployCallback(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=128)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = _utc()
+
+
+class WriteProbe(SQLModel, table=True):
+    """The last time a health check proved the database takes a committed write."""
+
+    __tablename__ = "write_probe"
+
+    id: int = Field(default=1, primary_key=True)
+    probed_at: datetime = _utc()

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.leases import process_owner
 from bot.models import OutboxMessage, ReleasePlan, SlackMessage
 from bot.outbox_queue import CARD as CARD
 from bot.outbox_queue import TEMPLATE_PRIORITY, queue_heads
@@ -228,8 +230,17 @@ class OutboxDispatcher:
     message in Slack by its metadata, so nothing is posted twice and nothing is lost.
     """
 
-    def __init__(self, *, db: Database, slack: SlackPort, render: Renderer, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        slack: SlackPort,
+        render: Renderer,
+        clock: Clock,
+        owner: str | None = None,
+    ) -> None:
         self._db = db
+        self.owner = owner or process_owner()
         self._slack = slack
         self._render = render
         self._clock = clock
@@ -265,8 +276,27 @@ class OutboxDispatcher:
         soonest = min(max(h.due_at, self._next_slot.get(h.channel, h.due_at)) for h in heads)
         return max(0.02, min(IDLE_POLL_SECONDS, (soonest - now).total_seconds()))
 
+    def take_back(self) -> int:
+        """Make messages this slot's previous process was sending due now (they are looked up
+        in Slack before any re-post); how many there were."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            taken = session.connection().execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.lease_owner) == self.owner,
+                    col(OutboxMessage.delivered_at).is_(None),
+                    col(OutboxMessage.due_at) > now,
+                )
+                .values(due_at=now, lease_owner=None)
+            )
+        if taken.rowcount:
+            log.info("took back %d message(s) leased before a restart", taken.rowcount)
+        return int(taken.rowcount)
+
     def start(self) -> None:
-        """Run the delivery loop in a daemon thread."""
+        """Take back this slot's messages, then run the delivery loop in a daemon thread."""
+        self.take_back()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
         self._thread.start()
@@ -353,6 +383,7 @@ class OutboxDispatcher:
             )
             row.attempts += 1
             row.due_at = now + SEND_LEASE  # nobody else takes it while we send
+            row.lease_owner = self.owner
             return claimed
 
     def _message_of(self, session: Session, row: OutboxMessage) -> Rendered:
@@ -382,6 +413,14 @@ class OutboxDispatcher:
             log.error("slack refused message %s for good: %s", claimed.id, exc)
             return True
         self._finish(claimed, channel=channel, ts=ts, error=None)
+        # One line per message acted on, with its plan (issue 9.12).
+        log.info(
+            "delivered %s message %s to %s",
+            claimed.kind,
+            claimed.id,
+            channel,
+            extra={"event": "outbox.delivered", "plan_id": claimed.plan_id},
+        )
         return True
 
     def _send(self, claimed: _Claimed) -> tuple[str, str]:
@@ -443,6 +482,7 @@ class OutboxDispatcher:
                 backoff = timedelta(seconds=exc.retry_after)
                 self._next_slot[claimed.channel] = now + backoff
             row.due_at = now + backoff
+            row.lease_owner = None  # a backoff, not a lease: a restart must honour it
             row.last_error = str(exc)[:2000]
         log.warning("slack unavailable, message %s retried in %s: %s", claimed.id, backoff, exc)
 

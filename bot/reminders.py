@@ -588,10 +588,10 @@ def planner(db: Database, *, ctx: DomainContext) -> Callable[[], None]:
 
 
 def build_scheduler(
-    db: Database, *, ctx: DomainContext, on_messages: Callable[[], None]
+    db: Database, *, ctx: DomainContext, on_messages: Callable[[], None], owner: str | None = None
 ) -> scheduler.Scheduler:
     """The runner with every reminder kind, polled by APScheduler, planning recurring work."""
-    runner = JobRunner(db=db, clock=ctx.clock)
+    runner = JobRunner(db=db, clock=ctx.clock, owner=owner)
     register(runner, ctx=ctx)
     runner.after_pass = on_messages  # jobs owe messages: wake delivery
     background = scheduler.Scheduler(runner=runner)

@@ -10,15 +10,12 @@ job's effects are committed exactly once. On SQLite a single process is assumed 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import update
@@ -30,6 +27,7 @@ from bot import audit
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import ReleasebotError
+from bot.leases import process_owner
 from bot.models import ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -142,7 +140,7 @@ def supersede(session: Session, job: ScheduledJob, *, reason: str, now: datetime
 
 def default_owner() -> str:
     """A lease owner name unique to this process."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid4().hex[:8]}"
+    return process_owner()
 
 
 class JobRunner:
@@ -182,6 +180,23 @@ class JobRunner:
     def kinds(self) -> frozenset[str]:
         """The kinds this runner can run."""
         return frozenset(self._kinds)
+
+    def take_back(self) -> int:
+        """Free the jobs this slot's previous process had claimed; how many there were."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            taken = session.connection().execute(
+                update(ScheduledJob)
+                .where(
+                    col(ScheduledJob.lease_owner) == self.owner,
+                    col(ScheduledJob.done_at).is_(None),
+                    col(ScheduledJob.lease_until) > now,
+                )
+                .values(lease_until=None)
+            )
+        if taken.rowcount:
+            log.info("took back %d job(s) leased before a restart", taken.rowcount)
+        return int(taken.rowcount)
 
     def run_due(self, *, limit: int | None = None) -> int:
         """Run every job due now (at most `limit`); return how many were finished here."""
@@ -267,11 +282,20 @@ class JobRunner:
                         reason=result.outcome,
                         detail={"kind": job.kind, "subject": job.subject, "due_at": _iso(job)},
                     )
-                return 1
+                kind, subject = job.kind, job.subject
         except Exception as failure:
             log.exception("scheduled job %s failed", job_id)
             self._record_failure(job_id, failure, now)
             return 0
+        # One line per job acted on, once its effects are committed (issue 9.12).
+        log.info(
+            "%s %s: %s",
+            kind,
+            subject,
+            result.outcome,
+            extra={"event": f"job.{kind}", "plan_id": _plan_id(subject)},
+        )
+        return 1
 
     def _result(self, session: Session, job: ScheduledJob, now: datetime) -> JobResult:
         kind = self._kinds[job.kind]
@@ -300,7 +324,9 @@ class JobRunner:
                 job.outcome = f"failed {failures} times: {type(failure).__name__}: {failure}"[:2000]
             else:
                 # Retry after the lease-style backoff; the row stays the truth of what is owed.
+                # No owner: a backoff, not a lease, so a restart does not cut it short.
                 job.lease_until = now + timedelta(seconds=30 * 2**failures)
+                job.lease_owner = None
             session.add(job)
 
 
@@ -338,6 +364,7 @@ class Scheduler:
         """Poll for due jobs every `poll_seconds`; run every interval job once at start too."""
         if self._aps.running:
             return
+        self.runner.take_back()
         self.add_interval(self.runner.run_due, self._poll, name="job-runner")
         for job in self._aps.get_jobs():
             job.modify(next_run_time=datetime.now(job.trigger.timezone))

@@ -46,8 +46,10 @@ def button_value(plan_id: int, approval_round: int) -> str:
     return f"{plan_id}:{approval_round}"
 
 
-def parse_button_value(value: str) -> tuple[int, int] | None:
+def parse_button_value(value: object) -> tuple[int, int] | None:
     """The (plan id, round) a button carries, or None for a value we did not write."""
+    if not isinstance(value, str):
+        return None  # a signed payload still may carry anything where our string was
     plan, _, round_ = value.partition(":")
     if not (plan.isdigit() and round_.isdigit()) or len(value) > 40:
         return None

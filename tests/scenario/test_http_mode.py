@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,9 @@ from tests.scenario.driver import SIGNING_SECRET, SlackDriver
 @pytest.fixture
 def http(slack: SlackDriver) -> Iterator[httpx.Client]:
     with (
-        running_server(create_http_app(slack.bot.app, slack.bot.db)) as url,
+        running_server(
+            create_http_app(slack.bot.app, slack.bot.db, signing_secret=SIGNING_SECRET)
+        ) as url,
         httpx.Client(base_url=url) as client,
     ):
         yield client
@@ -77,12 +80,19 @@ def test_healthz_checks_the_database(http: httpx.Client) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_reports_a_dead_database(slack: SlackDriver) -> None:
+def test_healthz_reports_a_dead_database_without_its_details(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
     unreachable = Database(make_engine("postgresql+psycopg://postgres@127.0.0.1:9/gone"))
-    with running_server(create_http_app(slack.bot.app, unreachable)) as url:
-        response = httpx.get(url + "/healthz")
-    assert response.status_code == 503
-    assert response.json()["status"] == "unhealthy"
+    app = create_http_app(slack.bot.app, unreachable, signing_secret=SIGNING_SECRET)
+    with caplog.at_level(logging.WARNING, logger="bot.http"), running_server(app) as url:
+        answers = [httpx.get(url + "/healthz") for _ in range(2)]
+    assert [a.status_code for a in answers] == [503, 503]
+    # Unauthenticated callers learn nothing about the host, port or driver (issue 9.15)...
+    assert all(a.json() == {"status": "unhealthy", "database": "unavailable"} for a in answers)
+    # ...the operator reads it in the log, once.
+    [line] = [r.getMessage() for r in caplog.records if "database unhealthy" in r.getMessage()]
+    assert "127.0.0.1" in line and "check DATABASE_URL" in line
     unreachable.engine.dispose()
 
 

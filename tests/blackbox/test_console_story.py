@@ -1,0 +1,74 @@
+"""The bare `releasebot` (no Slack tokens) from a fresh directory: the offline console."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.blackbox.harness import (
+    Deployment,
+    FakeSlack,
+    ShippedBot,
+    eventually,
+    shipped_bot,
+)
+
+SLACK = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL")
+
+
+@pytest.fixture
+def console(
+    deployment: Deployment, slack: FakeSlack, database_url: str | None
+) -> Iterator[ShippedBot]:
+    with shipped_bot(deployment.root, slack, database_url=database_url) as shipped:
+        for name in SLACK:
+            shipped.env.pop(name)
+        shipped.start()  # the bare command: no sub-command at all
+        shipped.wait_healthy()
+        yield shipped
+
+
+def _messages(console: ShippedBot, channel: str) -> list[str]:
+    state = httpx.get(console.url + "/console/state", params={"user_id": "U0REQUESTER"}).json()
+    return [str(m.get("text", "")) for m in state["messages"].get(channel, [])]
+
+
+def test_the_console_serves_its_page_and_runs_the_bot(console: ShippedBot) -> None:
+    page = httpx.get(console.url + "/")
+    assert page.status_code == 200
+    assert "<title>Releasebot console</title>" in page.text
+    assert httpx.get(console.url + "/static/console.js").status_code == 200
+
+    typed = httpx.post(
+        console.url + "/console/command",
+        json={
+            "user_id": "U0REQUESTER",
+            "channel_id": "C0RELEASES",
+            "text": "/release plan checkout 1.4.2 to staging",
+        },
+    )
+    assert typed.json() == {"ok": True}
+    eventually(
+        lambda: any(
+            text.startswith("R-1 · checkout 1.4.2 → staging")
+            for text in _messages(console, "C0RELEASES")
+        ),
+        what="the card in the console's #releases",
+    )
+    assert "Traceback" not in console.output()
+
+
+def test_a_fresh_directory_without_a_config_is_one_line(tmp_path: Path, slack: FakeSlack) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with shipped_bot(empty, slack) as bot:
+        finished = bot.run(unset=SLACK)
+    assert finished.code == 2
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert lines[0].startswith("releasebot: refusing to start: releasebot.toml: file not found")
+    assert "RELEASEBOT_CONFIG" in lines[0]
+    assert sorted(p.name for p in empty.iterdir()) == ["home"]  # nothing written
