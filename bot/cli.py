@@ -242,11 +242,37 @@ def _slack_problems(api_url: str, token_name: str) -> Iterator[None]:
         ) from None
 
 
+def _demo_config_if_none(settings: Settings) -> Settings:
+    """No `releasebot.toml` here and none named: the console runs the bundled demo config.
+
+    The bundled copy (the repository's commented example and its demo deploy script) is
+    written under the state directory, so its relative paths work and a person can read it;
+    `serve` never does this, it needs a real config.
+    """
+    path = Path(settings.config_path)
+    if path.is_file() or "RELEASEBOT_CONFIG" in os.environ:
+        return settings
+    from console.demo import copy_demo_kit
+
+    copied = copy_demo_kit(settings.state_dir / "demo-config")
+    here = path.absolute()
+    print(
+        f"releasebot: no {path} in {here.parent}; the console runs the bundled demo "
+        f"configuration ({copied}). To write your own, copy it to {here} and edit it, or set "
+        f"RELEASEBOT_CONFIG; `releasebot serve` needs a real one.",
+        file=sys.stderr,
+    )
+    return settings.model_copy(update={"config_path": copied})
+
+
 def console(settings: Settings) -> int:
     """The whole bot offline with the local Slack console."""
     from console.run import quiet_startup_logs, run_console
 
+    # A person watches this terminal: one readable line per event, not JSON (serve keeps JSON).
+    logs.configure(readable=True)
     quiet_startup_logs()
+    settings = _demo_config_if_none(settings)
     _load_config_or_exit(settings)
     migrate(settings, quiet=True)
     _refuse_unusable_database(settings)

@@ -41,10 +41,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines."""
+class ReadableFormatter(logging.Formatter):
+    """A log record as one line a person reads in a terminal: `20:19:13 warning R-3 …`.
+
+    For the offline console, whose terminal a person watches; `serve` keeps JSON for log
+    pipelines. An exception adds its last line (type and message), not the whole traceback.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).astimezone().strftime("%H:%M:%S")
+        plan = getattr(record, "plan_id", None)
+        words = " ".join(redact(record.getMessage()).split())
+        ref = f"R-{plan} " if isinstance(plan, int) else (f"{plan} " if plan else "")
+        line = f"{stamp} {record.levelname.lower():<7} {ref}{words}"
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            line += f" ({type(error).__name__}: {redact(' '.join(str(error).split()))})"
+        return line
+
+
+def configure(level: str = "INFO", *, readable: bool = False) -> None:
+    """Send every logger's records to stderr: JSON lines, or readable lines for a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(ReadableFormatter() if readable else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -28,13 +28,15 @@ from console.slack_api import slack_api_routes
 from console.state import console_state
 from console.workspace import Workspace
 
-__all__ = ["ConsoleSettings", "ConsoleUser", "create_console_app"]
+__all__ = ["CLOSING", "ConsoleSettings", "ConsoleUser", "create_console_app"]
 
 STATIC = Path(__file__).parent / "static"
 # An event stream ends after a while and the browser reconnects (re-reading the state), so a
 # server shutdown never waits on a stream that would otherwise stay open for ever.
 STREAM_LIFETIME_SECONDS = 25.0
 HEARTBEAT_SECONDS = 10.0
+# The change kind that ends every open event stream: the server is stopping (Ctrl-C).
+CLOSING = "closing"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -236,8 +238,11 @@ async def _change_stream(workspace: Workspace) -> AsyncIterator[str]:
     """Server-sent events: one `change` (with the revision) per burst of workspace changes."""
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
+    closing = False
 
     def wake(kind: str) -> None:
+        nonlocal closing
+        closing = closing or kind == CLOSING
         # Listeners run on whichever thread changed the workspace.
         if not loop.is_closed():
             loop.call_soon_threadsafe(changed.set)
@@ -253,6 +258,8 @@ async def _change_stream(workspace: Workspace) -> AsyncIterator[str]:
                 yield ": keep-alive\n\n"
                 continue
             changed.clear()
+            if closing:
+                return
             yield f"event: change\ndata: {workspace.revision}\n\n"
     finally:
         stop()

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GIT_TIMEOUT_SECONDS = 30
+# The example config and its deploy script, shipped in the package (links to the repository's
+# own releasebot.toml and demo/deploy.sh, so there is one copy of each).
+DEMO_KIT = Path(__file__).parent / "demo_kit"
 
 
 @dataclass(frozen=True)
@@ -125,3 +128,18 @@ def build_demo_repo(target: Path, history: tuple[DemoCommit, ...] = HISTORY) -> 
         )
         staging.rename(target)
     return target
+
+
+def copy_demo_kit(target: Path) -> Path:
+    """Write the bundled example config and demo deploy script into `target`; the config path.
+
+    Rewritten on every start, so it is always the bundled one; a person who wants to change it
+    copies it to where `RELEASEBOT_CONFIG` (default `./releasebot.toml`) points.
+    """
+    (target / "demo").mkdir(parents=True, exist_ok=True)
+    config = target / "releasebot.toml"
+    shutil.copyfile(DEMO_KIT / "releasebot.toml", config)
+    script = target / "demo" / "deploy.sh"
+    shutil.copyfile(DEMO_KIT / "demo" / "deploy.sh", script)
+    script.chmod(0o755)
+    return config

@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -32,9 +33,10 @@ from bot.config import (
 )
 from bot.http import releasebot_routes
 from bot.settings import Settings
-from console.app import create_console_app
+from console.app import CLOSING, create_console_app
 from console.demo import DemoRepoError, build_demo_repo, is_demo_repo_path
 from console.settings import ConsoleSettings, ConsoleUser
+from console.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -135,24 +137,40 @@ def ensure_demo_repos(config: ReleasebotConfig) -> list[Path]:
     return built
 
 
-def foreign_demo_checks(config: ReleasebotConfig, *, port: int) -> list[str]:
-    """Checks aimed at a console demo endpoint on another port (they would never pass)."""
-    wrong = []
+def demo_check_urls(config: ReleasebotConfig, *, port: int) -> dict[str, str]:
+    """Checks aimed at a console demo endpoint on another port, with the console's own URL.
+
+    The example config names port 3000; a console started with `PORT=3150` serves the demo
+    endpoint there, so its checks follow the console instead of reading whatever else listens
+    on 3000 (or nothing).
+    """
+    moved = {}
     for name, check in config.checks.items():
         if not isinstance(check, HttpCheck):
             continue
         url = urlsplit(str(check.url))
         local = url.hostname in ("127.0.0.1", "localhost")
         if local and url.path.startswith("/demo/") and url.port not in (port, None):
-            wrong.append(f"checks.{name}.url is {check.url}, but the console is on port {port}")
-    return wrong
+            moved[name] = url._replace(netloc=f"{url.hostname}:{port}").geturl()
+    return moved
+
+
+def follow_console_port(config: ReleasebotConfig, *, port: int) -> ReleasebotConfig:
+    """The config with its demo checks pointed at the console on `port`."""
+    moved = demo_check_urls(config, port=port)
+    if not moved:
+        return config
+    checks = dict(config.checks)
+    for name, url in moved.items():
+        checks[name] = checks[name].model_copy(update={"url": url})
+    return config.model_copy(update={"checks": checks})
 
 
 def build_console_stack(
     settings: Settings, *, config: ReleasebotConfig | None = None, port: int
 ) -> tuple[Starlette, Releasebot]:
     """The bot and the console in one ASGI app for 127.0.0.1:`port` (not yet serving)."""
-    config = config or load_config(Path(settings.config_path))
+    config = follow_console_port(config or load_config(Path(settings.config_path)), port=port)
     ensure_demo_repos(config)
     base_url = f"http://{HOST}:{port}"
     credentials = console_credentials(settings, base_url=base_url)
@@ -201,9 +219,25 @@ def bind(port: int) -> socket.socket:
     return listener
 
 
+class ConsoleServer(uvicorn.Server):
+    """uvicorn, ending the console's open event streams as soon as it is told to stop.
+
+    A browser tab holds `/console/events` open; without this, Ctrl-C waits out the graceful
+    shutdown and uvicorn cancels the stream with an error and a traceback.
+    """
+
+    def __init__(self, config: uvicorn.Config, workspace: Workspace) -> None:
+        super().__init__(config)
+        self.workspace = workspace
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.workspace.touch(CLOSING)
+        super().handle_exit(sig, frame)
+
+
 def server_for(app: Starlette) -> uvicorn.Server:
     """A uvicorn server for the console stack: quiet access log, short graceful shutdown."""
-    return uvicorn.Server(
+    return ConsoleServer(
         uvicorn.Config(
             app,
             log_config=None,
@@ -211,7 +245,8 @@ def server_for(app: Starlette) -> uvicorn.Server:
             lifespan="on",
             ws="none",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        )
+        ),
+        app.state.workspace,
     )
 
 
@@ -228,8 +263,6 @@ def run_console(settings: Settings) -> int:
         )
         return 1
     app, bot = build_console_stack(settings, port=port)
-    for problem in foreign_demo_checks(bot.config, port=port):
-        print(f"releasebot: warning: {problem}", file=sys.stderr)
     print(
         f"Releasebot console: open http://{HOST}:{port} — type /release help "
         f"(config {settings.config_path}, database {settings.database_url}; Ctrl-C stops)",

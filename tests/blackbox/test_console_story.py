@@ -61,14 +61,44 @@ def test_the_console_serves_its_page_and_runs_the_bot(console: ShippedBot) -> No
     assert "Traceback" not in console.output()
 
 
-def test_a_fresh_directory_without_a_config_is_one_line(tmp_path: Path, slack: FakeSlack) -> None:
+def test_a_fresh_directory_without_a_config_runs_the_demo_console_and_serve_refuses(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with shipped_bot(empty, slack) as bot:
-        finished = bot.run(unset=SLACK)
-    assert finished.code == 2
-    lines = finished.stderr.strip().splitlines()
-    assert len(lines) == 1, finished.stderr
-    assert lines[0].startswith("releasebot: refusing to start: releasebot.toml: file not found")
-    assert "RELEASEBOT_CONFIG" in lines[0]
-    assert sorted(p.name for p in empty.iterdir()) == ["home"]  # nothing written
+        # `serve` needs a real config: one line saying where it would go, nothing written.
+        refused = bot.run("serve")
+        assert refused.code == 2
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith("releasebot: refusing to start: releasebot.toml: file not found")
+        assert "RELEASEBOT_CONFIG" in lines[0]
+        assert sorted(p.name for p in empty.iterdir()) == ["home"]
+
+        # The bare `releasebot` (the offline console) starts on the bundled demo config and
+        # says where it is and how to write one's own.
+        for name in SLACK:
+            bot.env.pop(name)
+        bot.start()
+        bot.wait_healthy()
+        said = bot.output()
+        assert f"no releasebot.toml in {empty}; the console runs the bundled demo" in said
+        assert f"copy it to {empty / 'releasebot.toml'} and edit it" in said
+        typed = httpx.post(
+            bot.url + "/console/command",
+            json={
+                "user_id": "U0REQUESTER",
+                "channel_id": "C0RELEASES",
+                "text": "/release plan checkout 1.4.2 to staging",
+            },
+        )
+        assert typed.json() == {"ok": True}
+        eventually(
+            lambda: any(
+                text.startswith("R-1 · checkout 1.4.2 → staging")
+                for text in _messages(bot, "C0RELEASES")
+            ),
+            what="the card in the console's #releases",
+        )
+        assert "Traceback" not in bot.output()

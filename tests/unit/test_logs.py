@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot.logs import JsonFormatter, redact
+from bot.logs import JsonFormatter, ReadableFormatter, redact
 
 
 def _format(message: str, **extra: object) -> dict[str, object]:
@@ -33,3 +33,22 @@ def test_tokens_and_secrets_are_redacted() -> None:
     assert "xoxb" not in str(entry["message"]) and "xapp" not in str(entry["message"])
     assert "hunter2" not in str(entry["message"]) and "s3cr3t" not in str(entry["message"])
     assert redact("nothing to hide") == "nothing to hide"
+
+
+def test_the_console_terminal_gets_one_readable_line_per_record() -> None:
+    record = logging.LogRecord(
+        "bot.outbox", logging.WARNING, __file__, 1, "posted the card\n  again", (), None
+    )
+    record.plan_id = 3
+    record.request_id = "1764000000"
+    try:
+        raise RuntimeError("slack said\nratelimited for xoxb-1234-5678-abcdef")
+    except RuntimeError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = ReadableFormatter().format(record)
+    assert "\n" not in line and not line.startswith("{")
+    assert line.endswith(
+        "warning R-3 posted the card again (RuntimeError: slack said ratelimited for [redacted])"
+    )
