@@ -64,17 +64,18 @@ def ensure_may_decide(
         raise InvalidInput(
             f"{plan.ref} is {plan.state.replace('_', ' ')}; it is not waiting for a decision"
         )
+    # The requester hears the rule that applies to them, whether or not they are listed.
+    if actor == plan.requester_id and not policy.allow_self:
+        raise PermissionDenied(
+            f"you requested {plan.ref}, and {plan.environment} does not count a requester's "
+            "own approval (approvals.allow_self = false)",
+            plan_id=plan.id,
+        )
     if not ctx.is_member(actor, policy.approvers):
         raise PermissionDenied(
             f"you are not an approver for {plan.environment}: "
             f"environments.{plan.environment}.approvals.approvers lists "
             + ", ".join(p if p.startswith("@") else f"<@{p}>" for p in policy.approvers),
-            plan_id=plan.id,
-        )
-    if actor == plan.requester_id and not policy.allow_self:
-        raise PermissionDenied(
-            f"you requested {plan.ref}, and {plan.environment} does not count a requester's "
-            "own approval (approvals.allow_self = false)",
             plan_id=plan.id,
         )
 

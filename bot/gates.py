@@ -394,11 +394,18 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
     assert plan.id is not None
     items = open_items(session, plan_id=plan.id, phase=ChecklistPhase.PRE_DEPLOY)
     if items:
-        listed = ", ".join(
-            f"{i.name} ({i.assignee if i.assignee.startswith('@') else f'<@{i.assignee}>'})"
+        # Name who can act and what they type, so the refusal can be forwarded as it is.
+        listed = "; ".join(
+            f"{i.name} — waiting on "
+            + (
+                f"{i.assignee}; a member of {i.assignee}"
+                if i.assignee.startswith("@")
+                else f"<@{i.assignee}>, who"
+            )
+            + f" can `/release tick {plan.ref} {i.name}`"
             for i in items
         )
-        raise InvalidInput(f"{plan.ref} can't deploy until these are ticked: {listed}")
+        raise InvalidInput(f"{plan.ref} can't deploy until it is ticked: {listed}")
 
 
 def _allowed(ctx: DomainContext, *, actor: str, action: Action, plan: ReleasePlan) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -384,13 +384,23 @@ def ask_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) ->
     )
 
 
+# `at 15:00` typed at 15:02 means this window; a start further back is a mistake (a wrong day
+# or year) that would make the plan deployable at once, so it is refused with the way out.
+PAST_START_GRACE = timedelta(minutes=5)
+
+
 def _check_window(start: datetime | None, end: datetime | None, *, now: datetime) -> None:
+    if end is not None and end <= now:
+        raise InvalidInput("the window has already ended; give an `until` in the future")
+    if start is not None and start < now - PAST_START_GRACE:
+        raise InvalidInput(
+            f"the window would start in the past ({start.astimezone(UTC):%Y-%m-%d %H:%M} UTC); "
+            "give `at now` to open it now, or a later time"
+        )
     if end is None:
         return
     if start is not None and end <= start:
         raise InvalidInput("the window ends before it starts; give an `until` after the `at`")
-    if end <= now:
-        raise InvalidInput("the window has already ended; give an `until` in the future")
 
 
 def _check_promotion_order(session: Session, *, ctx: DomainContext, new: NewPlan) -> None:

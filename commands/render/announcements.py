@@ -84,7 +84,8 @@ def changelog_sections(notes: ReleaseNotes, *, max_commits: int, max_sections: i
     log = notes.changelog
     if not log.commits:
         return [_context(f"No commits {since}.")]
-    count = f"{len(log.commits)}{'+' if log.truncated else ''} commits"
+    plural = "" if len(log.commits) == 1 and not log.truncated else "s"
+    count = f"{len(log.commits)}{'+' if log.truncated else ''} commit{plural}"
     compare = f" · <{log.compare_url}|compare>" if log.compare_url else ""
     blocks: list[Block] = [_section(f"*Changes {since}* ({count}{compare})")]
     lines = [clip(commit_line(c.sha, c.subject, c.author, c.url), 500) for c in log.commits]

@@ -79,7 +79,11 @@ def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -
     """The plan's full trail, oldest first, split across sections."""
     lines = []
     for event in events:
-        move = f" {event.from_state or '∅'} → {event.to_state}" if event.to_state else ""
+        move = (
+            f" {(event.from_state or '∅').replace('_', ' ')} → {event.to_state.replace('_', ' ')}"
+            if event.to_state
+            else ""
+        )
         why = f" — {escape(event.reason)}" if event.reason else ""
         lines.append(f"`{when(event.at, tz)}` <@{event.actor_id}> *{event.action}*{move}{why}")
     blocks: list[Json] = [kit.header(clip(f"Audit trail of {plan.ref}", 150))]

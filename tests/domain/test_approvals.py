@@ -72,7 +72,8 @@ def test_two_approvals_approve(desk: Desk, awaiting: ReleasePlan) -> None:
     ("actor", "message"),
     [
         ("U0STRANGER", "you are not an approver for production"),
-        ("U0REQUESTER", "you are not an approver for production"),
+        # The requester is not listed either, but hears the rule that is about them.
+        ("U0REQUESTER", "you requested R-2, and production does not count a requester's own"),
     ],
 )
 def test_decisions_the_policy_does_not_count(

@@ -104,6 +104,21 @@ def test_a_window_that_ends_before_it_starts_or_in_the_past_is_refused(desk: Des
         _create(desk, window_end=now - timedelta(minutes=1))
 
 
+def test_a_window_that_started_in_the_past_is_refused_with_the_way_out(desk: Desk) -> None:
+    now = desk.ctx.clock.now()
+    # A year typed wrong would make the plan deployable at once: refused, nothing created.
+    with pytest.raises(InvalidInput) as refused:
+        _create(desk, window_start=now - timedelta(days=365))
+    assert str(refused.value) == (
+        "the window would start in the past (2025-11-24 15:00 UTC); "
+        "give `at now` to open it now, or a later time"
+    )
+    with desk.db.session() as session:
+        assert session.exec(select(ReleasePlan)).all() == []
+    # `at 15:00` typed a minute or two late is the window meant.
+    assert _create(desk, window_start=now - timedelta(minutes=2)).id is not None
+
+
 def test_editing_the_version_of_an_approved_plan_asks_again(desk: Desk) -> None:
     _release(desk, _create(desk))
     plan = _create(desk, environment="production")

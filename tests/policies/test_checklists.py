@@ -37,7 +37,10 @@ def _walk(desk: Desk, plan: ReleasePlan, *events: Event) -> None:
 def test_the_assignee_ticks_and_the_deploy_gate_opens(desk: Desk, approved: ReleasePlan) -> None:
     with desk.db.session() as session, pytest.raises(InvalidInput) as refused:
         gates.ensure_deployable(session, ctx=desk.ctx, plan=approved, actor="U0REQUESTER")
-    assert refused.value.message == "R-2 can't deploy until these are ticked: QA sign-off (<@U0QA>)"
+    assert refused.value.message == (
+        "R-2 can't deploy until it is ticked: QA sign-off — waiting on <@U0QA>, "
+        "who can `/release tick R-2 QA sign-off`"
+    )
 
     with desk.db.session() as session:  # as if everything owed so far had been delivered
         for owed in session.exec(select(OutboxMessage)).all():

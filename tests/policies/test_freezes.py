@@ -276,7 +276,7 @@ def test_an_override_is_asked_only_for_a_plan_that_could_deploy_otherwise(
     desk: Desk, approved: ReleasePlan
 ) -> None:
     _freeze(desk)
-    with pytest.raises(InvalidInput, match="can't deploy until these are ticked: QA sign-off"):
+    with pytest.raises(InvalidInput, match="can't deploy until it is ticked: QA sign-off"):
         _request(desk, approved)
 
 

@@ -157,6 +157,8 @@ def test_list_show_history_and_audit_answer_in_the_ack(slack: SlackDriver) -> No
     trail = slack.command("U0QA", "audit R-2")
     assert "*plan.created*" in str(trail["blocks"]) and "*plan.cancel*" in str(trail["blocks"])
     assert "not this week" in str(trail["blocks"])
+    # States read as words, as everywhere else: "awaiting approval", not awaiting_approval.
+    assert "*plan.cancel* approved → cancelled" in str(trail["blocks"])
     with slack.bot.db.session() as session:
         actions = session.exec(select(AuditEvent.action).where(AuditEvent.plan_id == 2)).all()
     assert actions == ["plan.created", "plan.cancel"]
@@ -169,3 +171,16 @@ def test_help_shows_every_sub_command(slack: SlackDriver) -> None:
     assert "/release plan <service> <version> to <env>" in str(
         slack.command("U0QA", "help plan")["blocks"]
     )
+
+
+def test_a_window_in_the_past_is_refused_and_nothing_is_planned(slack: SlackDriver) -> None:
+    # The scenario clock stands at Tue 24 Nov 2026 15:00 UTC; the year was typed wrong.
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging at 2025-11-24T16:00")
+    slack.settle()
+    [answer] = slack.ephemerals("U0REQUESTER")
+    assert answer == (
+        "the window would start in the past (2025-11-24 16:00 UTC); "
+        "give `at now` to open it now, or a later time"
+    )
+    assert _plans(slack) == []
+    assert slack.channel_messages("C0RELEASES") == []

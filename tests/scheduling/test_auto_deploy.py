@@ -202,7 +202,8 @@ def test_a_plan_held_by_an_unticked_item_starts_when_it_is_ticked(slack: SlackDr
     ]
     assert refused == (
         ":no_entry: R-2's window opened but it did not start by itself: R-2 can't deploy until "
-        f"these are ticked: QA sign-off (<@U0QA>). It starts by itself as soon as that clears, "
+        "it is ticked: QA sign-off — waiting on <@U0QA>, who can `/release tick R-2 QA sign-off`. "
+        f"It starts by itself as soon as that clears, "
         f"{UNTIL}."
     )
 
