@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.config.model import ReleasebotConfig
+from bot.config.services import CommandSettings
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,26 @@ def refusal_lines(missing: list[NeededSecret]) -> list[str]:
         + "; ".join(f"{s.owner} needs it for {s.purpose} ({s.key})" for s in needing)
         for variable, needing in by_variable.items()
     ]
+
+
+def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list[str]:
+    """`key: VARIABLE is not set ...` for each `pass_env` name missing from `environ`.
+
+    Only check-config reports these: the deploy command simply runs without the variable, so
+    `serve` starts, but an admin checking the deployment wants to know.
+    """
+    lines = []
+    for name, service in config.services.items():
+        settings = service.backend_settings()
+        if not isinstance(settings, CommandSettings):
+            continue
+        for variable in settings.pass_through:
+            if variable not in environ:
+                lines.append(
+                    f"services.{name}.pass_env: {variable} is not set in the environment; "
+                    f"service '{name}' passes it to its deploy command"
+                )
+    return lines
 
 
 def _needed(config: ReleasebotConfig) -> Iterator[NeededSecret]:
