@@ -60,8 +60,8 @@ def refusal_lines(missing: list[NeededSecret]) -> list[str]:
 def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list[str]:
     """`key: VARIABLE is not set ...` for each `pass_env` name missing from `environ`.
 
-    Only check-config reports these: the deploy command simply runs without the variable, so
-    `serve` starts, but an admin checking the deployment wants to know.
+    check-config warns of these without failing: a script may treat the variable as optional
+    (the demo's DEMO_STATE_DIR), and the deploy command simply runs without it.
     """
     lines = []
     for name, service in config.services.items():
@@ -72,7 +72,7 @@ def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list
             if variable not in environ:
                 lines.append(
                     f"services.{name}.pass_env: {variable} is not set in the environment; "
-                    f"service '{name}' passes it to its deploy command"
+                    f"the deploy command of service '{name}' runs without it"
                 )
     return lines
 
