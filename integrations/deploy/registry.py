@@ -57,6 +57,10 @@ class ConfiguredBackends:
         self._built: dict[str, DeployBackend] = {}
         self._lock = threading.Lock()
 
+    def redact(self, text: str) -> str:
+        """`text` with every configured secret replaced (as is when no redactor was given)."""
+        return self._redact(text) if self._redact is not None else text
+
     def deployer(self, service: str) -> DeployBackend:
         """The service's deployment backend."""
         with self._lock:
