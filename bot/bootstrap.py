@@ -168,7 +168,7 @@ def build(
         db=db,
         ctx=ctx,
         backends=backends,
-        probes=ProbeFactory(config=config, http=http, clock=clock),
+        probes=ProbeFactory(config=config, http=http, clock=clock, redact=redact),
         poll_interval=poll_interval,
         owner=settings.lease_owner,
     )

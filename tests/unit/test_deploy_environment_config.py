@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import main
+from bot.clock import SystemClock
 from bot.config import CommandSettings
 from bot.errors import BackendError
 from bot.redaction import REDACTED, Redactor, redactor_for
+from integrations.checks.measurement import Outcome
+from integrations.checks.registry import ProbeFactory
 from integrations.deploy.base import DeployHandle, DeployState, DeployStatus
 from integrations.deploy.redacted import RedactedBackend
 from tests.unit.test_config import SPEC_EXAMPLE, config_error, edit, load_text
@@ -194,3 +198,20 @@ def test_a_redacted_backend_redacts_statuses_tails_and_errors() -> None:
     assert str(refused.value) == refused.value.message
     with pytest.raises(BackendError, match=r"cancel refused for \[redacted\]"):
         backend.cancel(handle)
+
+
+def test_a_check_whose_output_quotes_a_secret_is_measured_redacted(tmp_path: Path) -> None:
+    leaked = tmp_path / "leaked"
+    leaked.write_text("tok-abcdefgh")
+    text = SPEC_EXAMPLE + (
+        '\n[checks.smoke]\ntype = "command"\n'
+        f'command = ["/bin/sh", "-c", "echo smoke saw $(cat {leaked}); exit 1"]\n'
+    )
+    config = load_text(tmp_path, text)
+    with httpx.Client() as http:
+        factory = ProbeFactory(
+            config=config, http=http, clock=SystemClock(), redact=Redactor(["tok-abcdefgh"])
+        )
+        measured = factory.probe("smoke", values={}).measure()
+    assert measured.outcome is Outcome.FAILURE
+    assert measured.detail.endswith(f"output:\nsmoke saw {REDACTED}"), measured.detail
