@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from bot.desk import Desk
 from bot.engine import POLL_INTERVAL, RolloutEngine
 from bot.models import DeployCallback
 from bot.outbox import OutboxDispatcher
+from bot.redaction import redactor_for
 from bot.reminders import build_scheduler
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -144,18 +146,29 @@ def build(
             row = session.exec(select(DeployCallback).where(DeployCallback.token == token)).first()
             return dict(row.payload) if row is not None else None
 
+    redact = redactor_for(
+        config,
+        os.environ,
+        database_url=settings.database_url,
+        also=[
+            credentials.bot_token,
+            credentials.signing_secret,
+            settings.slack_app_token.get_secret_value() if settings.slack_app_token else None,
+        ],
+    )
     backends = ConfiguredBackends(
         config=config,
         http=http,
         state_dir=settings.state_dir,
         public_url=settings.callback_base_url,
         callback_lookup=callback_lookup,
+        redact=redact,
     )
     engine = RolloutEngine(
         db=db,
         ctx=ctx,
         backends=backends,
-        probes=ProbeFactory(config=config, http=http, clock=clock),
+        probes=ProbeFactory(config=config, http=http, clock=clock, redact=redact),
         poll_interval=poll_interval,
         owner=settings.lease_owner,
     )

@@ -51,13 +51,16 @@ def _refuse_missing_secrets(settings: Settings) -> None:
 
 def check_config(settings: Settings) -> int:
     """Validate the config file and the secrets it names; print each problem with its location."""
-    from bot.config import ConfigError, load_config, problem_lines, unset_secrets
+    from bot.config import ConfigError, load_config, problem_lines, unset_pass_env, unset_secrets
 
     try:
         config = load_config(Path(settings.config_path))
     except ConfigError as problem:
         print(str(problem))
         return 1
+    # A listed pass_env variable may be optional for its script: named, but not a failure.
+    for line in unset_pass_env(config, os.environ):
+        print(f"{settings.config_path}: warning: {line}")
     missing = unset_secrets(config, os.environ)
     if missing:
         for line in problem_lines(missing):

@@ -41,6 +41,7 @@ def accept_callback(
     body: bytes,
     now: datetime,
     secret_of: SecretOf,
+    redact: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Verify a callback for a stage that is waiting on it, and store it for the engine.
 
@@ -52,6 +53,9 @@ def accept_callback(
     secret = secret_of(service)
     assert secret is not None
     payload = verify_callback(secret, timestamp, body, signature, now=now)
+    if redact is not None:
+        # The service's words are stored and later posted: no configured secret in them.
+        payload = {k: redact(v) if isinstance(v, str) else v for k, v in payload.items()}
     with db.session() as session:
         refusal = _store(session, stage_id=stage.id, token=token, payload=payload, now=now)
     if refusal is not None:

@@ -197,6 +197,7 @@ def hook_routes(
     secret_of: SecretOf,
     on_callback: Callable[[], None],
     metrics: Metrics | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> list[BaseRoute]:
     """`POST /hooks/deploy/<token>`: signed status callbacks from webhook deploy services."""
     metrics = metrics or Metrics()
@@ -216,6 +217,7 @@ def hook_routes(
                     body=body,
                     now=clock.now(),
                     secret_of=secret_of,
+                    redact=redact,
                 )
             )
         except BackendError as refusal:
@@ -255,5 +257,6 @@ def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> lis
             secret_of=bot.backends.webhook_secret,
             on_callback=bot.engine.kick,
             metrics=metrics,
+            redact=bot.backends.redact,
         ),
     ]

@@ -13,6 +13,8 @@ from bot import journal, plans
 from bot.desk import Desk
 from bot.errors import ReleasebotError
 from commands.grammar import Reject
+from commands.grammar import values as grammar_values
+from commands.grammar.errors import ArgumentError
 from commands.ids import BlockId, ViewId, parse_button_value
 from commands.plan_commands import approve
 from commands.render import modals
@@ -57,9 +59,13 @@ def new_plan_from(values: dict[str, Any]) -> tuple[plans.NewPlan | None, dict[st
             after.append(plans.parse_ref(part))
         except ReleasebotError as problem:
             errors[BlockId.AFTER] = problem.message
-    version = (_value(values, BlockId.VERSION) or "").strip()
-    if not version or len(version) > 128 or any(c.isspace() for c in version):
-        errors[BlockId.VERSION] = "a version is one word of up to 128 characters (tag, sha, 1.4.2)"
+    typed = (_value(values, BlockId.VERSION) or "").strip()
+    version = ""
+    try:
+        # The same rule as `/release plan`: the version is handed to the deploy command.
+        version = grammar_values.version(typed)
+    except ArgumentError as problem:
+        errors[BlockId.VERSION] = problem.message
     if errors:
         return None, errors
     risks = tuple(

@@ -26,6 +26,7 @@ from bot.config.secrets import (
     needed_secrets,
     problem_lines,
     refusal_lines,
+    unset_pass_env,
     unset_secrets,
 )
 from bot.config.services import (
@@ -85,6 +86,7 @@ __all__ = [
     "parse_config",
     "problem_lines",
     "refusal_lines",
+    "unset_pass_env",
     "unset_secrets",
     "validate_condition",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.config.model import ReleasebotConfig
+from bot.config.services import CommandSettings
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,26 @@ def refusal_lines(missing: list[NeededSecret]) -> list[str]:
         + "; ".join(f"{s.owner} needs it for {s.purpose} ({s.key})" for s in needing)
         for variable, needing in by_variable.items()
     ]
+
+
+def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list[str]:
+    """`key: VARIABLE is not set ...` for each `pass_env` name missing from `environ`.
+
+    check-config warns of these without failing: a script may treat the variable as optional
+    (the demo's DEMO_STATE_DIR), and the deploy command simply runs without it.
+    """
+    lines = []
+    for name, service in config.services.items():
+        settings = service.backend_settings()
+        if not isinstance(settings, CommandSettings):
+            continue
+        for variable in settings.pass_through:
+            if variable not in environ:
+                lines.append(
+                    f"services.{name}.pass_env: {variable} is not set in the environment; "
+                    f"the deploy command of service '{name}' runs without it"
+                )
+    return lines
 
 
 def _needed(config: ReleasebotConfig) -> Iterator[NeededSecret]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Literal, Self, TypeVar, get_args
 
@@ -34,7 +34,7 @@ _REQUIRED_KEYS: dict[BackendName, tuple[str, ...]] = {
     "webhook": ("url",),
 }
 _OPTIONAL_KEYS: dict[BackendName, tuple[str, ...]] = {
-    "command": ("timeout",),
+    "command": ("timeout", "pass_env", "env"),
     "github_actions": ("ref", "ref_input", "inputs", "token_env", "api_url"),
     "argocd": ("rollout", "namespace", "token_env"),
     "jenkins": ("parameters", "user_env", "token_env"),
@@ -79,6 +79,34 @@ def _to_provider_environments(value: object) -> str | dict[str, str]:
 
 
 ProviderEnvironments = Annotated[str | dict[str, str], PlainValidator(_to_provider_environments)]
+
+
+# The bot's own credentials: a deploy script never needs them, and a leak posts them to Slack.
+BOT_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
+
+
+def _command_variable(name: str) -> str:
+    if name.startswith("RELEASE_"):
+        raise ValueError(
+            f"{name} is set by releasebot for each deploy; RELEASE_* names are its own"
+        )
+    if name in BOT_SECRETS:
+        raise ValueError(f"{name} is releasebot's own secret; deploy commands never get it")
+    return name
+
+
+CommandVariable = Annotated[EnvVarName, AfterValidator(_command_variable)]
+
+
+def _no_repeats(names: list[str]) -> list[str]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once")
+    return names
+
+
+PassEnv = Annotated[list[CommandVariable], AfterValidator(_no_repeats)]
+CommandEnv = dict[CommandVariable, str]
 
 
 class FeatureFlag(ConfigModel):
@@ -130,6 +158,10 @@ class CommandSettings:
 
     command: list[str]
     timeout: timedelta
+    # `pass_env`: names the command gets from the bot's environment; `env`: values it is given.
+    # (Not called `..._env` here: those fields name one secret each, see secrets.py.)
+    pass_through: tuple[str, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,6 +230,14 @@ class Service(ConfigModel):
         None, description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
     )
     timeout: PositiveDuration | None = Field(None, description="default 30m")
+    pass_env: PassEnv | None = Field(
+        None,
+        description="names of variables the deploy command gets from releasebot's own "
+        'environment, e.g. ["AWS_PROFILE", "KUBECONFIG"]; it gets nothing else of it',
+    )
+    env: CommandEnv | None = Field(
+        None, description='variables set for the deploy command, e.g. { REGION = "eu-west-1" }'
+    )
 
     workflow: Text | None = Field(None, description='the workflow file, e.g. "deploy.yml"')
     ref: Text | None = Field(None, description="default main")
@@ -224,6 +264,12 @@ class Service(ConfigModel):
     def _keys_match_the_backend(self) -> Self:
         written = {key for key in self.model_fields_set if getattr(self, key) is not None}
         raise_problems("Service", backend_key_problems(self.backend, written))
+        both = sorted(set(self.pass_env or ()) & set(self.env or {}))
+        if both:
+            raise_problems(
+                "Service",
+                [(("env",), f"{', '.join(both)} is in both pass_env and env; keep one")],
+            )
         return self
 
     def backend_settings(self) -> BackendSettings:
@@ -233,6 +279,8 @@ class Service(ConfigModel):
                 return CommandSettings(
                     command=list(_present(self.command, "command")),
                     timeout=self.timeout or timedelta(minutes=30),
+                    pass_through=tuple(self.pass_env or ()),
+                    variables=dict(self.env or {}),
                 )
             case "github_actions":
                 return GithubActionsSettings(

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.durations import parse_duration
+from bot.versions import VERSION_LIMIT as VERSION_LIMIT
+from bot.versions import VERSION_RULE, is_safe_version
 
 from .errors import ArgumentError, shown
 
 TEXT_LIMIT = 2000
 NAME_LIMIT = 63
-VERSION_LIMIT = 128
 # Plan ids are stored in ordinary integer columns; bigger numbers cannot name a plan.
 _PLAN_ID_MAX = 2**31 - 1
 
@@ -21,7 +22,6 @@ _PLAN_ID = re.compile(r"[Rr]-([0-9]+)")
 # What someone probably meant as a plan id: `R12`, `12`, `#12`, R with an en dash.
 _PLAN_ID_LIKE = re.compile(r"[#Rr]?[-\u2010-\u2015\u2212]?[0-9]+")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_VERSION = re.compile(r"[A-Za-z0-9._/+@:-]+")
 
 _ISO = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})(?:[Tt]| +)"
@@ -88,16 +88,14 @@ def _checked_name(value: str, what: str) -> str:
 
 
 def version(value: str) -> str:
-    """A git ref, tag, sha, semver or image tag, case kept."""
+    """A git ref, tag, sha, semver or image tag, case kept; never option- or path-like."""
     folded = normal(value)
     if len(folded) > VERSION_LIMIT:
         raise ArgumentError(
             f"version too long: {len(folded):,} characters (the limit is {VERSION_LIMIT})"
         )
-    if not folded.isascii() or not _VERSION.fullmatch(folded):
-        raise ArgumentError(
-            f"{shown(value)} is not a valid version: use letters, digits and . _ / + @ : -"
-        )
+    if not is_safe_version(folded):
+        raise ArgumentError(f"{shown(value)} is not a valid version: {VERSION_RULE}")
     return folded
 
 

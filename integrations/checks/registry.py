@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 
 import httpx
 
 from bot.clock import Clock
 from bot.config import Check, CommandCheck, HttpCheck, ReleasebotConfig
 from integrations.checks.analysis import AnalysisSpec
+from integrations.checks.measurement import Measurement
 from integrations.checks.probes import CommandProbe, HttpProbe, Probe, PrometheusProbe
 from integrations.deploy.placeholders import render
 
@@ -28,13 +30,25 @@ def analysis_spec(check: Check) -> AnalysisSpec:
 class ProbeFactory:
     """Builds the probe for a check of a plan, sharing one HTTP client."""
 
-    def __init__(self, *, config: ReleasebotConfig, http: httpx.Client, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        config: ReleasebotConfig,
+        http: httpx.Client,
+        clock: Clock,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         self._config = config
         self._http = http
         self._clock = clock
+        self._redact = redact
 
     def probe(self, name: str, *, values: Mapping[str, str]) -> Probe:
         """The probe of check `name`; command placeholders are filled from `values`."""
+        probe = self._probe(name, values=values)
+        return RedactedProbe(probe, self._redact) if self._redact is not None else probe
+
+    def _probe(self, name: str, *, values: Mapping[str, str]) -> Probe:
         check = self._config.check(name)
         if isinstance(check, HttpCheck):
             return HttpProbe(
@@ -58,3 +72,17 @@ class ProbeFactory:
             http=self._http,
             clock=self._clock,
         )
+
+
+class RedactedProbe:
+    """A probe whose measurement details (posted to the thread, stored) name no secret."""
+
+    def __init__(self, probe: Probe, redact: Callable[[str], str]) -> None:
+        self.probe = probe
+        self.name = probe.name
+        self._redact = redact
+
+    def measure(self) -> Measurement:
+        """The wrapped probe's measurement, its detail redacted."""
+        measured = self.probe.measure()
+        return dataclasses.replace(measured, detail=self._redact(measured.detail))

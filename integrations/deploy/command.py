@@ -23,13 +23,14 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock
 from bot.durations import format_duration
 from bot.errors import BackendError, InvalidInput
+from bot.versions import VERSION_RULE, is_safe_version
 from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.command_runner import write_atomically
 from integrations.deploy.placeholders import (
@@ -44,6 +45,26 @@ TAIL_CHARS = 3000
 # How long a start may take to show its runner before we call it never launched.
 LAUNCH_WINDOW = timedelta(seconds=30)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# What any program needs to run; never the bot's own secrets (SLACK_*, DATABASE_URL, tokens).
+# Everything else the deploy command gets is the RELEASE_* variables and the service's
+# `pass_env` / `env` (SPEC §9).
+BASE_VARIABLES = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER")
+
+
+def command_environment(
+    release: Mapping[str, str],
+    *,
+    environ: Mapping[str, str],
+    pass_env: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The deploy command's whole environment: a working base, what the service lists, RELEASE_*."""
+    inherited = {
+        key: value
+        for key, value in environ.items()
+        if key in BASE_VARIABLES or key.startswith("LC_") or key in pass_env
+    }
+    return {**inherited, **(env or {}), **release}
 
 
 def output_tail(path: Path, *, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str | None:
@@ -118,6 +139,9 @@ class CommandBackend:
         workdir: Path | None = None,
         clock: Clock | None = None,
         python: str = sys.executable,
+        pass_env: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         if not command:
             raise InvalidInput("the command backend needs a non-empty `command` list")
@@ -130,6 +154,10 @@ class CommandBackend:
         self.workdir = Path(workdir) if workdir is not None else None
         self.clock = clock or SystemClock()
         self.python = python
+        self.pass_env = tuple(pass_env)
+        self.env = dict(env or {})
+        # The bot's own environment, read at each start: `pass_env` names come from it.
+        self.environ = environ if environ is not None else os.environ
 
     def state_path(self, idempotency_key: str) -> Path:
         """The directory that records the start with this key."""
@@ -142,7 +170,22 @@ class CommandBackend:
         values = values_for(request)
         return [render(arg, values) for arg in self.command]
 
+    def environment(self, request: DeployRequest) -> dict[str, str]:
+        """What the command's process sees in its environment for this request."""
+        return command_environment(
+            release_environment(request),
+            environ=self.environ,
+            pass_env=self.pass_env,
+            env=self.env,
+        )
+
     def start(self, request: DeployRequest) -> DeployHandle:
+        for version in (request.version, request.previous_version):
+            # Belt and braces for plans recorded before versions were checked at the door.
+            if version and not is_safe_version(version):
+                raise BackendError(
+                    f"refusing to run the deploy command with version {version!r}: {VERSION_RULE}"
+                )
         state = self.state_path(request.idempotency_key)
         handle = self._handle(request.idempotency_key, state)
         if (state / "spec.json").exists():
@@ -252,7 +295,7 @@ class CommandBackend:
         )
 
     def _launch(self, request: DeployRequest, state: Path) -> None:
-        env = {**os.environ, **release_environment(request)}
+        env = self.environment(request)
         with open(state / "runner.err", "wb") as err:
             starter = subprocess.Popen(
                 [self.python, "-m", "integrations.deploy.command_runner", str(state)],

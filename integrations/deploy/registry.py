@@ -23,6 +23,7 @@ from integrations.deploy.base import DeployBackend
 from integrations.deploy.command import CommandBackend
 from integrations.deploy.github_actions import GitHubActionsBackend
 from integrations.deploy.jenkins import JenkinsBackend
+from integrations.deploy.redacted import Redact, RedactedBackend
 from integrations.deploy.webhook import CallbackLookup, WebhookBackend
 from integrations.flags.base import FlagClient
 from integrations.flags.launchdarkly import LaunchDarklyFlags
@@ -43,6 +44,7 @@ class ConfiguredBackends:
         public_url: str,
         callback_lookup: CallbackLookup,
         environ: Mapping[str, str] | None = None,
+        redact: Redact | None = None,
     ) -> None:
         self._config = config
         self._http = http
@@ -50,14 +52,23 @@ class ConfiguredBackends:
         self._public_url = public_url.rstrip("/")
         self._callback_lookup = callback_lookup
         self._environ = environ if environ is not None else os.environ
+        # What backends say is redacted of configured secrets before the engine sees it.
+        self._redact = redact
         self._built: dict[str, DeployBackend] = {}
         self._lock = threading.Lock()
+
+    def redact(self, text: str) -> str:
+        """`text` with every configured secret replaced (as is when no redactor was given)."""
+        return self._redact(text) if self._redact is not None else text
 
     def deployer(self, service: str) -> DeployBackend:
         """The service's deployment backend."""
         with self._lock:
             if service not in self._built:
-                self._built[service] = self._build(service)
+                built = self._build(service)
+                if self._redact is not None:
+                    built = RedactedBackend(built, self._redact)
+                self._built[service] = built
             return self._built[service]
 
     def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
@@ -99,6 +110,9 @@ class ConfiguredBackends:
                 state_dir=self._state_dir / "deploys",
                 timeout=settings.timeout,
                 workdir=self._config.base_dir,
+                pass_env=settings.pass_through,
+                env=settings.variables,
+                environ=env,
             )
         if isinstance(settings, GithubActionsSettings):
             return GitHubActionsBackend(

@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from starlette.applications import Starlette
 
 from bot.bootstrap import SlackCredentials, build
 from bot.config import ReleasebotConfig, load_config
 from bot.http import hook_routes
-from bot.models import PlanState
+from bot.models import DeployCallback, DeploymentStage, PlanState
 from bot.settings import Settings
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import ManualClock, running_server
@@ -114,7 +115,11 @@ def slack(
         )
         hooks = Starlette(
             routes=hook_routes(
-                bot.db, clock=clock, secret_of=bot.backends.webhook_secret, on_callback=lambda: None
+                bot.db,
+                clock=clock,
+                secret_of=bot.backends.webhook_secret,
+                on_callback=lambda: None,
+                redact=bot.backends.redact,  # as releasebot_routes wires it
             )
         )
         with running_server(hooks) as hooks_url:
@@ -192,3 +197,31 @@ def test_callbacks_out_of_order_unsigned_or_without_a_sequence_are_refused(
 
     assert deploy_service.call_back(0, state="succeeded", sequence=6).status_code == 200
     slack.roll(lambda: slack.state(1) == PlanState.RELEASED)
+
+
+def test_a_callback_that_quotes_a_configured_secret_is_stored_and_posted_redacted(
+    slack: SlackDriver, deploy_service: DeployService
+) -> None:
+    """Issue 9.8: the service's words pass the bot's Redactor before the row and the thread."""
+    slack.command("U0REQUESTER", "plan search 2.0 to staging")
+    slack.command("U0REQUESTER", "deploy R-1")
+    slack.roll(lambda: len(deploy_service.received) == 1)
+
+    failed = deploy_service.call_back(
+        0,
+        state="failed",
+        sequence=1,
+        message=f"rejected: signature {SECRET} does not match",
+        output=f"POST with secret={SECRET} and token={slack.workspace.bot_token}",
+    )
+    assert failed.status_code == 200
+    slack.roll(lambda: len(deploy_service.received) == 2)
+
+    thread = "\n".join(slack.thread(slack.card("R-1")))
+    assert "rejected: signature [redacted] does not match" in thread
+    assert "POST with secret=[redacted] and token=[redacted]" in thread
+    with slack.bot.db.session() as session:
+        stored = [row.payload for row in session.exec(select(DeployCallback)).all()]
+        stages = [(s.message, s.output_tail) for s in session.exec(select(DeploymentStage)).all()]
+    assert SECRET not in str(stored) and SECRET not in str(stages)
+    assert "rejected: signature [redacted] does not match" in str(stored)

@@ -34,11 +34,13 @@ approvals = {{ required = 0 }}
 
 [services.storefront]
 command = ["{FIXTURES / "deploy.sh"}"]
+pass_env = ["RELEASEBOT_TEST_CALLS"]
 strategy = "dark-launch"
 flag = {{ provider = "launchdarkly", key = "new-checkout", project = "shop" }}
 
 [services.search]
 command = ["{FIXTURES / "deploy.sh"}"]
+pass_env = ["RELEASEBOT_TEST_CALLS"]
 strategy = "dark-launch"
 flag = {{ provider = "unleash", key = "semantic-search", api_url = "https://unleash.example.com" }}
 

@@ -34,10 +34,12 @@ approvals = {{ required = 1, approvers = ["U0APPROVER1", "U0APPROVER2"] }}
 [services.payments]
 backend = "command"
 command = ["{FIXTURES / "deploy.sh"}", "{{service}}", "{{version}}", "{{environment}}"]
+pass_env = ["RELEASEBOT_TEST_CALLS"]
 
 [services.search]
 backend = "command"
 command = ["{FIXTURES / "deploy.sh"}", "{{service}}", "{{version}}", "{{environment}}"]
+pass_env = ["RELEASEBOT_TEST_CALLS"]
 """
 REASON = (
     "R-2 (1.1-bad) was rolled back: all at once failed: the command exited with code 1 "

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import ReleasebotError
+from bot.versions import VERSION_RULE
 from commands.grammar import (
     INPUT_LIMIT,
     SUBCOMMANDS,
@@ -328,7 +329,7 @@ MISTAKES: list[tuple[str, str, str | None]] = [
     ),
     (
         "plan checkout '1.2 beta' to prod",
-        "'1.2 beta' is not a valid version: use letters, digits and . _ / + @ : -",
+        f"'1.2 beta' is not a valid version: {VERSION_RULE}",
         "plan",
     ),
     (f"{PLAN} at +1h at +2h", "`at` is given twice; give each option once", "plan"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import InvalidInput
+from bot.errors import BackendError, InvalidInput
 from integrations.deploy.base import DeployRequest, DeployState, DeployStatus
 from integrations.deploy.command import CommandBackend
 
@@ -77,7 +77,30 @@ def test_runs_the_command_with_placeholders_and_release_environment(
     assert "key: R-12:deploy:0" in status.output_tail
 
 
-def test_a_hostile_version_stays_one_literal_argument(
+def test_a_hostile_version_is_refused_before_anything_runs(
+    tmp_path: Path, request_factory: Callable[..., DeployRequest]
+) -> None:
+    """Plans recorded before the grammar checked versions must not reach the command either."""
+    record = tmp_path / "args.txt"
+    deploy = script(tmp_path, "deploy.sh", f'printf "%s\\n" "$@" > {record}\n')
+    canary = tmp_path / "pwned"
+    backend = CommandBackend(
+        command=[str(deploy), "--version={version}", "{service}"], state_dir=tmp_path / "state"
+    )
+    for hostile in (f"1.0; rm -rf / $(touch {canary}) `touch {canary}`", "--help", "../../x"):
+        with pytest.raises(BackendError) as refused:
+            backend.start(request_factory(version=hostile))
+        assert refused.value.message.startswith(
+            f"refusing to run the deploy command with version {hostile!r}: use letters, digits"
+        )
+    with pytest.raises(BackendError, match="with version '-rf'"):
+        backend.start(request_factory(previous_version="-rf"))
+    assert not record.exists()
+    assert not canary.exists()
+    assert not (tmp_path / "state").exists()
+
+
+def test_versions_with_every_allowed_character_stay_one_literal_argument(
     tmp_path: Path,
     request_factory: Callable[..., DeployRequest],
     finished: Callable[..., DeployStatus],
@@ -86,19 +109,17 @@ def test_a_hostile_version_stays_one_literal_argument(
     deploy = script(
         tmp_path, "deploy.sh", f'echo "$#" > {record}\nprintf "%s\\n" "$@" >> {record}\n'
     )
-    canary = tmp_path / "pwned"
-    hostile = f"1.0; rm -rf / $(touch {canary}) `touch {canary}`"
+    version = "ghcr.io/acme/checkout@sha256:ab12+build_7-rc.1"
     backend = CommandBackend(
         command=[str(deploy), "--version={version}", "{service}"], state_dir=tmp_path / "state"
     )
 
-    status = finished(backend, backend.start(request_factory(version=hostile)))
+    status = finished(backend, backend.start(request_factory(version=version)))
 
     assert status.state is DeployState.SUCCEEDED
     count, *args = record.read_text().splitlines()
     assert count == "2"
-    assert args == [f"--version={hostile}", "checkout"]
-    assert not canary.exists()
+    assert args == [f"--version={version}", "checkout"]
 
 
 def test_a_non_zero_exit_fails_with_the_output_tail(
@@ -279,3 +300,54 @@ def test_empty_weight_and_colour_when_the_stage_has_none(
     status = finished(backend, backend.start(request))
 
     assert status.output_tail == "[] [] [] []"
+
+
+def test_the_command_gets_a_working_base_release_variables_and_its_service_list_only(
+    tmp_path: Path,
+    request_factory: Callable[..., DeployRequest],
+    finished: Callable[..., DeployStatus],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bot's own secrets stay in the bot (issue 9.8): the environment is built, not copied."""
+    for name, value in {
+        "SLACK_BOT_TOKEN": "xoxb-not-for-scripts",
+        "SLACK_SIGNING_SECRET": "signing-not-for-scripts",
+        "DATABASE_URL": "postgresql://bot:hunter2@db/releasebot",
+        "GITHUB_TOKEN": "ghp_not_for_scripts",
+        "AWS_PROFILE": "deployer",
+        "LC_TIME": "C",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    deploy = script(tmp_path, "deploy.sh", "env\n")
+    backend = CommandBackend(
+        command=[str(deploy)],
+        state_dir=tmp_path / "state",
+        pass_env=["AWS_PROFILE", "KUBECONFIG"],
+        env={"REGION": "eu-west-1"},
+    )
+
+    status = finished(backend, backend.start(request_factory()))
+
+    assert status.state is DeployState.SUCCEEDED
+    assert status.output_tail is not None
+    seen = dict(line.split("=", 1) for line in status.output_tail.splitlines() if "=" in line)
+    assert not {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "GITHUB_TOKEN"} & set(
+        seen
+    )
+    assert seen["AWS_PROFILE"] == "deployer"
+    assert "KUBECONFIG" not in seen  # listed but unset: simply absent
+    assert seen["REGION"] == "eu-west-1"
+    assert seen["LC_TIME"] == "C"
+    assert seen["PATH"] == os.environ["PATH"]
+    assert (seen["RELEASE_ID"], seen["RELEASE_VERSION"]) == ("R-12", "1.4.2")
+    unexpected = {
+        name
+        for name in seen
+        if not name.startswith(("RELEASE_", "LC_"))
+        and name not in {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER"}
+        and name not in {"AWS_PROFILE", "REGION"}
+        # What the shell itself sets for the script.
+        and name not in {"PWD", "SHLVL", "_", "OLDPWD"}
+    }
+    assert unexpected == set()
