@@ -24,16 +24,20 @@ def _fake_python(tmp_path: Path, body: str) -> Path:
     return python
 
 
-def test_a_failing_step_shows_its_output_and_says_which_step(tmp_path: Path) -> None:
-    checkout = _checkout(tmp_path / "checkout")
-    python = _fake_python(tmp_path, "echo 'Error: no space left on device' >&2\nexit 1\n")
-    done = subprocess.run(
+def _bootstrap(checkout: Path, python: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["scripts/bootstrap.sh"],
         cwd=checkout,
         env={"PATH": "/usr/bin:/bin", "PYTHON": str(python)},
         capture_output=True,
         text=True,
     )
+
+
+def test_a_failing_step_shows_its_output_and_says_which_step(tmp_path: Path) -> None:
+    checkout = _checkout(tmp_path / "checkout")
+    python = _fake_python(tmp_path, "echo 'Error: no space left on device' >&2\nexit 1\n")
+    done = _bootstrap(checkout, python)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
@@ -55,13 +59,7 @@ def test_a_set_up_that_works_prints_one_line_per_step_and_no_installer_output(
         'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then\n'
         '  mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; fi\n' + chatty,
     )
-    done = subprocess.run(
-        ["scripts/bootstrap.sh"],
-        cwd=checkout,
-        env={"PATH": "/usr/bin:/bin", "PYTHON": str(python)},
-        capture_output=True,
-        text=True,
-    )
+    done = _bootstrap(checkout, python)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
@@ -70,11 +68,5 @@ def test_a_set_up_that_works_prints_one_line_per_step_and_no_installer_output(
         "releasebot: installing releasebot and its dependencies (a minute on first use)…",
     ]
     # Set up once: a second run says nothing at all.
-    again = subprocess.run(
-        ["scripts/bootstrap.sh"],
-        cwd=checkout,
-        env={"PATH": "/usr/bin:/bin", "PYTHON": str(python)},
-        capture_output=True,
-        text=True,
-    )
+    again = _bootstrap(checkout, python)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
