@@ -13,7 +13,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.lifecycle import Event
 from bot.models import Approval, Decision, PlanState, ReleasePlan
-from bot.mrkdwn import join, md, mention, person
+from bot.mrkdwn import join, md, person
 from bot.plans import get_plan, say, transition
 
 
@@ -142,11 +142,11 @@ def decide(
     releases = ctx.config.channels.releases
     if decision == Decision.REJECT:
         transition(session, ctx=ctx, plan=plan, event=Event.REJECT, actor=actor, reason=comment)
-        line = md(":x: {} rejected {}: {}", mention(actor), plan.ref, comment)
+        line = md(":x: {} rejected {}: {}", person(actor), plan.ref, comment)
     else:
         line = md(
             ":white_check_mark: {} approved {} ({} of {}){}",
-            mention(actor),
+            person(actor),
             plan.ref,
             len(status.approvals),
             status.required,

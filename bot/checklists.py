@@ -11,7 +11,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.freezes import local_time
 from bot.models import ChecklistItem, ChecklistPhase, PlanState, ReleasePlan
-from bot.mrkdwn import md, mention, person
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say
 
 S = PlanState
@@ -154,7 +154,7 @@ def _tick(
         plan=plan,
         text=md(
             ":ballot_box_with_check: {} ticked '{}' on {}.{}",
-            mention(actor),
+            person(actor),
             item.name,
             plan.ref,
             done,

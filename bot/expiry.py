@@ -10,7 +10,7 @@ from bot import plans
 from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import PlanState, ReleasePlan
-from bot.mrkdwn import md, mention
+from bot.mrkdwn import md, person
 
 # A re-planned window must leave people time to approve and prepare.
 MIN_LEAD = timedelta(minutes=30)
@@ -53,7 +53,7 @@ def replan(
         raise PermissionDenied(
             md(
                 "only the requester ({}) or an admin may plan {} again",
-                mention(old.requester_id),
+                person(old.requester_id),
                 old.ref,
             ),
             plan_id=old.id,

@@ -17,7 +17,7 @@ from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lanes import WAITING
 from bot.lifecycle import Event
 from bot.models import Approval, Decision, Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.mrkdwn import Mrkdwn, join, md, mention, person
+from bot.mrkdwn import Mrkdwn, join, md, person
 from bot.plans import ask_approvers, say, transition
 from bot.policy import ensure_allowed, requires_approval
 
@@ -145,7 +145,7 @@ def freeze(
             md(
                 ":snowflake: {} froze *{}* {}: {}. Deploys there need "
                 '`--override "&lt;reason&gt;"` and an admin\'s approval.',
-                mention(actor),
+                person(actor),
                 environment,
                 window.until(ctx.config.tz),
                 row.reason,
@@ -191,7 +191,7 @@ def unfreeze(
         session,
         ctx=ctx,
         now=now,
-        text=md(":sunny: {} lifted the freeze on *{}* ({}).", mention(actor), environment, listed),
+        text=md(":sunny: {} lifted the freeze on *{}* ({}).", person(actor), environment, listed),
     )
     holds.holds_changed(
         session, ctx=ctx, environment=environment, cleared=f"the freeze of {environment} was lifted"
@@ -229,7 +229,7 @@ def unlock(
         now=now,
         text=md(
             ":unlock: {} lifted the rollback lock of *{}* in *{}*: {}. (It held since {}.)",
-            mention(actor),
+            person(actor),
             service,
             environment,
             reason.strip(),

@@ -31,7 +31,7 @@ from bot.models import (
     FreezeKind,
     ReleasePlan,
 )
-from bot.mrkdwn import inline_code, join, md, mention, person
+from bot.mrkdwn import inline_code, join, md, person
 from bot.plans import get_plan, say
 from bot.policy import Action, ensure_allowed
 from bot.snapshots import PlanSnapshot
@@ -137,7 +137,7 @@ def ensure_deployable(
                 "{}. {} is waiting for an admin to approve the override {} asked for",
                 held,
                 plan.ref,
-                mention(status.requested_by),
+                person(status.requested_by),
             )
         )
     ask = (
@@ -222,7 +222,7 @@ def request_override(
         text=md(
             ":rotating_light: {} asks to deploy {} through the freeze ({}): {}. Waiting for an "
             "admin to approve the override.",
-            mention(actor),
+            person(actor),
             plan.ref,
             held,
             plan.override_reason,
@@ -448,12 +448,12 @@ def _announce_override(
     text = md(
         ":rotating_light: Break-glass: {} approved deploying {} {} to {} ({}) through a freeze, "
         "as {} asked: {}",
-        mention(actor),
+        person(actor),
         plan.service,
         inline_code(plan.version),
         plan.environment,
         plan.ref,
-        mention(status.requested_by),
+        person(status.requested_by),
         status.reason,
     )
     channels = ctx.config.channels
@@ -475,7 +475,7 @@ def _announce_override(
             md(
                 ":unlock: {} approved your override of {}. Deploy it now with the Deploy button "
                 "on its card or `/release deploy {}`.",
-                mention(actor),
+                person(actor),
                 plan.ref,
                 plan.ref,
             )

@@ -19,8 +19,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # Slack user ids: U… for people, W… for Enterprise Grid users; B… for bots.
-_USER_ID = re.compile(r"[UWB][A-Z0-9]{2,}")
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_USER_ID = re.compile(r"[UWB][A-Z0-9]+")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
 # Three backticks open or close a code block wherever they are; so does the pair at an end.
 _BACKTICK_RUN = re.compile(r"`(?=`)")
 # Broadcasts and group mentions the bot never sends on purpose (docs.slack.dev, "Formatting

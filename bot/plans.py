@@ -15,7 +15,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
 from bot.models import ChecklistItem, Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.mrkdwn import Mrkdwn, md, mention
+from bot.mrkdwn import Mrkdwn, md, person
 from bot.policy import ensure_allowed, requires_approval
 
 LIST_LIMIT = 25
@@ -239,7 +239,7 @@ def edit_plan(
             plan=plan,
             text=md(
                 "{} changed {}; earlier approvals no longer count and approvers are asked again.",
-                mention(actor),
+                person(actor),
                 plan.ref,
             ),
         )
@@ -264,7 +264,7 @@ def _say_after_changed(
     )
     text = md(
         ":pencil2: {} changed what {} goes after: {} → {}.{}",
-        mention(actor),
+        person(actor),
         plan.ref,
         was,
         now,
@@ -345,9 +345,9 @@ def cancel_plan(
         session,
         ctx=ctx,
         plan=plan,
-        text=md(":no_entry_sign: {} cancelled {}: {}", mention(actor), plan.ref, reason)
+        text=md(":no_entry_sign: {} cancelled {}: {}", person(actor), plan.ref, reason)
         if reason
-        else md(":no_entry_sign: {} cancelled {}.", mention(actor), plan.ref),
+        else md(":no_entry_sign: {} cancelled {}.", person(actor), plan.ref),
     )
     return plan
 
@@ -495,7 +495,7 @@ def _ensure_owner_or_admin(ctx: DomainContext, *, actor: str, plan: ReleasePlan,
         raise PermissionDenied(
             md(
                 "only the requester ({}) or an admin may {} {}",
-                mention(plan.requester_id),
+                person(plan.requester_id),
                 verb,
                 plan.ref,
             ),

@@ -13,7 +13,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput
 from bot.lifecycle import Event
 from bot.models import PlanState, ReleasePlan, StageStatus
-from bot.mrkdwn import md, mention
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say, transition
 from bot.stages import (
     ROLLOUT,
@@ -51,7 +51,7 @@ def deploy(
     who = (
         md("automatically as its window opened")
         if actor == "releasebot"
-        else md("by {}", mention(actor))
+        else md("by {}", person(actor))
     )
     if because is not None:
         who = md("automatically now that {}", because)
@@ -96,7 +96,7 @@ def promote(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -
         session,
         ctx=ctx,
         plan=plan,
-        text=md(":fast_forward: {} promoted {} past {}.", mention(actor), plan.ref, stage.name),
+        text=md(":fast_forward: {} promoted {} past {}.", person(actor), plan.ref, stage.name),
     )
     return plan
 
@@ -110,7 +110,7 @@ def pause(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -> 
         session,
         ctx=ctx,
         plan=plan,
-        text=md(":double_vertical_bar: {} paused {}.", mention(actor), plan.ref),
+        text=md(":double_vertical_bar: {} paused {}.", person(actor), plan.ref),
     )
     plan.next_step_at = ctx.clock.now()
     return plan
@@ -130,7 +130,7 @@ def resume(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) ->
         session,
         ctx=ctx,
         plan=plan,
-        text=md(":arrow_forward: {} resumed {}.", mention(actor), plan.ref),
+        text=md(":arrow_forward: {} resumed {}.", person(actor), plan.ref),
     )
     return plan
 

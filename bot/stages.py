@@ -10,7 +10,7 @@ from bot import announcements, audit, freezes, lanes
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
-from bot.mrkdwn import md, mention
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say, transition
 from bot.strategies import StagePlan, rollback_stages, rollback_words, rollout_stages
 
@@ -179,7 +179,7 @@ def begin_rollback(
         ),
     )
     plan.next_step_at = ctx.clock.now()
-    by = md("automatically") if actor == ENGINE else md("by {}", mention(actor))
+    by = md("automatically") if actor == ENGINE else md("by {}", person(actor))
     why = md("\n*Why:* {}", reason) if reason else ""
     say(
         session,

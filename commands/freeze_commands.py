@@ -10,7 +10,7 @@ from bot import checklists, freezes, gates
 from bot.desk import Desk
 from bot.freezes import local_time
 from bot.models import FreezeKind
-from bot.mrkdwn import Mrkdwn, channel_link, join, md, mention, person
+from bot.mrkdwn import Mrkdwn, channel_link, join, md, person
 from bot.outbox import Rendered
 from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze, Unlock
 from commands.render import replies
@@ -138,7 +138,7 @@ def approve_override(
             md(
                 ":unlock: You approved the override of R-{}; {} is told to deploy it.",
                 plan_id,
-                mention(status.requested_by),
+                person(status.requested_by),
             )
         )
 
@@ -194,6 +194,6 @@ def _waiting(status: gates.OverrideStatus, *, plan_ref: str, desk: Desk) -> Mrkd
         ":hourglass_flowing_sand: {} is still waiting for an admin to approve the override {} "
         "asked for ({}).",
         plan_ref,
-        mention(status.requested_by),
+        person(status.requested_by),
         since,
     )

@@ -45,7 +45,7 @@ def error(message: str, usage: str | None = None) -> Rendered:
     """
     blocks: list[Json] = [_section(md(":warning: {}", message))]
     if usage:
-        blocks.append(kit.context(clip(usage, 2000)))
+        blocks.append(kit.context(clip(escape(usage), 2000)))
     return _rendered(message, blocks)
 
 
@@ -55,8 +55,8 @@ def notice(message: str) -> Rendered:
 
 
 def usage(text: str) -> Rendered:
-    """Help text, as is (it is written in mrkdwn already)."""
-    return _rendered(Mrkdwn(text), [_section(text)])
+    """Help text: mrkdwn formatting (`code`, *bold*) whose `<service>` placeholders are escaped."""
+    return _rendered(text, [_section(escape(text))])
 
 
 def plan_line(plan: ReleasePlan, tz: ZoneInfo) -> str:
