@@ -10,6 +10,7 @@ Web API calls, response_url posts and the bodies of its acks.
 from __future__ import annotations
 
 import json
+import logging
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from bot import plans
+from bot import outbox, plans
 from bot.approvals import decide
 from bot.config import ReleasebotConfig, parse_config
 from bot.lifecycle import Event
 from bot.models import Decision, PlanState
+from bot.mrkdwn import Mrkdwn
 from commands.ids import ActionId
 from tests.conftest import FIXTURES
 from tests.scenario.driver import SlackDriver, card_text
@@ -283,3 +285,33 @@ def test_the_bot_never_asks_slack_to_link_names(slack: SlackDriver) -> None:
     for call in posts:
         assert call.args.get("link_names") in (None, False, 0, "0", "false")
         assert call.args.get("parse") in (None, "none")
+
+
+# -- the last net at the Slack sink -----------------------------------------------------------
+
+
+def test_a_broadcast_that_reaches_the_sink_is_defused_and_logged(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message owed before this fix (or by a render path that forgot to escape) still
+    cannot ping: the outbox's Slack adapter defuses it and says a render path missed it."""
+    slack.command("U0REQUESTER", "plan payments 1.0 to staging")
+    slack.settle()
+    with slack.bot.db.session() as session:
+        outbox.owe_thread_reply(
+            session,
+            plan_id=1,
+            channel="C0RELEASES",
+            message=outbox.Rendered(
+                Mrkdwn("<!channel> from an old row"),
+                [{"type": "section", "text": {"type": "mrkdwn", "text": "<!here> <@U0QA>"}}],
+            ),
+            now=slack.clock.now(),
+        )
+    with caplog.at_level(logging.WARNING, logger="bot.mrkdwn"):
+        slack.settle()
+    [reply] = slack.workspace.replies("C0RELEASES", slack.card("R-1").ts)
+    assert reply.text == "&lt;!channel&gt; from an old row"
+    assert card_text(reply) == "&lt;!here&gt; <@U0QA>"  # the mention the bot meant stays
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.mrkdwn"]
+    assert len(warned) == 1 and "chat.postMessage" in warned[0]
