@@ -141,7 +141,7 @@ def test_an_admin_unlocks_with_a_reason_audited_and_announced(
         "lifts it too, once it is approved"
     )
     usage = slack.command("U0ADMIN", "unlock payments staging")
-    assert 'unlock <service> <env> "<reason>"' in str(usage)
+    assert 'unlock &lt;service&gt; &lt;env&gt; "&lt;reason&gt;"' in str(usage)
 
     slack.command("U0ADMIN", 'unlock payments staging "fix verified by hand"')
     assert slack.ephemerals("U0ADMIN")[-1] == (
