@@ -13,6 +13,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.lifecycle import Event
 from bot.models import Approval, Decision, PlanState, ReleasePlan
+from bot.mrkdwn import join, md, person
 from bot.plans import get_plan, say, transition
 
 
@@ -72,10 +73,14 @@ def ensure_may_decide(
             plan_id=plan.id,
         )
     if not ctx.is_member(actor, policy.approvers):
+        # The approvers are named as mentions: Slack shows them as people (issue 9.3).
         raise PermissionDenied(
-            f"you are not an approver for {plan.environment}: "
-            f"environments.{plan.environment}.approvals.approvers lists "
-            + ", ".join(p if p.startswith("@") else f"<@{p}>" for p in policy.approvers),
+            md(
+                "you are not an approver for {}: environments.{}.approvals.approvers lists {}",
+                plan.environment,
+                plan.environment,
+                join(", ", (person(p) for p in policy.approvers)),
+            ),
             plan_id=plan.id,
         )
 
@@ -138,15 +143,19 @@ def decide(
     releases = ctx.config.channels.releases
     if decision == Decision.REJECT:
         transition(session, ctx=ctx, plan=plan, event=Event.REJECT, actor=actor, reason=comment)
-        line = f":x: <@{actor}> rejected {plan.ref}: {comment}"
+        line = md(":x: {} rejected {}: {}", person(actor), plan.ref, comment)
     else:
-        line = (
-            f":white_check_mark: <@{actor}> approved {plan.ref} "
-            f"({len(status.approvals)} of {status.required})" + (f": {comment}" if comment else "")
+        line = md(
+            ":white_check_mark: {} approved {} ({} of {}){}",
+            person(actor),
+            plan.ref,
+            len(status.approvals),
+            status.required,
+            md(": {}", comment) if comment else "",
         )
         if status.missing == 0:
             transition(session, ctx=ctx, plan=plan, event=Event.APPROVE, actor=actor)
-            line += f" — {plan.ref} is approved."
+            line = md("{} — {} is approved.", line, plan.ref)
         else:
             plan.revision += 1
             outbox.owe_card(session, plan_id=plan.id, channel=releases, now=now)

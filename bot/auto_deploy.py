@@ -17,6 +17,7 @@ from bot import audit, holds, plans, scheduler
 from bot.context import DomainContext
 from bot.errors import ReleasebotError
 from bot.models import ReleasePlan, ScheduledJob
+from bot.mrkdwn import md
 from bot.scheduler import JobResult, JobRunner, done, not_needed
 
 RECHECK = holds.RECHECK
@@ -133,8 +134,13 @@ def refused_at_window_open(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":no_entry: {plan.ref}'s window opened but it did not start by itself: "
-        f"{refusal}. It starts by itself as soon as that clears, {until}.",
+        text=md(
+            ":no_entry: {}'s window opened but it did not start by itself: {}. It starts by "
+            "itself as soon as that clears, {}.",
+            plan.ref,
+            refusal,
+            until,
+        ),
         dedupe_key=f"auto-deploy-refused:{plan.id}:{plan.window_start}",
     )
     keep_checking(session, plan=plan, after=now)

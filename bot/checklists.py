@@ -11,6 +11,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.freezes import local_time
 from bot.models import ChecklistItem, ChecklistPhase, PlanState, ReleasePlan
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say
 
 S = PlanState
@@ -92,14 +93,22 @@ def _tick(
     tz = ctx.config.tz
     if item.ticked_at is not None:
         raise InvalidInput(
-            f"'{item.name}' on {plan.ref} is already ticked "
-            f"(by <@{item.ticked_by}>, {local_time(item.ticked_at, tz)})"
+            md(
+                "'{}' on {} is already ticked (by {}, {})",
+                item.name,
+                plan.ref,
+                person(item.ticked_by or ""),
+                local_time(item.ticked_at, tz),
+            )
         )
     if not (ctx.is_member(actor, [item.assignee]) or ctx.is_admin(actor)):
-        assignee = item.assignee if item.assignee.startswith("@") else f"<@{item.assignee}>"
         raise PermissionDenied(
-            f"only the item's assignee ({assignee}) or an admin may tick '{item.name}' "
-            f"on {plan.ref}",
+            md(
+                "only the item's assignee ({}) or an admin may tick '{}' on {}",
+                person(item.assignee),
+                item.name,
+                plan.ref,
+            ),
             plan_id=plan.id,
         )
     if not tickable(plan.state, item):
@@ -143,7 +152,13 @@ def _tick(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":ballot_box_with_check: <@{actor}> ticked '{item.name}' on {plan.ref}.{done}",
+        text=md(
+            ":ballot_box_with_check: {} ticked '{}' on {}.{}",
+            person(actor),
+            item.name,
+            plan.ref,
+            done,
+        ),
     )
     outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
     if item.phase == ChecklistPhase.PRE_DEPLOY and not left:

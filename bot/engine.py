@@ -34,6 +34,7 @@ from bot.models import (
     ReleasePlan,
     StageStatus,
 )
+from bot.mrkdwn import code_block, link, md
 from bot.plans import get_plan, say, transition
 from bot.stages import (
     ENGINE,
@@ -286,7 +287,12 @@ class RolloutEngine:
             transition(session, ctx=ctx, plan=plan, event=Event.STAGES_DONE, actor=ENGINE)
             checks = ctx.config.service(plan.service).checks
             start_runs(session, ctx=ctx, plan_id=plan.id, names=checks, phase="verify")
-            say(session, ctx=ctx, plan=plan, text=f":mag: {plan.ref}: all stages done; verifying.")
+            say(
+                session,
+                ctx=ctx,
+                plan=plan,
+                text=md(":mag: {}: all stages done; verifying.", plan.ref),
+            )
             plan.next_step_at = ctx.clock.now()
             return self._again
         transition(session, ctx=ctx, plan=plan, event=Event.ROLLBACK_DONE, actor=ENGINE)
@@ -295,7 +301,12 @@ class RolloutEngine:
             if plan.rollback_version
             else f"rolled back: nothing was released before, and {plan.version} is undone"
         )
-        say(session, ctx=ctx, plan=plan, text=f":leftwards_arrow_with_hook: {plan.ref} {done}.")
+        say(
+            session,
+            ctx=ctx,
+            plan=plan,
+            text=md(":leftwards_arrow_with_hook: {} {}.", plan.ref, done),
+        )
         lock_after_rollback(
             session, ctx=ctx, plan=plan, actor=ENGINE, reason=rollback_cause(session, plan=plan)
         )
@@ -317,7 +328,9 @@ class RolloutEngine:
                 return None
             transition(session, ctx=ctx, plan=plan, event=Event.CHECKS_PASSED, actor=ENGINE)
             plan.next_step_at = None
-            say(session, ctx=ctx, plan=plan, text=f":white_check_mark: {plan.ref} is released.")
+            say(
+                session, ctx=ctx, plan=plan, text=md(":white_check_mark: {} is released.", plan.ref)
+            )
             announcements.owe_release_announcement(session, ctx=ctx, plan=plan)
             return None
         run = result.deciding
@@ -326,7 +339,12 @@ class RolloutEngine:
         if result.overall == Overall.INCONCLUSIVE:
             transition(session, ctx=ctx, plan=plan, event=Event.PAUSE, actor=ENGINE, reason=reason)
             plan.next_step_at = None
-            say(session, ctx=ctx, plan=plan, text=f":grey_question: {plan.ref} paused: {reason}.")
+            say(
+                session,
+                ctx=ctx,
+                plan=plan,
+                text=md(":grey_question: {} paused: {}.", plan.ref, reason),
+            )
             return None
         fail_rollout(session, ctx=ctx, plan=plan, reason=reason)
         return self._again
@@ -358,7 +376,7 @@ class RolloutEngine:
                 session,
                 ctx=self._ctx,
                 plan=plan,
-                text=f":grey_question: {plan.ref} paused: {reason}.",
+                text=md(":grey_question: {} paused: {}.", plan.ref, reason),
             )
             return None
         fail_rollout(session, ctx=self._ctx, plan=plan, reason=reason)
@@ -431,8 +449,12 @@ class RolloutEngine:
                 session,
                 ctx=self._ctx,
                 plan=plan,
-                text=f":vertical_traffic_light: {plan.ref} is at {stage.name}, waiting for "
-                "someone to Promote (or Abort).",
+                text=md(
+                    ":vertical_traffic_light: {} is at {}, waiting for someone to Promote "
+                    "(or Abort).",
+                    plan.ref,
+                    stage.name,
+                ),
             )
             assert plan.id is not None
             outbox.owe_card(
@@ -536,9 +558,12 @@ class RolloutEngine:
                 stage.url = handle.url
                 if stage.status == StageStatus.STARTING:
                     stage.status = StageStatus.RUNNING
-                    link = f" <{handle.url}|{stage.backend}>" if handle.url else ""
+                    where = md(" {}", link(handle.url, stage.backend)) if handle.url else ""
                     say(
-                        session, ctx=ctx, plan=plan, text=f":arrow_forward: {label}: started.{link}"
+                        session,
+                        ctx=ctx,
+                        plan=plan,
+                        text=md(":arrow_forward: {}: started.{}", label, where),
                     )
                 elif stage.status == StageStatus.CANCELLED:
                     # Aborted while the start was in flight: stop what we just started.
@@ -561,7 +586,7 @@ class RolloutEngine:
                     session,
                     ctx=ctx,
                     plan=plan,
-                    text=f":white_check_mark: {label}: done ({status.message}).",
+                    text=md(":white_check_mark: {}: done ({}).", label, status.message),
                 )
                 if stage.phase == ROLLOUT:
                     self._after_backend(session, plan, stage)
@@ -573,8 +598,14 @@ class RolloutEngine:
                 )
                 return plan.next_step_at is None or plan.next_step_at <= now
             stage.status = StageStatus.FAILED
-            tail = f"\n```{status.output_tail[-2500:]}```" if status.output_tail else ""
-            say(session, ctx=ctx, plan=plan, text=f":x: {label}: failed: {status.message}{tail}")
+            # The service's own output: shown as typed, and unable to close its code block.
+            tail = md("\n{}", code_block(status.output_tail[-2500:])) if status.output_tail else ""
+            say(
+                session,
+                ctx=ctx,
+                plan=plan,
+                text=md(":x: {}: failed: {}{}", label, status.message, tail),
+            )
             fail_rollout(
                 session, ctx=ctx, plan=plan, reason=f"{stage.name} failed: {status.message}"
             )

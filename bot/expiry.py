@@ -10,6 +10,7 @@ from bot import plans
 from bot.context import DomainContext
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import PlanState, ReleasePlan
+from bot.mrkdwn import md, person
 
 # A re-planned window must leave people time to approve and prepare.
 MIN_LEAD = timedelta(minutes=30)
@@ -50,7 +51,11 @@ def replan(
         )
     if actor != old.requester_id and not ctx.is_admin(actor):
         raise PermissionDenied(
-            f"only the requester (<@{old.requester_id}>) or an admin may plan {old.ref} again",
+            md(
+                "only the requester ({}) or an admin may plan {} again",
+                person(old.requester_id),
+                old.ref,
+            ),
             plan_id=old.id,
         )
     earlier = session.exec(select(ReleasePlan).where(ReleasePlan.replanned_from == old.id)).first()

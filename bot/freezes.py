@@ -17,6 +17,7 @@ from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lanes import WAITING
 from bot.lifecycle import Event
 from bot.models import Approval, Decision, Freeze, FreezeKind, PlanState, ReleasePlan
+from bot.mrkdwn import Mrkdwn, join, md, person
 from bot.plans import ask_approvers, say, transition
 from bot.policy import ensure_allowed, requires_approval
 
@@ -43,7 +44,7 @@ class FreezeWindow:
     reason: str
     starts_at: datetime
     ends_at: datetime | None
-    rule: str  # what set it, as a person would look it up
+    rule: Mrkdwn  # what set it, as a person would look it up
     service: str | None = None
     created_by: str | None = None
     version: str | None = None  # a rollback lock: the version rolled back
@@ -52,25 +53,34 @@ class FreezeWindow:
         """True when the freeze holds at `at`."""
         return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
 
-    def until(self, tz: ZoneInfo) -> str:
+    def until(self, tz: ZoneInfo) -> Mrkdwn:
         """`until Mon 30 Nov 08:00 UTC`, or what ends an open-ended freeze."""
         if self.ends_at is not None:
-            return f"until {local_time(self.ends_at, tz)}"
+            return md("until {}", local_time(self.ends_at, tz))
         if self.kind == FreezeKind.ROLLBACK_LOCK:
-            which = f" of a version other than {self.version}" if self.version else ""
-            return (
-                f"until a new plan{which} is approved, or an admin runs "
-                f'`/release unlock {self.service} {self.environment} "<reason>"`'
+            which = md(" of a version other than {}", self.version) if self.version else ""
+            return md(
+                'until a new plan{} is approved, or an admin runs `/release unlock {} {} "{}"`',
+                which,
+                self.service,
+                self.environment,
+                "<reason>",
             )
-        return f"until `/release unfreeze {self.environment}`"
+        return md("until `/release unfreeze {}`", self.environment)
 
-    def describe(self, tz: ZoneInfo) -> str:
-        """One line a refused person can act on."""
+    def describe(self, tz: ZoneInfo) -> Mrkdwn:
+        """One line a refused person can act on (the reason as typed, escaped)."""
         if self.kind == FreezeKind.ROLLBACK_LOCK:
-            return (
-                f"{self.service} is locked in {self.environment}: {self.reason} ({self.until(tz)})"
+            return md(
+                "{} is locked in {}: {} ({})",
+                self.service,
+                self.environment,
+                self.reason,
+                self.until(tz),
             )
-        return f"{self.environment} is frozen: {self.reason} ({self.rule}, {self.until(tz)})"
+        return md(
+            "{} is frozen: {} ({}, {})", self.environment, self.reason, self.rule, self.until(tz)
+        )
 
 
 @dataclass(frozen=True)
@@ -132,8 +142,14 @@ def freeze(
         ctx=ctx,
         now=now,
         text=(
-            f":snowflake: <@{actor}> froze *{environment}* {window.until(ctx.config.tz)}: "
-            f'{row.reason}. Deploys there need `--override "<reason>"` and an admin\'s approval.'
+            md(
+                ":snowflake: {} froze *{}* {}: {}. Deploys there need "
+                '`--override "&lt;reason&gt;"` and an admin\'s approval.',
+                person(actor),
+                environment,
+                window.until(ctx.config.tz),
+                row.reason,
+            )
         ),
     )
     holds.holds_changed(session, ctx=ctx, environment=environment)
@@ -154,25 +170,28 @@ def unfreeze(
     if not rows:
         still = [w.describe(ctx.config.tz) for w in _lock_windows(session, ctx, environment)]
         if still:
-            still[-1] += ". `/release unfreeze` does not lift rollback locks"
+            still[-1] = md("{}. `/release unfreeze` does not lift rollback locks", still[-1])
         recurring = _recurring(ctx, environment, start=now, end=now + timedelta(microseconds=1))
         if recurring:
             still.append(
-                f"{recurring[0].describe(ctx.config.tz)}: change it in releasebot.toml, or "
-                'deploy with `--override "<reason>"`'
+                md(
+                    "{}: change it in releasebot.toml, or deploy with "
+                    '`--override "&lt;reason&gt;"`',
+                    recurring[0].describe(ctx.config.tz),
+                )
             )
-        listed = "".join(f"; {line}" for line in still)
-        raise InvalidInput(f"{environment} has no ad-hoc freeze to lift{listed}")
+        listed = join("", (md("; {}", line) for line in still))
+        raise InvalidInput(md("{} has no ad-hoc freeze to lift{}", environment, listed))
     lifted = tuple(_window(r, ctx) for r in rows)
     _lift(session, rows=rows, actor=actor, now=now)
     for row in rows:
         reminders.on_freeze_changed(session, ctx=ctx, freeze=row)
-    listed = "; ".join(w.describe(ctx.config.tz) for w in lifted)
+    listed = join("; ", (w.describe(ctx.config.tz) for w in lifted))
     _announce(
         session,
         ctx=ctx,
         now=now,
-        text=f":sunny: <@{actor}> lifted the freeze on *{environment}* ({listed}).",
+        text=md(":sunny: {} lifted the freeze on *{}* ({}).", person(actor), environment, listed),
     )
     holds.holds_changed(
         session, ctx=ctx, environment=environment, cleared=f"the freeze of {environment} was lifted"
@@ -187,10 +206,14 @@ def unlock(
     ctx.config.service(service)
     ctx.config.environment(environment)
     if not ctx.is_admin(actor):
-        admins = ", ".join(a if a.startswith("@") else f"<@{a}>" for a in ctx.config.admins)
+        admins = join(", ", (person(a) for a in ctx.config.admins))
         raise PermissionDenied(
-            f"only admins may lift a rollback lock (admins: {admins or 'nobody listed'}); "
-            f"a new plan of {service} lifts it too, once it is approved"
+            md(
+                "only admins may lift a rollback lock (admins: {}); a new plan of {} lifts it "
+                "too, once it is approved",
+                admins or "nobody listed",
+                service,
+            )
         )
     if not reason.strip():
         raise InvalidInput(f'say why: /release unlock {service} {environment} "<reason>"')
@@ -204,8 +227,14 @@ def unlock(
         session,
         ctx=ctx,
         now=now,
-        text=f":unlock: <@{actor}> lifted the rollback lock of *{service}* in *{environment}*: "
-        f"{reason.strip()}. (It held since {window.reason}.)",
+        text=md(
+            ":unlock: {} lifted the rollback lock of *{}* in *{}*: {}. (It held since {}.)",
+            person(actor),
+            service,
+            environment,
+            reason.strip(),
+            window.reason,
+        ),
     )
     return window
 
@@ -284,8 +313,12 @@ def lock_after_rollback(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":lock: {plan.service} is locked in {plan.environment} "
-        f"{window.until(ctx.config.tz)}.",
+        text=md(
+            ":lock: {} is locked in {} {}.",
+            plan.service,
+            plan.environment,
+            window.until(ctx.config.tz),
+        ),
     )
     _ask_again(session, ctx=ctx, rolled_back=plan, actor=actor)
     # Plans of the service still waiting show the lock on their cards.
@@ -293,7 +326,7 @@ def lock_after_rollback(
     return row
 
 
-def lock_refusal(lock: FreezeWindow, *, plan: ReleasePlan, tz: ZoneInfo) -> str:
+def lock_refusal(lock: FreezeWindow, *, plan: ReleasePlan, tz: ZoneInfo) -> Mrkdwn:
     """Why `plan` may not deploy under `lock`, and how to lift the lock."""
     why = (
         f"it is the version that was rolled back ({plan.version})"
@@ -301,11 +334,18 @@ def lock_refusal(lock: FreezeWindow, *, plan: ReleasePlan, tz: ZoneInfo) -> str:
         else "it was planned before the rollback"
     )
     other = f"a version other than {lock.version}" if lock.version else "a new version"
-    return (
-        f"{lock.describe(tz)}. {plan.ref} cannot lift the lock: {why}. To lift it, plan {other} "
-        f"(`/release plan {lock.service} <version> to {lock.environment}`): the lock lifts once "
-        "that plan is approved. Or an admin runs "
-        f'`/release unlock {lock.service} {lock.environment} "<reason>"`.'
+    return md(
+        "{}. {} cannot lift the lock: {}. To lift it, plan {} (`/release plan {} &lt;version&gt; "
+        "to {}`): the lock lifts once that plan is approved. Or an admin runs "
+        '`/release unlock {} {} "&lt;reason&gt;"`.',
+        lock.describe(tz),
+        plan.ref,
+        why,
+        other,
+        lock.service,
+        lock.environment,
+        lock.service,
+        lock.environment,
     )
 
 
@@ -357,8 +397,12 @@ def _ask_again(
             session,
             ctx=ctx,
             plan=plan,
-            text=f":lock: {why}; approvals of {plan.ref} given before that no longer count, "
-            "and its approvers are asked again.",
+            text=md(
+                ":lock: {}; approvals of {} given before that no longer count, and its "
+                "approvers are asked again.",
+                why,
+                plan.ref,
+            ),
         )
 
 
@@ -435,7 +479,7 @@ def _recurring(
                     reason=rule.reason,
                     starts_at=began,
                     ends_at=ended,
-                    rule=f"environments.{environment}.freezes[{index}]",
+                    rule=md("environments.{}.freezes[{}]", environment, index),
                 )
             )
     return sorted(windows, key=lambda w: w.starts_at)
@@ -472,9 +516,9 @@ def _locks(session: Session, environment: str, service: str | None) -> list[Free
 
 def _window(row: Freeze, ctx: DomainContext) -> FreezeWindow:
     rule = (
-        f"ad-hoc freeze by <@{row.created_by}>"
+        md("ad-hoc freeze by {}", person(row.created_by or ""))
         if row.kind == FreezeKind.MANUAL
-        else "rollback lock"
+        else md("rollback lock")
     )
     return FreezeWindow(
         environment=row.environment,
@@ -511,7 +555,7 @@ def _lift(
     return rows
 
 
-def _announce(session: Session, *, ctx: DomainContext, now: datetime, text: str) -> None:
+def _announce(session: Session, *, ctx: DomainContext, now: datetime, text: Mrkdwn) -> None:
     outbox.owe_message(
         session, channel=ctx.config.channels.releases, message=outbox.Rendered(text), now=now
     )

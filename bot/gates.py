@@ -31,6 +31,7 @@ from bot.models import (
     FreezeKind,
     ReleasePlan,
 )
+from bot.mrkdwn import inline_code, join, md, person
 from bot.plans import get_plan, say
 from bot.policy import Action, ensure_allowed
 from bot.snapshots import PlanSnapshot
@@ -129,11 +130,15 @@ def ensure_deployable(
     status = override_status(session, plan=plan)
     if status is not None and status.approved:
         return
-    held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
+    held = join("; ", (f.describe(ctx.config.tz) for f in freezes))
     if status is not None:
         raise InvalidInput(
-            f"{held}. {plan.ref} is waiting for an admin to approve the override "
-            f"<@{status.requested_by}> asked for"
+            md(
+                "{}. {} is waiting for an admin to approve the override {} asked for",
+                held,
+                plan.ref,
+                person(status.requested_by),
+            )
         )
     ask = (
         "run that again"
@@ -141,7 +146,8 @@ def ensure_deployable(
         else f'deploy with `/release deploy {plan.ref} --override "<reason>"`'
     )
     raise PermissionDenied(
-        f"{held}. To deploy anyway, {ask}: an admin must approve the override", plan_id=plan.id
+        md("{}. To deploy anyway, {}: an admin must approve the override", held, ask),
+        plan_id=plan.id,
     )
 
 
@@ -207,14 +213,20 @@ def request_override(
         now=now,
         key=f"override-dm:{plan.id}:{plan.approval_round}",
     )
-    held = "; ".join(f.describe(ctx.config.tz) for f in freezes)
+    held = join("; ", (f.describe(ctx.config.tz) for f in freezes))
     channel = ctx.config.channels.releases
     say(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":rotating_light: <@{actor}> asks to deploy {plan.ref} through the freeze "
-        f"({held}): {plan.override_reason}. Waiting for an admin to approve the override.",
+        text=md(
+            ":rotating_light: {} asks to deploy {} through the freeze ({}): {}. Waiting for an "
+            "admin to approve the override.",
+            person(actor),
+            plan.ref,
+            held,
+            plan.override_reason,
+        ),
     )
     outbox.owe_card(session, plan_id=plan.id, channel=channel, now=now)
     return OverrideStatus(
@@ -241,7 +253,11 @@ def approve_override(
         raise InvalidInput(f"{plan.ref} has no override waiting for approval")
     if status.approved:
         raise InvalidInput(
-            f"the override of {plan.ref} is already approved by <@{status.approved_by}>"
+            md(
+                "the override of {} is already approved by {}",
+                plan.ref,
+                person(status.approved_by or ""),
+            )
         )
     _allowed(ctx, actor=actor, action="override", plan=plan)
     if actor == status.requested_by:
@@ -395,17 +411,29 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
     items = open_items(session, plan_id=plan.id, phase=ChecklistPhase.PRE_DEPLOY)
     if items:
         # Name who can act and what they type, so the refusal can be forwarded as it is.
-        listed = "; ".join(
-            f"{i.name} — waiting on "
-            + (
-                f"{i.assignee}; a member of {i.assignee}"
+        listed = join(
+            "; ",
+            (
+                md(
+                    "{} — waiting on {}; a member of {} can `/release tick {} {}`",
+                    i.name,
+                    i.assignee,
+                    i.assignee,
+                    plan.ref,
+                    i.name,
+                )
                 if i.assignee.startswith("@")
-                else f"<@{i.assignee}>, who"
-            )
-            + f" can `/release tick {plan.ref} {i.name}`"
-            for i in items
+                else md(
+                    "{} — waiting on {}, who can `/release tick {} {}`",
+                    i.name,
+                    person(i.assignee),
+                    plan.ref,
+                    i.name,
+                )
+                for i in items
+            ),
         )
-        raise InvalidInput(f"{plan.ref} can't deploy until it is ticked: {listed}")
+        raise InvalidInput(md("{} can't deploy until it is ticked: {}", plan.ref, listed))
 
 
 def _allowed(ctx: DomainContext, *, actor: str, action: Action, plan: ReleasePlan) -> None:
@@ -438,10 +466,17 @@ def _announce_override(
     now: datetime,
 ) -> None:
     assert plan.id is not None
-    text = (
-        f":rotating_light: Break-glass: <@{actor}> approved deploying {plan.service} "
-        f"`{plan.version}` to {plan.environment} ({plan.ref}) through a freeze, as "
-        f"<@{status.requested_by}> asked: {status.reason}"
+    # The reason is the requester's own words: it reaches the announcements channel too.
+    text = md(
+        ":rotating_light: Break-glass: {} approved deploying {} {} to {} ({}) through a freeze, "
+        "as {} asked: {}",
+        person(actor),
+        plan.service,
+        inline_code(plan.version),
+        plan.environment,
+        plan.ref,
+        person(status.requested_by),
+        status.reason,
     )
     channels = ctx.config.channels
     say(session, ctx=ctx, plan=plan, text=text)
@@ -459,8 +494,13 @@ def _announce_override(
         session,
         channel=status.requested_by,
         message=outbox.Rendered(
-            f":unlock: <@{actor}> approved your override of {plan.ref}. Deploy it now with the "
-            f"Deploy button on its card or `/release deploy {plan.ref}`."
+            md(
+                ":unlock: {} approved your override of {}. Deploy it now with the Deploy button "
+                "on its card or `/release deploy {}`.",
+                person(actor),
+                plan.ref,
+                plan.ref,
+            )
         ),
         plan_id=plan.id,
         now=now,

@@ -24,6 +24,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound
 from bot.lifecycle import TERMINAL
 from bot.models import PlanState, ReleasePlan, ScheduledJob
+from bot.mrkdwn import Mrkdwn, md
 
 RECHECK = "window.recheck"
 WAITING = (PlanState.AWAITING_APPROVAL.value, PlanState.APPROVED.value)
@@ -123,7 +124,9 @@ def after_transition(session: Session, *, ctx: DomainContext, plan: ReleasePlan)
                 session,
                 ctx=ctx,
                 plan=dependent,
-                text=f":link: {plan.ref} is released; {dependent.ref} no longer waits for it.",
+                text=md(
+                    ":link: {} is released; {} no longer waits for it.", plan.ref, dependent.ref
+                ),
                 key=f"dependency-released:{dependent.id}:{plan.id}",
             )
         else:
@@ -260,26 +263,42 @@ def _tell_blocked(
     """The dependency died: say so in the dependent's thread and to its requester, once."""
     assert dependent.id is not None and dependency.id is not None
     fate = DEAD_WORDS[dependency.state]
-    fix = (
-        f"Change that with `/release edit {dependent.ref} after none` (or after another plan), "
-        f"or cancel {dependent.ref}."
+    fix = md(
+        "Change that with `/release edit {} after none` (or after another plan), or cancel {}.",
+        dependent.ref,
+        dependent.ref,
     )
     _thread(
         session,
         ctx=ctx,
         plan=dependent,
-        text=f":no_entry: {dependency.ref} {fate}, so {dependent.ref} can never deploy after "
-        f"it. {fix}",
+        text=md(
+            ":no_entry: {} {}, so {} can never deploy after it. {}",
+            dependency.ref,
+            fate,
+            dependent.ref,
+            fix,
+        ),
         key=f"dependency-dead:{dependent.id}:{dependency.id}",
     )
     outbox.owe_message(
         session,
         channel=dependent.requester_id,
         message=outbox.Rendered(
-            f":no_entry: {dependency.ref} ({dependency.service} {dependency.version} → "
-            f"{dependency.environment}) {fate}, so your plan {dependent.ref} "
-            f"({dependent.service} {dependent.version} → {dependent.environment}) can never "
-            f"deploy after it. {fix}"
+            md(
+                ":no_entry: {} ({} {} → {}) {}, so your plan {} ({} {} → {}) can never deploy "
+                "after it. {}",
+                dependency.ref,
+                dependency.service,
+                dependency.version,
+                dependency.environment,
+                fate,
+                dependent.ref,
+                dependent.service,
+                dependent.version,
+                dependent.environment,
+                fix,
+            )
         ),
         plan_id=dependent.id,
         now=now,
@@ -288,7 +307,7 @@ def _tell_blocked(
 
 
 def _thread(
-    session: Session, *, ctx: DomainContext, plan: ReleasePlan, text: str, key: str
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, text: Mrkdwn, key: str
 ) -> None:
     assert plan.id is not None
     outbox.owe_thread_reply(

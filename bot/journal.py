@@ -27,6 +27,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot import outbox
 from bot.db import Database
 from bot.models import JournalEntry, JournalOutcome
+from bot.mrkdwn import Mrkdwn
 from bot.outbox import Rendered
 
 log = logging.getLogger(__name__)
@@ -308,7 +309,8 @@ def asked_of(entry: JournalEntry) -> Asked:
         outcome=entry.outcome,
         late=entry.late,
         answer=(
-            Rendered(str(answer.get("text", "")), list(answer.get("blocks", [])))
+            # Stored as rendered (escaped) when it was decided.
+            Rendered(Mrkdwn(answer.get("text", "")), list(answer.get("blocks", [])))
             if answer is not None
             else None
         ),

@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.leases import process_owner
 from bot.models import OutboxMessage, ReleasePlan, SlackMessage
+from bot.mrkdwn import Mrkdwn
 from bot.outbox_queue import CARD as CARD
 from bot.outbox_queue import TEMPLATE_PRIORITY, queue_heads
 from bot.outbox_queue import Priority as Priority
@@ -43,9 +44,13 @@ METADATA_EVENT = "releasebot_outbox"
 
 @dataclass(frozen=True)
 class Rendered:
-    """A message body as Slack takes it: fallback text plus Block Kit blocks."""
+    """A message body as Slack takes it: fallback text plus Block Kit blocks.
 
-    text: str
+    The text is mrkdwn (Slack shows it in notifications and where blocks cannot be shown), so it
+    is `Mrkdwn`: built with `md()`, user text in it escaped like in the blocks.
+    """
+
+    text: Mrkdwn
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -389,7 +394,8 @@ class OutboxDispatcher:
     def _message_of(self, session: Session, row: OutboxMessage) -> Rendered:
         if row.kind == CARD or "template" in row.payload:
             return self._render(session, row)
-        return Rendered(str(row.payload.get("text", "")), list(row.payload.get("blocks", [])))
+        # Stored as rendered when it was owed (safe then); the Slack sink still defuses broadcasts.
+        return Rendered(Mrkdwn(row.payload.get("text", "")), list(row.payload.get("blocks", [])))
 
     def _render_failed(self, row: OutboxMessage, failure: Exception, now: datetime) -> None:
         log.error("could not render outbox message %s: %s", row.id, failure, exc_info=failure)

@@ -15,6 +15,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.lifecycle import ACTIVE, Event, next_state
 from bot.models import ChecklistItem, Freeze, FreezeKind, PlanState, ReleasePlan
+from bot.mrkdwn import Mrkdwn, md, person
 from bot.policy import ensure_allowed, requires_approval
 
 LIST_LIMIT = 25
@@ -236,8 +237,11 @@ def edit_plan(
             session,
             ctx=ctx,
             plan=plan,
-            text=f"<@{actor}> changed {plan.ref}; earlier approvals no longer count and "
-            "approvers are asked again.",
+            text=md(
+                "{} changed {}; earlier approvals no longer count and approvers are asked again.",
+                person(actor),
+                plan.ref,
+            ),
         )
     if plan.version != previous_version:
         signoffs.reopen_for_version(session, ctx=ctx, plan=plan, previous=previous_version)
@@ -253,9 +257,19 @@ def _say_after_changed(
     """Tell the thread what the plan now goes after; re-check it if that was its last hold."""
     was = ", ".join(f"R-{d}" for d in before) or "nothing"
     now = ", ".join(f"R-{d}" for d in plan.depends_on) or "nothing"
-    text = f":pencil2: <@{actor}> changed what {plan.ref} goes after: {was} → {now}."
-    if requires_approval(ctx, environment=plan.environment):
-        text += " Approvals still count: the order of releases is not what approvers approved."
+    still = (
+        " Approvals still count: the order of releases is not what approvers approved."
+        if requires_approval(ctx, environment=plan.environment)
+        else ""
+    )
+    text = md(
+        ":pencil2: {} changed what {} goes after: {} → {}.{}",
+        person(actor),
+        plan.ref,
+        was,
+        now,
+        still,
+    )
     say(session, ctx=ctx, plan=plan, text=text)
     holds.recheck_auto_deploys(session, ctx=ctx, plans=[plan], reason="what it goes after changed")
 
@@ -301,10 +315,13 @@ def say(
     *,
     ctx: DomainContext,
     plan: ReleasePlan,
-    text: str,
+    text: Mrkdwn,
     dedupe_key: str | None = None,
 ) -> None:
-    """Owe a reply in the thread of the plan's card (cards live in the releases channel)."""
+    """Owe a reply in the thread of the plan's card (cards live in the releases channel).
+
+    `text` is mrkdwn built with `md()`: reasons and comments people typed are escaped in it.
+    """
     assert plan.id is not None
     outbox.owe_thread_reply(
         session,
@@ -328,8 +345,9 @@ def cancel_plan(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":no_entry_sign: <@{actor}> cancelled {plan.ref}"
-        + (f": {reason}" if reason else "."),
+        text=md(":no_entry_sign: {} cancelled {}: {}", person(actor), plan.ref, reason)
+        if reason
+        else md(":no_entry_sign: {} cancelled {}.", person(actor), plan.ref),
     )
     return plan
 
@@ -463,8 +481,14 @@ def lift_rollback_lock(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":unlock: {plan.ref} ({plan.version}) lifts the rollback lock of {plan.service} in "
-        f"{plan.environment} ({lock.reason}).",
+        text=md(
+            ":unlock: {} ({}) lifts the rollback lock of {} in {} ({}).",
+            plan.ref,
+            plan.version,
+            plan.service,
+            plan.environment,
+            lock.reason,
+        ),
     )
     holds.holds_changed(
         session,
@@ -479,7 +503,12 @@ def lift_rollback_lock(
 def _ensure_owner_or_admin(ctx: DomainContext, *, actor: str, plan: ReleasePlan, verb: str) -> None:
     if actor != plan.requester_id and not ctx.is_admin(actor):
         raise PermissionDenied(
-            f"only the requester (<@{plan.requester_id}>) or an admin may {verb} {plan.ref}",
+            md(
+                "only the requester ({}) or an admin may {} {}",
+                person(plan.requester_id),
+                verb,
+                plan.ref,
+            ),
             plan_id=plan.id,
         )
 

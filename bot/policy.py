@@ -6,16 +6,14 @@ from typing import Literal
 
 from bot.context import DomainContext
 from bot.errors import PermissionDenied
+from bot.mrkdwn import Mrkdwn, join, md, person
 
 Action = Literal["plan", "deploy", "rollback", "freeze", "override"]
 
 
-def _describe(principals: list[str]) -> str:
-    shown = [
-        "anyone" if p == "anyone" else p if p.startswith("@") or p == "admins" else f"<@{p}>"
-        for p in principals
-    ]
-    return ", ".join(shown) if shown else "nobody"
+def _describe(principals: list[str]) -> Mrkdwn:
+    # People are named as mentions so Slack shows their names (issue 9.3).
+    return join(", ", (person(p) for p in principals)) if principals else md("nobody")
 
 
 def ensure_allowed(ctx: DomainContext, *, actor: str, action: Action, environment: str) -> None:
@@ -24,8 +22,14 @@ def ensure_allowed(ctx: DomainContext, *, actor: str, action: Action, environmen
     if ctx.is_member(actor, permitted):
         return
     raise PermissionDenied(
-        f"you may not {action} in {environment}: "
-        f"environments.{environment}.permissions.{action} allows {_describe(permitted)}"
+        md(
+            "you may not {} in {}: environments.{}.permissions.{} allows {}",
+            action,
+            environment,
+            environment,
+            action,
+            _describe(permitted),
+        )
     )
 
 

@@ -21,6 +21,7 @@ from bot.context import DomainContext
 from bot.db import Database
 from bot.lifecycle import Event
 from bot.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
+from bot.mrkdwn import md
 from bot.scheduler import JobResult, JobRunner, done, not_needed, skipped
 
 WINDOW_SOON = "window.soon"
@@ -458,7 +459,7 @@ def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
         session,
         ctx=ctx,
         plan=plan,
-        text=f":alarm_clock: {plan.ref} expired: its window ended before it was deployed.",
+        text=md(":alarm_clock: {} expired: its window ended before it was deployed.", plan.ref),
         dedupe_key=f"expired-thread:{plan.id}",
     )
     outbox.owe_message(

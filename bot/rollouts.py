@@ -13,6 +13,7 @@ from bot.context import DomainContext
 from bot.errors import InvalidInput
 from bot.lifecycle import Event
 from bot.models import PlanState, ReleasePlan, StageStatus
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say, transition
 from bot.stages import (
     ROLLOUT,
@@ -47,15 +48,25 @@ def deploy(
     start_rollout(session, ctx=ctx, plan=plan)
     assert plan.id is not None
     count = stage_count(stages_of(session, plan_id=plan.id, phase=ROLLOUT))
-    who = "automatically as its window opened" if actor == "releasebot" else f"by <@{actor}>"
+    who = (
+        md("automatically as its window opened")
+        if actor == "releasebot"
+        else md("by {}", person(actor))
+    )
     if because is not None:
-        who = f"automatically now that {because}"
+        who = md("automatically now that {}", because)
     say(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":rocket: {plan.ref} deploying {who}: {plan.strategy}, "
-        f"{count} stage{'s' if count != 1 else ''}.",
+        text=md(
+            ":rocket: {} deploying {}: {}, {} stage{}.",
+            plan.ref,
+            who,
+            plan.strategy,
+            count,
+            "s" if count != 1 else "",
+        ),
     )
     return plan
 
@@ -85,7 +96,7 @@ def promote(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -
         session,
         ctx=ctx,
         plan=plan,
-        text=f":fast_forward: <@{actor}> promoted {plan.ref} past {stage.name}.",
+        text=md(":fast_forward: {} promoted {} past {}.", person(actor), plan.ref, stage.name),
     )
     return plan
 
@@ -95,7 +106,12 @@ def pause(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -> 
     plan = get_plan(session, plan_id=plan_id, for_update=True)
     gates.ensure_allowed_to_drive(ctx, plan=plan, actor=actor)
     transition(session, ctx=ctx, plan=plan, event=Event.PAUSE, actor=actor)
-    say(session, ctx=ctx, plan=plan, text=f":double_vertical_bar: <@{actor}> paused {plan.ref}.")
+    say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=md(":double_vertical_bar: {} paused {}.", person(actor), plan.ref),
+    )
     plan.next_step_at = ctx.clock.now()
     return plan
 
@@ -110,7 +126,12 @@ def resume(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) ->
     if stage is not None and stage.status in (StageStatus.FAILED, StageStatus.CANCELLED):
         retry_stage(session, ctx=ctx, stage=stage)
     plan.next_step_at = ctx.clock.now()
-    say(session, ctx=ctx, plan=plan, text=f":arrow_forward: <@{actor}> resumed {plan.ref}.")
+    say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=md(":arrow_forward: {} resumed {}.", person(actor), plan.ref),
+    )
     return plan
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bot import audit, outbox
 from bot.context import DomainContext
 from bot.models import ChecklistItem, ReleasePlan
+from bot.mrkdwn import inline_code, join, md, person
 
 ACTOR = "releasebot"
 
@@ -52,15 +53,22 @@ def reopen_for_version(
         reason=f"the version changed from {previous} to {plan.version}",
         detail={"items": [i.name for i in items], "ticked_by": stale},
     )
-    listed = ", ".join(f"'{i.name}' ({_who(i.assignee)})" for i in items)
+    listed = join(", ", (md("'{}' ({})", i.name, person(i.assignee)) for i in items))
     outbox.owe_thread_reply(
         session,
         plan_id=plan.id,
         channel=ctx.config.channels.releases,
         message=outbox.Rendered(
-            f":leftwards_arrow_with_hook: {plan.ref} now releases `{plan.version}` instead of "
-            f"`{previous}`, so what was signed off for `{previous}` is open again: {listed}. "
-            f"Please check `{plan.version}` and tick it again."
+            md(
+                ":leftwards_arrow_with_hook: {} now releases {} instead of {}, so what was signed "
+                "off for {} is open again: {}. Please check {} and tick it again.",
+                plan.ref,
+                inline_code(plan.version),
+                inline_code(previous),
+                inline_code(previous),
+                listed,
+                inline_code(plan.version),
+            )
         ),
         now=now,
         dedupe_key=f"reopened:{plan.id}:{plan.revision}",
@@ -71,22 +79,27 @@ def reopen_for_version(
             if item.assignee.startswith("@")
             else [item.assignee]
         )
-        for person in people:
+        for someone in people:
             outbox.owe_message(
                 session,
-                channel=person,
+                channel=someone,
                 message=outbox.Rendered(
-                    f":leftwards_arrow_with_hook: {plan.ref} ({plan.service} → "
-                    f"{plan.environment}) now releases `{plan.version}` instead of `{previous}`, "
-                    f"so '{item.name}' for `{previous}` no longer counts. Check "
-                    f"`{plan.version}` and tick it again: `/release tick {plan.ref} {item.name}`."
+                    md(
+                        ":leftwards_arrow_with_hook: {} ({} → {}) now releases {} instead of {}, "
+                        "so '{}' for {} no longer counts. Check {} and tick it again: {}.",
+                        plan.ref,
+                        plan.service,
+                        plan.environment,
+                        inline_code(plan.version),
+                        inline_code(previous),
+                        item.name,
+                        inline_code(previous),
+                        inline_code(plan.version),
+                        inline_code(f"/release tick {plan.ref} {item.name}"),
+                    )
                 ),
                 plan_id=plan.id,
                 now=now,
-                dedupe_key=f"reopened-dm:{plan.id}:{plan.revision}:{item.id}:{person}",
+                dedupe_key=f"reopened-dm:{plan.id}:{plan.revision}:{item.id}:{someone}",
             )
     return items
-
-
-def _who(assignee: str) -> str:
-    return assignee if assignee.startswith("@") else f"<@{assignee}>"

@@ -10,6 +10,7 @@ from bot import announcements, audit, freezes, lanes
 from bot.context import DomainContext
 from bot.lifecycle import Event
 from bot.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
+from bot.mrkdwn import md, person
 from bot.plans import get_plan, say, transition
 from bot.strategies import StagePlan, rollback_stages, rollback_words, rollout_stages
 
@@ -178,13 +179,19 @@ def begin_rollback(
         ),
     )
     plan.next_step_at = ctx.clock.now()
-    by = "automatically" if actor == ENGINE else f"by <@{actor}>"
+    by = md("automatically") if actor == ENGINE else md("by {}", person(actor))
+    why = md("\n*Why:* {}", reason) if reason else ""
     say(
         session,
         ctx=ctx,
         plan=plan,
-        text=f":rewind: {plan.ref}: {rollback_words(plan.version, plan.rollback_version)} ({by})."
-        + (f"\n*Why:* {reason}" if reason else ""),
+        text=md(
+            ":rewind: {}: {} ({}).{}",
+            plan.ref,
+            rollback_words(plan.version, plan.rollback_version),
+            by,
+            why,
+        ),
     )
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
 
@@ -228,8 +235,12 @@ def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, rea
             session,
             ctx=ctx,
             plan=plan,
-            text=f":double_vertical_bar: {plan.ref} paused: {reason}. "
-            "Resume retries the failed step; Abort rolls back.",
+            text=md(
+                ":double_vertical_bar: {} paused: {}. Resume retries the failed step; "
+                "Abort rolls back.",
+                plan.ref,
+                reason,
+            ),
         )
         return
     begin_rollback(

@@ -13,6 +13,7 @@ from bot import plans
 from bot.desk import Desk
 from bot.errors import InvalidInput
 from bot.journal import Asked, JournalUnavailable
+from bot.mrkdwn import Mrkdwn, escape, md
 from bot.outbox import Rendered
 from commands import freeze_commands, replan_commands, rollout_commands
 from commands.grammar import Approve, Cancel
@@ -20,7 +21,7 @@ from commands.ids import ActionId, parse_button_value
 from commands.journal_runner import JournalRunner
 from commands.plan_commands import approve, cancel
 from commands.render import modals, replies
-from commands.replying import answer, ephemeral
+from commands.replying import answer, ephemeral, guard_view
 
 Handler = Callable[[Desk, str, int, int, str], Rendered | None]
 
@@ -87,11 +88,11 @@ def carry_out(desk: Desk, asked: Asked) -> Rendered | None:
     return handler(desk, asked.user_id, plan_id, round_seen, asked.delivery_key)
 
 
-def describe(asked: Asked) -> str:
+def describe(asked: Asked) -> Mrkdwn:
     """The click as the person would name it: "the Deploy button of R-3"."""
     label = LABELS.get(str(asked.request.get("action_id", "")), "a button")
     parsed = parse_button_value(str(asked.request.get("value", "")))
-    return f"{label} of R-{parsed[0]}" if parsed is not None else label
+    return md("{} of R-{}", label, parsed[0]) if parsed is not None else escape(label)
 
 
 def register(app: App, desk: Desk, journal: JournalRunner) -> None:
@@ -152,8 +153,10 @@ def register(app: App, desk: Desk, journal: JournalRunner) -> None:
                 plan = plans.get_plan(session, plan_id=plan_id)
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=modals.reject_reason(
-                    plan_ref=plan.ref, plan_id=plan_id, approval_round=round_seen
+                view=guard_view(
+                    modals.reject_reason(
+                        plan_ref=plan.ref, plan_id=plan_id, approval_round=round_seen
+                    )
                 ),
             )
             return None

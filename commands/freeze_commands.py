@@ -10,6 +10,7 @@ from bot import checklists, freezes, gates
 from bot.desk import Desk
 from bot.freezes import local_time
 from bot.models import FreezeKind
+from bot.mrkdwn import Mrkdwn, channel_link, join, md, person
 from bot.outbox import Rendered
 from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze, Unlock
 from commands.render import replies
@@ -44,8 +45,12 @@ def freeze(cmd: Freeze, *, desk: Desk, user_id: str, request_key: str | None) ->
             else f"until `/release unfreeze {row.environment}`"
         )
         return replies.notice(
-            f":snowflake: Froze {row.environment} {until}. "
-            f"It is announced in <#{desk.ctx.config.channels.releases}>."
+            md(
+                ":snowflake: Froze {} {}. It is announced in {}.",
+                row.environment,
+                Mrkdwn(until),
+                channel_link(desk.ctx.config.channels.releases),
+            )
         )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
@@ -62,11 +67,11 @@ def unfreeze(
             session, ctx=desk.ctx, environment=cmd.environment, at=desk.ctx.clock.now()
         )
         tz = desk.ctx.config.tz
-        text = f":sunny: Lifted {len(lifted)} freeze(s) of {cmd.environment}."
+        text = md(":sunny: Lifted {} freeze(s) of {}.", len(lifted), cmd.environment)
         if still:
-            text += " Still in force: " + "; ".join(f.describe(tz) for f in still) + "."
+            text = md("{} Still in force: {}.", text, join("; ", (f.describe(tz) for f in still)))
         if any(f.kind == FreezeKind.ROLLBACK_LOCK for f in still):
-            text += " `/release unfreeze` does not lift rollback locks."
+            text = md("{} `/release unfreeze` does not lift rollback locks.", text)
         return replies.notice(text)
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
@@ -85,8 +90,12 @@ def unlock(cmd: Unlock, *, desk: Desk, user_id: str, request_key: str | None) ->
             reason=cmd.reason,
         )
         return replies.notice(
-            f":unlock: Lifted the rollback lock of {cmd.service} in {cmd.environment}. "
-            f"It is announced in <#{desk.ctx.config.channels.releases}>."
+            md(
+                ":unlock: Lifted the rollback lock of {} in {}. It is announced in {}.",
+                cmd.service,
+                cmd.environment,
+                channel_link(desk.ctx.config.channels.releases),
+            )
         )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
@@ -126,8 +135,11 @@ def approve_override(
             session, ctx=desk.ctx, actor=user, plan_id=plan_id, round_seen=round_seen
         )
         return replies.notice(
-            f":unlock: You approved the override of R-{plan_id}; <@{status.requested_by}> "
-            "is told to deploy it."
+            md(
+                ":unlock: You approved the override of R-{}; {} is told to deploy it.",
+                plan_id,
+                person(status.requested_by),
+            )
         )
 
     return desk.act(actor=user, request_key=key, work=work)
@@ -166,16 +178,22 @@ def with_override(deploy: DeployWriter) -> DeployWriter:
     return deploy_or_ask
 
 
-def _waiting(status: gates.OverrideStatus, *, plan_ref: str, desk: Desk) -> str:
+def _waiting(status: gates.OverrideStatus, *, plan_ref: str, desk: Desk) -> Mrkdwn:
     if status.fresh:
-        asked = ", ".join(f"<@{p}>" for p in status.asked) or "nobody (no other admin is listed)"
-        return (
-            f":rotating_light: {plan_ref} is waiting for an admin to approve the override "
-            f"(asked: {asked}). You get a DM when it is approved; then deploy it with the "
-            f"Deploy button or `/release deploy {plan_ref}`."
+        asked = join(", ", (person(p) for p in status.asked)) or "nobody (no other admin is listed)"
+        return md(
+            ":rotating_light: {} is waiting for an admin to approve the override (asked: {}). "
+            "You get a DM when it is approved; then deploy it with the Deploy button or "
+            "`/release deploy {}`.",
+            plan_ref,
+            asked,
+            plan_ref,
         )
     since = local_time(status.requested_at, desk.ctx.config.tz)
-    return (
-        f":hourglass_flowing_sand: {plan_ref} is still waiting for an admin to approve the "
-        f"override <@{status.requested_by}> asked for ({since})."
+    return md(
+        ":hourglass_flowing_sand: {} is still waiting for an admin to approve the override {} "
+        "asked for ({}).",
+        plan_ref,
+        person(status.requested_by),
+        since,
     )

@@ -18,6 +18,7 @@ from bot.desk import Desk
 from bot.errors import InvalidInput, ReleasebotError
 from bot.journal import Asked
 from bot.models import JournalOutcome
+from bot.mrkdwn import Mrkdwn, md
 from bot.outbox import Rendered
 from bot.scheduler import default_owner
 from commands.render import kit, replies
@@ -36,7 +37,7 @@ RECOVERY_SECONDS = 10.0
 # Carries out one request inside the journal's transaction (the desk is joined to it).
 Execute = Callable[[Desk, Asked], Rendered | None]
 # How the person would name what they asked for: "`/release deploy R-3`".
-Describe = Callable[[Asked], str]
+Describe = Callable[[Asked], Mrkdwn]
 ResponsePoster = Callable[[str, dict[str, Any]], bool]
 
 
@@ -203,8 +204,13 @@ class JournalRunner:
 
     def _give_up(self, asked: Asked, failure: Exception, *, late: bool) -> None:
         answer = replies.error(
-            f"Not done: {self._describe(asked)} failed {asked.attempts} times inside releasebot "
-            f"({type(failure).__name__}); nothing changed. It is logged for the operator."
+            md(
+                "Not done: {} failed {} times inside releasebot ({}); nothing changed. It is "
+                "logged for the operator.",
+                self._describe(asked),
+                asked.attempts,
+                type(failure).__name__,
+            )
         )
         now = self._desk.ctx.clock.now()
         if journal.give_up(
@@ -240,23 +246,26 @@ class JournalRunner:
             JournalOutcome.DONE: ("Done late", "carry it out"),
             JournalOutcome.REFUSED: ("Checked late", "look at it"),
         }.get(JournalOutcome(asked.outcome or JournalOutcome.FAILED), ("Late answer", "get to it"))
-        line = (
-            f":hourglass: {word}: you asked for {self._describe(asked)} at {asked_at}; "
-            f"releasebot could only {did} now."
+        line = md(
+            ":hourglass: {}: you asked for {} at {}; releasebot could only {} now.",
+            word,
+            self._describe(asked),
+            asked_at,
+            did,
         )
         return _headed(message, prefix=f"{word}: ", line=line)
 
     def _about(self, message: Rendered, asked: Asked) -> Rendered:
         asked_at = when(asked.received_at, self._desk.ctx.config.tz)
-        line = f"About {self._describe(asked)}, which you asked for at {asked_at}:"
+        line = md("About {}, which you asked for at {}:", self._describe(asked), asked_at)
         return _headed(message, prefix="", line=line)
 
-    def _describe(self, asked: Asked) -> str:
+    def _describe(self, asked: Asked) -> Mrkdwn:
         kind = self._kinds.get(asked.kind)
-        return kind.describe(asked) if kind is not None else "your request"
+        return kind.describe(asked) if kind is not None else md("your request")
 
 
 def _headed(message: Rendered, *, prefix: str, line: str) -> Rendered:
     """The message with a first line saying what it answers (and a prefix on its text)."""
     blocks = [kit.context(clip(line, CONTEXT_LIMIT)), *message.blocks][:MAX_BLOCKS]
-    return Rendered(text=f"{prefix}{message.text}", blocks=blocks)
+    return Rendered(text=md("{}{}", prefix, message.text), blocks=blocks)

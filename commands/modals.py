@@ -12,12 +12,14 @@ from slack_sdk import WebClient
 from bot import journal, plans
 from bot.desk import Desk
 from bot.errors import ReleasebotError
+from bot.mrkdwn import channel_link, md
 from commands.grammar import Reject
 from commands.grammar import values as grammar_values
 from commands.grammar.errors import ArgumentError
 from commands.ids import BlockId, ViewId, parse_button_value
 from commands.plan_commands import approve
 from commands.render import modals
+from commands.replying import guard_ephemeral, guard_view
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,13 @@ def open_new_plan(client: WebClient, *, desk: Desk, trigger_id: str, channel_id:
     config = desk.ctx.config
     client.views_open(
         trigger_id=trigger_id,
-        view=modals.new_plan(
-            services=sorted(config.services),
-            environments=sorted(config.environments),
-            strategies=sorted({*config.strategies, "all_at_once"}),
-            channel_id=channel_id,
+        view=guard_view(
+            modals.new_plan(
+                services=sorted(config.services),
+                environments=sorted(config.environments),
+                strategies=sorted({*config.strategies, "all_at_once"}),
+                channel_id=channel_id,
+            )
         ),
     )
 
@@ -152,7 +156,9 @@ def register(app: App, desk: Desk) -> None:
             client.chat_postEphemeral(
                 channel=channel,
                 user=body["user"]["id"],
-                text=f":memo: Planned *{ref}*. The card is in <#{releases}>.",
+                **guard_ephemeral(
+                    md(":memo: Planned *{}*. The card is in {}.", ref, channel_link(releases))
+                ),
             )
 
     def submit_reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

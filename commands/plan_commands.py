@@ -10,6 +10,7 @@ from bot.audit import trail
 from bot.desk import Desk
 from bot.gates import deploy_holds
 from bot.models import Decision
+from bot.mrkdwn import channel_link, inline_code, md
 from bot.outbox import Rendered
 from bot.snapshots import snapshot, snapshot_of
 from commands.grammar import (
@@ -100,9 +101,15 @@ def plan(cmd: Plan, *, desk: Desk, user_id: str, request_key: str | None) -> Ren
         created = plans.create_plan(session, ctx=desk.ctx, actor=user_id, new=new)
         state = created.state.replace("_", " ")
         return replies.notice(
-            f":memo: Planned *{created.ref}*: {created.service} `{created.version}` → "
-            f"{created.environment} ({state}). "
-            f"The card is in <#{desk.ctx.config.channels.releases}>."
+            md(
+                ":memo: Planned *{}*: {} {} → {} ({}). The card is in {}.",
+                created.ref,
+                created.service,
+                inline_code(created.version),
+                created.environment,
+                state,
+                channel_link(desk.ctx.config.channels.releases),
+            )
         )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.desk import Desk
 from bot.errors import InvalidInput, ReleasebotError
 from bot.journal import Asked, JournalUnavailable
+from bot.mrkdwn import Mrkdwn, inline_code
 from bot.outbox import Rendered
 from commands import freeze_commands, modals, notes_commands, plan_commands, rollout_commands
 from commands.grammar import (
@@ -44,7 +45,7 @@ from commands.grammar import (
 )
 from commands.journal_runner import JournalRunner
 from commands.render import replies
-from commands.render.text import clip, escape
+from commands.render.text import clip
 from commands.replying import answer, ephemeral
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,10 @@ def carry_out(desk: Desk, asked: Asked) -> Rendered | None:
     return writer(parsed, desk=desk, user_id=asked.user_id, request_key=asked.delivery_key)
 
 
-def describe(asked: Asked) -> str:
+def describe(asked: Asked) -> Mrkdwn:
     """The command as the person typed it, safe to show back (no mention, no broadcast)."""
-    typed = html.unescape(str(asked.request.get("text", ""))).replace("`", "'")
-    return f"`/release {escape(clip(' '.join(typed.split()), 80))}`"
+    typed = html.unescape(str(asked.request.get("text", "")))
+    return inline_code(f"/release {clip(' '.join(typed.split()), 80)}")
 
 
 def register(app: App, desk: Desk, journal: JournalRunner) -> None:

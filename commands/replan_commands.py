@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from bot.desk import Desk
 from bot.expiry import replan
+from bot.mrkdwn import channel_link, md
 from bot.outbox import Rendered
 from commands.render import replies
 from commands.render.text import window
@@ -20,9 +21,13 @@ def plan_again(
         created, fresh = replan(session, ctx=desk.ctx, actor=user, plan_id=plan_id)
         if not fresh:
             return replies.notice(
-                f":repeat: R-{plan_id} was already planned again as *{created.ref}* "
-                f"({created.state.replace('_', ' ')}); its card is in "
-                f"<#{desk.ctx.config.channels.releases}>."
+                md(
+                    ":repeat: R-{} was already planned again as *{}* ({}); its card is in {}.",
+                    plan_id,
+                    created.ref,
+                    created.state.replace("_", " "),
+                    channel_link(desk.ctx.config.channels.releases),
+                )
             )
         slot = window(created.window_start, created.window_end, desk.ctx.config.tz)
         return replies.notice(

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Respond
 
 from bot.errors import ReleasebotError
+from bot.mrkdwn import guard_outgoing
 from bot.outbox import Rendered
 from commands.render import replies
 
@@ -16,8 +17,25 @@ log = logging.getLogger(__name__)
 
 
 def ephemeral(message: Rendered) -> dict[str, Any]:
-    """The body of an ephemeral answer (in an ack, or through response_url)."""
-    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+    """The body of an ephemeral answer (in an ack, or through response_url).
+
+    Every ephemeral passes here, so this is where a broadcast a render path let through is
+    defused (bot/mrkdwn.py `guard_outgoing`).
+    """
+    text, blocks = guard_outgoing(message.text, message.blocks, where="ephemeral")
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks}
+
+
+def guard_ephemeral(text: str) -> dict[str, Any]:
+    """`text=` for chat.postEphemeral, with any broadcast in it defused."""
+    safe, _ = guard_outgoing(text, [], where="chat.postEphemeral")
+    return {"text": safe}
+
+
+def guard_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A modal view with any broadcast in its texts defused."""
+    _, safe = guard_outgoing(None, view, where="views.open")
+    return dict(safe)
 
 
 def answer(respond: Respond, produce: Callable[[], Rendered | None]) -> None:

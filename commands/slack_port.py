@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from bot.context import DomainContext
 from bot.gates import deploy_holds
 from bot.models import OutboxMessage, SlackMessage
+from bot.mrkdwn import guard_outgoing
 from bot.outbox import (
     CARD,
     Rendered,
@@ -70,12 +71,14 @@ class WebApiSlack:
         thread_ts: str | None,
         metadata: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
+        safe_text, safe_blocks = guard_outgoing(text, blocks, where="chat.postMessage")
         # A user id posts to the bot's DM with them (Slack opens it): chat:write is enough.
+        # No `link_names`/`parse=full`: a typed "@channel" must stay text (SPEC, text safety).
         response = self._call(
             self._client.chat_postMessage,
             channel=self._dm_channels.get(channel, channel),
-            text=text,
-            blocks=blocks or None,
+            text=safe_text,
+            blocks=safe_blocks or None,
             thread_ts=thread_ts,
             unfurl_links=False,
             metadata=metadata,
@@ -121,7 +124,10 @@ class WebApiSlack:
         return None
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        self._call(self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
+        safe_text, safe_blocks = guard_outgoing(text, blocks, where="chat.update")
+        self._call(
+            self._client.chat_update, channel=channel, ts=ts, text=safe_text, blocks=safe_blocks
+        )
 
     def _conversation(self, channel: str) -> str:
         """The conversation id conversations.* need: a user's DM is opened to learn it."""

@@ -26,6 +26,7 @@ from bot.announcements import ReleaseNotes, release_notes
 from bot.context import DomainContext
 from bot.gates import DeployHolds, deploy_holds
 from bot.models import OutboxMessage, ReleasePlan
+from bot.mrkdwn import Mrkdwn, link, md, person
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot, snapshot
 from commands.ids import ActionId, button_value
@@ -58,7 +59,8 @@ def _context(text: str) -> ContextBlock:
 
 
 def _rendered(text: str, blocks: Sequence[Block]) -> Rendered:
-    return Rendered(text=text, blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
+    # Plain fallback text is escaped; text built as mrkdwn (Mrkdwn) is kept as it is.
+    return Rendered(text=escape(text), blocks=[b.to_dict() for b in blocks[:MAX_BLOCKS]])
 
 
 def _only(snap: PlanSnapshot, *action_ids: str, holds: DeployHolds | None = None) -> list[Json]:
@@ -71,7 +73,7 @@ def _only(snap: PlanSnapshot, *action_ids: str, holds: DeployHolds | None = None
 def commit_line(sha: str, subject: str, author: str, url: str | None) -> str:
     """`• <url|abc1234> Fix the cart — Ada` (the subject escaped, the sha linked when we can)."""
     short = f"`{sha[:7]}`"
-    linked = f"<{url}|{sha[:7]}>" if url else short
+    linked = link(url, sha[:7]) if url else short
     return f"• {linked} {escape(subject)} — {escape(author)}"
 
 
@@ -86,7 +88,7 @@ def changelog_sections(notes: ReleaseNotes, *, max_commits: int, max_sections: i
         return [_context(f"No commits {since}.")]
     plural = "" if len(log.commits) == 1 and not log.truncated else "s"
     count = f"{len(log.commits)}{'+' if log.truncated else ''} commit{plural}"
-    compare = f" · <{log.compare_url}|compare>" if log.compare_url else ""
+    compare = f" · {link(log.compare_url, 'compare')}" if log.compare_url else ""
     blocks: list[Block] = [_section(f"*Changes {since}* ({count}{compare})")]
     lines = [clip(commit_line(c.sha, c.subject, c.author, c.url), 500) for c in log.commits]
     chunks: list[list[str]] = [[]]
@@ -107,8 +109,8 @@ def changelog_sections(notes: ReleaseNotes, *, max_commits: int, max_sections: i
 def release_announcement(snap: PlanSnapshot, notes: ReleaseNotes) -> Rendered:
     """The stakeholder announcement: version, environment, who, the changelog, Roll back."""
     plan = snap.plan
-    approvers = ", ".join(f"<@{a.approver_id}>" for a in snap.approvals.approvals)
-    who = f"requested by <@{plan.requester_id}>" + (
+    approvers = ", ".join(person(a.approver_id) for a in snap.approvals.approvals)
+    who = f"requested by {person(plan.requester_id)}" + (
         f", approved by {approvers}" if approvers else ""
     )
     blocks: list[Block] = [
@@ -144,7 +146,7 @@ def approval_reminder(snap: PlanSnapshot) -> Rendered:
     plan = snap.plan
     blocks: list[Block] = [
         _section(
-            f":bell: Reminder: <@{plan.requester_id}> is waiting for your decision on "
+            f":bell: Reminder: {person(plan.requester_id)} is waiting for your decision on "
             f"*{escape(title(snap))}*\n"
             f"Window: {window(plan.window_start, plan.window_end, snap.timezone)}"
         ),
@@ -164,7 +166,9 @@ def window_soon(snap: PlanSnapshot, lead: timedelta) -> Rendered:
     if plan.state == "awaiting_approval":
         lines.append(f"It still needs approval: {approvals_line(snap)}")
     if snap.open_pre_deploy_items:
-        items = ", ".join(f"{escape(i.name)} (<@{i.assignee}>)" for i in snap.open_pre_deploy_items)
+        items = ", ".join(
+            f"{escape(i.name)} ({person(i.assignee)})" for i in snap.open_pre_deploy_items
+        )
         lines.append(f"Not ticked yet: {items}.")
     lines.append(f"Deploy with `/release deploy {plan.ref}` or the Deploy button on the card.")
     return _rendered(f"{plan.ref}'s window opens in {_span(lead)}", [_section("\n".join(lines))])
@@ -236,15 +240,20 @@ def freeze_notice(
     tz: ZoneInfo,
 ) -> Rendered:
     """A freeze starts or ends."""
-    what = f"*{escape(environment)}*" + (f" ({escape(service)})" if service else "")
+    what = md("*{}*", environment) + (md(" ({})", service) if service else "")
     if starting:
         until = f" until {when(ends_at, tz)}" if ends_at else ""
-        text = (
-            f":snowflake: {what} is frozen{until}: {escape(reason)}. Deploys there need "
-            '`--override "<reason>"` and an admin\'s approval.'
+        text = md(
+            ":snowflake: {} is frozen{}: {}. Deploys there need "
+            '`--override "&lt;reason&gt;"` and an admin\'s approval.',
+            Mrkdwn(what),
+            until,
+            reason,
         )
     else:
-        text = f":sunny: The freeze of {what} ({escape(reason)}) has ended; deploys are open."
+        text = md(
+            ":sunny: The freeze of {} ({}) has ended; deploys are open.", Mrkdwn(what), reason
+        )
     return _rendered(text, [_section(text)])
 
 

@@ -25,6 +25,7 @@ from commands.render.text import (
     STATE_LABELS,
     clip,
     escape,
+    md,
     person,
     when,
     window,
@@ -62,11 +63,19 @@ def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
     until = freeze.until(tz)
     reason = escape(freeze.reason)
     if freeze.kind == FreezeKind.ROLLBACK_LOCK:
-        return f":lock: *{freeze.service}* locked in {freeze.environment}: {reason} ({until})"
+        return md(
+            ":lock: *{}* locked in {}: {} ({})",
+            freeze.service or "",
+            freeze.environment,
+            reason,
+            until,
+        )
     if freeze.kind == FreezeKind.MANUAL:
         by = person(freeze.created_by or "")
-        return f":snowflake: *{freeze.environment}* frozen by {by}: {reason} ({until})"
-    return f":snowflake: *{freeze.environment}* frozen: {reason} ({freeze.rule}, {until})"
+        return md(":snowflake: *{}* frozen by {}: {} ({})", freeze.environment, by, reason, until)
+    return md(
+        ":snowflake: *{}* frozen: {} ({}, {})", freeze.environment, reason, freeze.rule, until
+    )
 
 
 def rollback_line(snap: PlanSnapshot) -> str:
@@ -138,7 +147,7 @@ def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
         )
     elif holds.frozen and not holds.locked and can(plan.state, Event.DEPLOY):
         lines.append(
-            f'To deploy anyway: `/release deploy {plan.ref} --override "<reason>"` '
+            f'To deploy anyway: `/release deploy {plan.ref} --override "&lt;reason&gt;"` '
             "and an admin's approval."
         )
     lines += [
@@ -188,7 +197,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         f"*Environment*\n{escape(plan.environment)}",
         f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
         f"*Strategy*\n{escape(plan.strategy)}",
-        f"*Requester*\n<@{plan.requester_id}>",
+        f"*Requester*\n{person(plan.requester_id)}",
         f"*Rolls back to*\n{escape(snap.rolls_back_to or rollback_words(plan.version, None))}",
     ]
     if plan.depends_on:
@@ -232,7 +241,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
             f"`/release audit {plan.ref}`"
         )
     )
-    text = f"{title(snap)}: {STATE_LABELS[plan.state].split(' ', 1)[1]}"
+    text = md("{}: {}", title(snap), STATE_LABELS[plan.state].split(" ", 1)[1])
     return Rendered(text=text, blocks=blocks)
 
 

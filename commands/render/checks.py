@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.models import CheckRun, DeploymentStage, Measurement
+from bot.mrkdwn import link, md
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from commands.render.text import MAX_BLOCKS, SECTION_LIMIT, clip, escape, when
@@ -67,7 +68,7 @@ def progress(snap: PlanSnapshot) -> str | None:
         f"{STAGE_LABELS.get(stage.status, stage.status)}"
     )
     if stage.url:
-        line += f" (<{stage.url}|{escape(stage.backend)}>)"
+        line += f" ({link(stage.url, stage.backend)})"
     if stage.status == "failed" and stage.message:
         line += f"\n:x: {escape(stage.message)}"
     stage_runs = [r for r in snap.check_runs if r.stage_id == stage.id]
@@ -83,7 +84,7 @@ def check_report(snap: PlanSnapshot, measured: Mapping[int, Sequence[Measurement
     """Every analysis of a plan with its measurements (`/release checks R-<n>`)."""
     plan = snap.plan
     if not snap.check_runs:
-        text = f"{plan.ref} has no check results yet."
+        text = md("{} has no check results yet.", plan.ref)
         return Rendered(text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()])
     blocks: list[Block] = [HeaderBlock(text=f"Checks of {plan.ref}")]
     stage_names = {s.id: s.name for s in snap.stages}
@@ -105,4 +106,4 @@ def check_report(snap: PlanSnapshot, measured: Mapping[int, Sequence[Measurement
             )
         )
     blocks = blocks[:MAX_BLOCKS]
-    return Rendered(f"Checks of {plan.ref}", [b.to_dict() for b in blocks])
+    return Rendered(md("Checks of {}", plan.ref), [b.to_dict() for b in blocks])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.mrkdwn import escape
+
 Json = dict[str, Any]
 
 
@@ -73,7 +75,8 @@ def button(
         heading, body, yes = confirm
         dialog: Json = {
             "title": plain(heading),
-            "text": mrkdwn(body),
+            # The body is words the bot wrote around names; escaped so none becomes markup.
+            "text": mrkdwn(escape(body)),
             "confirm": plain(yes),
             "deny": plain("Not now"),
         }

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.freezes import EnvironmentFreezes
 from bot.models import AuditEvent, ReleasePlan
+from bot.mrkdwn import Mrkdwn, link
 from bot.outbox import Rendered
 from bot.snapshots import PlanSnapshot
 from bot.strategies import rollback_words
@@ -20,6 +21,8 @@ from commands.render.text import (
     STATE_LABELS,
     clip,
     escape,
+    md,
+    person,
     when,
     window,
 )
@@ -30,25 +33,30 @@ def _section(text: str, pointer: str = "") -> Json:
 
 
 def _rendered(text: str, blocks: Sequence[Json]) -> Rendered:
-    return Rendered(text=text, blocks=list(blocks[:MAX_BLOCKS]))
+    # The fallback text is mrkdwn too: plain text is escaped, Mrkdwn kept as built.
+    return Rendered(text=escape(text), blocks=list(blocks[:MAX_BLOCKS]))
 
 
 def error(message: str, usage: str | None = None) -> Rendered:
-    """A refusal or a mistake, with the usage that shows the right form."""
-    blocks: list[Json] = [_section(f":warning: {escape(message)}")]
+    """A refusal or a mistake, with the usage that shows the right form.
+
+    A plain message is escaped (it may quote what the user typed); one built with `md()` is
+    shown as built, so the people it names stay mentions (issue 9.3).
+    """
+    blocks: list[Json] = [_section(md(":warning: {}", message))]
     if usage:
-        blocks.append(kit.context(clip(usage, 2000)))
+        blocks.append(kit.context(clip(escape(usage), 2000)))
     return _rendered(message, blocks)
 
 
 def notice(message: str) -> Rendered:
-    """A short confirmation only the caller sees."""
-    return _rendered(message, [_section(message)])
+    """A short confirmation only the caller sees (plain text escaped, Mrkdwn as built)."""
+    return _rendered(message, [_section(escape(message))])
 
 
 def usage(text: str) -> Rendered:
-    """Help text, as is (it is written in mrkdwn already)."""
-    return _rendered(text, [_section(text)])
+    """Help text: mrkdwn formatting (`code`, *bold*) whose `<service>` placeholders are escaped."""
+    return _rendered(text, [_section(escape(text))])
 
 
 def plan_line(plan: ReleasePlan, tz: ZoneInfo) -> str:
@@ -85,7 +93,10 @@ def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -
             else ""
         )
         why = f" — {escape(event.reason)}" if event.reason else ""
-        lines.append(f"`{when(event.at, tz)}` <@{event.actor_id}> *{event.action}*{move}{why}")
+        lines.append(
+            f"`{when(event.at, tz)}` {person(event.actor_id)} *{escape(event.action)}*"
+            f"{escape(move)}{why}"
+        )
     blocks: list[Json] = [kit.header(clip(f"Audit trail of {plan.ref}", 150))]
     chunk: list[str] = []
     for line in lines:
@@ -105,7 +116,8 @@ def approval_request(snap: PlanSnapshot) -> Rendered:
     plan = snap.plan
     blocks: list[Json] = [
         _section(
-            f":wave: <@{plan.requester_id}> asks for your approval of *{escape(title(snap))}*\n"
+            f":wave: {person(plan.requester_id)} asks for your approval of "
+            f"*{escape(title(snap))}*\n"
             f"Window: {window(plan.window_start, plan.window_end, snap.timezone)} · "
             f"strategy {escape(plan.strategy)}"
         ),
@@ -137,7 +149,7 @@ def override_request(snap: PlanSnapshot) -> Rendered:
     blocks: list[Json] = [
         _section(
             f":rotating_light: Break-glass request: deploy *{escape(title(snap))}* "
-            f"(planned by <@{plan.requester_id}>) through a freeze.\nReason: {reason}\n"
+            f"(planned by {person(plan.requester_id)}) through a freeze.\nReason: {reason}\n"
             "Who asked is in the card's thread. An override never counts toward the approvals."
         ),
         kit.actions(
@@ -169,7 +181,8 @@ def freeze_list(
     for entry in overview:
         lines = [freeze_text(f, tz) for f in entry.active]
         lines += [
-            f":calendar: next: {escape(f.reason)}, {window(f.starts_at, f.ends_at, tz)} ({f.rule})"
+            f":calendar: next: {escape(f.reason)}, {window(f.starts_at, f.ends_at, tz)} "
+            f"({escape(f.rule)})"
             for f in entry.upcoming
         ]
         if not lines:
@@ -192,15 +205,17 @@ def rollback_alert(
 ) -> Rendered:
     """The alert when a release rolls back: what, to what, why, by whom, and where the card is."""
     plan = snap.plan
-    by = "automatically" if actor == "releasebot" else f"by <@{actor}>"
+    by = "automatically" if actor == "releasebot" else f"by {person(actor)}"
     words = rollback_words(plan.version, plan.rollback_version)
     text = (
         f":rotating_light: *{plan.ref}* {escape(plan.service)} `{escape(plan.version)}` in "
         f"{escape(plan.environment)}: {escape(words)} ({by})"
         + (f": {escape(reason)}" if reason else ".")
     )
-    where = f"<{card_link}|the card of {plan.ref}>" if card_link else f"`/release show {plan.ref}`"
+    where = (
+        link(card_link, f"the card of {plan.ref}") if card_link else f"`/release show {plan.ref}`"
+    )
     return _rendered(
-        text,
+        Mrkdwn(text),
         [_section(text), kit.context(f"Details: {where}")],
     )

@@ -5,6 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+# Escaping lives with the rest of the mrkdwn rules; renderers import it from here as before.
+from bot.mrkdwn import Mrkdwn as Mrkdwn
+from bot.mrkdwn import escape as escape
+from bot.mrkdwn import md as md
+from bot.mrkdwn import mention as mention
+from bot.mrkdwn import person as person
+
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_LIMIT = 75
@@ -36,11 +43,6 @@ def clip(text: str, limit: int, pointer: str = "") -> str:
     return text[: max(0, limit - len(tail))] + tail
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def when(value: datetime | None, tz: ZoneInfo) -> str:
     """A time as people in the team read it: `Tue 24 Nov 15:00 UTC`."""
     if value is None:
@@ -58,8 +60,3 @@ def window(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
     if start is None:
         return f"until {when(end, tz)}"
     return f"{when(start, tz)} → {when(end, tz)}"
-
-
-def person(principal: str) -> str:
-    """A user id as a mention; `@group` handles stay as written."""
-    return principal if principal.startswith("@") else f"<@{principal}>"

@@ -67,7 +67,8 @@ def test_a_freeze_refuses_deploys_until_it_ends(
         _deploy(desk, ready)
     assert refused.value.message == (
         "production is frozen: Black Friday (ad-hoc freeze by <@U0ADMIN>, until Tue 24 Nov "
-        '17:00 UTC). To deploy anyway, deploy with `/release deploy R-2 --override "<reason>"`: '
+        "17:00 UTC). To deploy anyway, deploy with "
+        '`/release deploy R-2 --override "&lt;reason&gt;"`: '
         "an admin must approve the override"
     )
     assert refused.value.plan_id == ready.id
@@ -75,7 +76,7 @@ def test_a_freeze_refuses_deploys_until_it_ends(
     assert (
         "C0RELEASES",
         ":snowflake: <@U0ADMIN> froze *production* until Tue 24 Nov 17:00 UTC: Black Friday. "
-        'Deploys there need `--override "<reason>"` and an admin\'s approval.',
+        'Deploys there need `--override "&lt;reason&gt;"` and an admin\'s approval.',
     ) in _posts(desk)
     clock.advance(timedelta(hours=2))
     _deploy(desk, ready)
@@ -128,7 +129,7 @@ def test_unfreeze_lifts_freezes_but_not_rollback_locks(
     assert nothing.value.message == (
         "production has no ad-hoc freeze to lift; checkout is locked in production: R-2 (1.4.2) "
         "was rolled back: error rate (until a new plan of a version other than 1.4.2 is "
-        'approved, or an admin runs `/release unlock checkout production "<reason>"`). '
+        'approved, or an admin runs `/release unlock checkout production "&lt;reason&gt;"`). '
         "`/release unfreeze` does not lift rollback locks"
     )
 
@@ -142,7 +143,7 @@ def test_unfreeze_cannot_lift_a_recurring_freeze_and_says_what_to_do(
     assert refused.value.message == (
         "production has no ad-hoc freeze to lift; production is frozen: "
         "Weekend freeze (environments.production.freezes[0], until Mon 30 Nov 08:00 UTC): "
-        'change it in releasebot.toml, or deploy with `--override "<reason>"`'
+        'change it in releasebot.toml, or deploy with `--override "&lt;reason&gt;"`'
     )
 
 
@@ -163,7 +164,8 @@ def test_a_rollback_lock_holds_its_service_until_a_new_plan_is_approved(
     assert refused.value.message.startswith(
         "checkout is locked in production: R-2 (1.4.2) was rolled back: error rate 7% "
         "(until a new plan of a version other than 1.4.2 is approved, or an admin runs "
-        '`/release unlock checkout production "<reason>"`). R-2 cannot lift the lock: it is the '
+        '`/release unlock checkout production "&lt;reason&gt;"`). R-2 cannot lift the lock: it '
+        "is the "
         "version that was rolled back (1.4.2)."
     )
     with desk.db.session() as session:

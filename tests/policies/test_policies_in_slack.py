@@ -189,7 +189,7 @@ def test_a_deploy_into_a_freeze_needs_an_admins_override(
     assert slack.ephemerals("U0REQUESTER")[-1] == (
         "production is frozen: Black Friday (ad-hoc freeze by <@U0ADMIN>, until `/release "
         'unfreeze production`). To deploy anyway, deploy with `/release deploy R-2 --override "'
-        '<reason>"`: an admin must approve the override'
+        '&lt;reason&gt;"`: an admin must approve the override'
     )
 
     slack.command("U0REQUESTER", 'deploy R-2 --override "checkout is down without this fix"')

@@ -218,7 +218,8 @@ def test_reject_opens_a_modal_and_the_reason_goes_in_the_thread(
 def test_approve_and_reject_by_command(slack: SlackDriver, production_plan: ReleasePlan) -> None:
     slack.command("U0APPROVER1", "approve R-2 looks good")
     refused = slack.command("U0APPROVER2", "reject R-2")
-    assert refused["text"] == "a reason is required: /release reject R-<n> <reason>"
+    # The wire form: `<` is escaped in mrkdwn, and Slack shows it as typed.
+    assert refused["text"] == "a reason is required: /release reject R-&lt;n&gt; &lt;reason&gt;"
     assert _state(slack) == PlanState.AWAITING_APPROVAL
     slack.command("U0APPROVER2", 'reject R-2 "canary first please"')
     slack.settle()

@@ -225,3 +225,36 @@ def test_a_callback_that_quotes_a_configured_secret_is_stored_and_posted_redacte
         stages = [(s.message, s.output_tail) for s in session.exec(select(DeploymentStage)).all()]
     assert SECRET not in str(stored) and SECRET not in str(stages)
     assert "rejected: signature [redacted] does not match" in str(stored)
+
+
+def test_a_callbacks_message_and_output_are_posted_as_text(
+    slack: SlackDriver, deploy_service: DeployService
+) -> None:
+    """Issue 9.2: what the deploy service says is shown as it said it, never as markup."""
+    slack.command("U0REQUESTER", "plan search 2.0 to staging")
+    slack.command("U0REQUESTER", "deploy R-1")
+    slack.roll(lambda: len(deploy_service.received) == 1)
+
+    failed = deploy_service.call_back(
+        0,
+        state="failed",
+        sequence=1,
+        message="<!channel> pods crash-looping, ask <@U0ADMIN>",
+        output="step 3\n```\n<!here> exit 1 & <https://evil.example|logs>\n```",
+    )
+    assert failed.status_code == 200
+    slack.roll(lambda: len(deploy_service.received) == 2)
+
+    thread = slack.thread(slack.card("R-1"))
+    [line] = [t for t in thread if t.startswith(":x:")]
+    assert "failed: &lt;!channel&gt; pods crash-looping, ask &lt;@U0ADMIN&gt;" in line
+    assert line.count("```") == 2 and line.endswith("```")  # its own ``` cannot close it
+    assert "&lt;!here&gt; exit 1 &amp; &lt;https://evil.example|logs&gt;" in line
+    everything = [
+        *thread,
+        card_text(slack.card("R-1")),
+        *[m.text for m in slack.channel_messages()],
+        *[m.text for m in slack.channel_messages("C0ONCALL")],
+    ]
+    for bad in ("<!channel>", "<!here>", "ask <@U0ADMIN>", "<https://evil"):
+        assert not [t for t in everything if bad in t], bad

@@ -92,7 +92,12 @@ def test_the_card_is_edited_in_place_and_the_thread_fills(slack: SlackDriver) ->
     [
         ("plan checkout 1.4.2 to prod", "unknown environment 'prod'", None),
         ("plan cart 1.0 to staging", "unknown service 'cart'", None),
-        ("plan checkout 1.4.2 staging", None, "/release plan <service> <version> to <env>"),
+        # Usage placeholders are escaped in mrkdwn (Slack shows `<env>`; raw it reads a link).
+        (
+            "plan checkout 1.4.2 staging",
+            None,
+            "/release plan &lt;service&gt; &lt;version&gt; to &lt;env&gt;",
+        ),
         ("plan checkout 1.4.2 to staging at tomorrow", None, "/release plan"),
         ("show R-42", "there is no plan R-42", None),
         ("deplyo R-1", "unknown sub-command 'deplyo'", None),
@@ -168,7 +173,7 @@ def test_help_shows_every_sub_command(slack: SlackDriver) -> None:
     answer = slack.command("U0QA", "help")
     for sub in ("plan", "list", "show", "edit", "approve", "deploy", "rollback", "freeze", "audit"):
         assert f"/release {sub}" in str(answer["blocks"])
-    assert "/release plan <service> <version> to <env>" in str(
+    assert "/release plan &lt;service&gt; &lt;version&gt; to &lt;env&gt;" in str(
         slack.command("U0QA", "help plan")["blocks"]
     )
 

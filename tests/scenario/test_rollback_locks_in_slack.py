@@ -46,10 +46,11 @@ REASON = (
     "(automatically)"
 )
 LOCK = f"payments is locked in staging: {REASON}"
+# As sent: mrkdwn escapes `<` and `>`, which Slack shows as typed.
 HOW = (
-    "To lift it, plan a version other than 1.1-bad (`/release plan payments <version> to "
+    "To lift it, plan a version other than 1.1-bad (`/release plan payments &lt;version&gt; to "
     "staging`): the lock lifts once that plan is approved. Or an admin runs "
-    '`/release unlock payments staging "<reason>"`.'
+    '`/release unlock payments staging "&lt;reason&gt;"`.'
 )
 
 # deploy.sh records every call in the test's own log, never in tests/fixtures/.
@@ -80,14 +81,15 @@ def test_planning_the_rolled_back_version_again_does_not_lift_the_lock(
     _locked_staging(slack)
     assert slack.thread(slack.card("R-2"))[-1] == (
         ":lock: payments is locked in staging until a new plan of a version other than 1.1-bad "
-        'is approved, or an admin runs `/release unlock payments staging "<reason>"`.'
+        'is approved, or an admin runs `/release unlock payments staging "&lt;reason&gt;"`.'
     )
     plan(slack, "payments 1.1-bad to staging")
     assert f"The last release was rolled back: {REASON}" in card_text(slack.card("R-3"))
     slack.command("U0REQUESTER", "deploy R-3")
     assert slack.ephemerals("U0REQUESTER")[-1] == (
         f"{LOCK} (until a new plan of a version other than 1.1-bad is approved, or an admin runs "
-        '`/release unlock payments staging "<reason>"`). R-3 cannot lift the lock: it is the '
+        '`/release unlock payments staging "&lt;reason&gt;"`). R-3 cannot lift the lock: it is '
+        "the "
         f"version that was rolled back (1.1-bad). {HOW}"
     )
     assert ":lock: *payments* locked in staging" in card_text(slack.card("R-3"))
@@ -117,7 +119,8 @@ def test_unfreeze_no_longer_lifts_a_rollback_lock_and_says_so(slack: SlackDriver
     slack.command("U0ADMIN", "unfreeze staging")
     assert slack.ephemerals("U0ADMIN")[-1] == (
         f"staging has no ad-hoc freeze to lift; {LOCK} (until a new plan of a version other than "
-        '1.1-bad is approved, or an admin runs `/release unlock payments staging "<reason>"`). '
+        "1.1-bad is approved, or an admin runs "
+        '`/release unlock payments staging "&lt;reason&gt;"`). '
         "`/release unfreeze` does not lift rollback locks"
     )
     slack.command("U0ADMIN", 'freeze staging reason "db maintenance"')
@@ -140,7 +143,7 @@ def test_an_admin_unlocks_with_a_reason_audited_and_announced(
         "lifts it too, once it is approved"
     )
     usage = slack.command("U0ADMIN", "unlock payments staging")
-    assert 'unlock <service> <env> "<reason>"' in str(usage)
+    assert 'unlock &lt;service&gt; &lt;env&gt; "&lt;reason&gt;"' in str(usage)
 
     slack.command("U0ADMIN", 'unlock payments staging "fix verified by hand"')
     assert slack.ephemerals("U0ADMIN")[-1] == (

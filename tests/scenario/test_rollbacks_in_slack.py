@@ -100,3 +100,32 @@ def test_a_manual_rollback_of_a_first_release_undoes_it(
         ":leftwards_arrow_with_hook: R-1 rolled back: nothing was released before, and 1.0 is "
         "undone." in slack.thread(slack.card("R-1"))
     )
+
+
+def test_rollback_and_unlock_reasons_are_shown_as_typed(slack: SlackDriver) -> None:
+    """Issue 9.2: a reason reaches the thread, the alerts, the lock and the unlock as text."""
+    delivered = "&lt;!channel&gt; see &lt;https://evil.example|logs&gt; &amp; &lt;@U0ADMIN&gt;"
+    release_payments(slack, 1, "1.0")
+    release_payments(slack, 2, "1.1")
+    slack.command("U0QA", f"rollback R-2 {delivered}")
+    slack.roll(lambda: slack.state(2) == PlanState.ROLLED_BACK)
+    slack.command("U0ADMIN", f'unlock payments staging "{delivered}"')
+    slack.settle()
+
+    card = slack.card("R-2")
+    [alert] = non_cards(slack, "C0ONCALL")
+    assert f"*Why:* {delivered}" in card_text(card)
+    assert f"*Why:* {delivered}" in "\n".join(slack.thread(card))
+    assert alert.endswith(f"(by <@U0QA>): {delivered}")
+    [unlocked] = [t for t in non_cards(slack, "C0RELEASES") if t.startswith(":unlock:")]
+    assert unlocked.startswith(
+        f":unlock: <@U0ADMIN> lifted the rollback lock of *payments* in *staging*: {delivered}."
+    )
+    shown = [
+        *[m.text for m in slack.channel_messages()],
+        *[card_text(m) for m in slack.channel_messages()],
+        *slack.thread(card),
+        alert,
+    ]
+    for bad in ("<!channel>", "<https://evil", "& <@U0ADMIN>"):
+        assert not [t for t in shown if bad in t], bad

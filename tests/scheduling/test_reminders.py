@@ -191,7 +191,7 @@ def test_the_weekend_freeze_start_and_end_are_announced(slack: SlackDriver) -> N
     advance(slack, timedelta(minutes=1))  # Fri 27 Nov 17:00 UTC
     assert slack.channel_messages()[-1].text == (
         ":snowflake: *production* is frozen until Mon 30 Nov 08:00 UTC: Weekend freeze. "
-        'Deploys there need `--override "<reason>"` and an admin\'s approval.'
+        'Deploys there need `--override "&lt;reason&gt;"` and an admin\'s approval.'
     )
     advance(slack, timedelta(hours=63))
     assert slack.channel_messages()[-1].text == (

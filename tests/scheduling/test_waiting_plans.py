@@ -225,7 +225,8 @@ def test_the_card_shows_every_hold_and_offers_deploy_only_when_none_is_left(
     assert (
         "*Before R-2 can deploy:*\n"
         ":snowflake: *production* frozen by <@U0ADMIN>: load test (until Tue 24 Nov 16:00 UTC)\n"
-        'To deploy anyway: `/release deploy R-2 --override "<reason>"` and an admin\'s approval.'
+        'To deploy anyway: `/release deploy R-2 --override "&lt;reason&gt;"` '
+        "and an admin's approval."
     ) in card_text(card)
     assert buttons(card) == ["Cancel"]
 
