@@ -24,7 +24,7 @@ def test_release_new_opens_the_plan_form_and_submitting_it_plans_the_release(
     version = modal.get_by_label("Version")
     version.fill("1.4 .3")
     modal.get_by_role("button", name="Plan", exact=True).click()
-    expect(modal.get_by_role("alert")).to_contain_text("a version is one word")
+    expect(modal.get_by_role("alert")).to_contain_text("'1.4 .3' is not a valid version")
     expect(modal.get_by_label("Service")).to_have_value("checkout")
 
     version.fill("1.4.3")
