@@ -47,6 +47,7 @@ class ArgoCDBackend:
         rollout: str | None = None,
         namespace: str | None = None,
         token: str | None = None,
+        token_env: str = "ARGOCD_TOKEN",
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -55,7 +56,7 @@ class ArgoCDBackend:
         self.rollout = rollout
         self.namespace = namespace  # the Rollout's Kubernetes namespace
         self.clock = clock or SystemClock()
-        bearer = secret_or_env(token, "ARGOCD_AUTH_TOKEN", what="Argo CD")
+        bearer = secret_or_env(token, token_env, what="Argo CD")
         self.api = ProviderHttp(
             http,
             provider="Argo CD",

@@ -351,3 +351,14 @@ def test_cancel_terminates_the_operation_and_tolerates_none_running(
 
     assert len(far_side.calls("DELETE", f"{APP}/operation")) == 2
     assert fits(far_side, contract)[-1] == "ApplicationService_TerminateOperation"
+
+
+def test_a_missing_token_names_the_variable_the_config_and_readme_use(
+    monkeypatch: pytest.MonkeyPatch, far_side: Any
+) -> None:
+    monkeypatch.delenv("ARGOCD_TOKEN", raising=False)
+    with pytest.raises(Exception, match="set the ARGOCD_TOKEN environment variable"):
+        ArgoCDBackend(far_side.client(), argocd_url="https://argocd.acme.test", app="checkout")
+    monkeypatch.setenv("ARGOCD_TOKEN", "from-env")
+    backend = ArgoCDBackend(far_side.client(), argocd_url="https://argocd.acme.test", app="c")
+    assert backend.api.headers["Authorization"] == "Bearer from-env"
