@@ -543,6 +543,8 @@ class RolloutEngine:
                 elif stage.status == StageStatus.CANCELLED:
                     # Aborted while the start was in flight: stop what we just started.
                     stage.handle = {**stage.handle, "cancel_pending": True}
+            if status is not None and status.ref:
+                stage.handle = {**stage.handle, **status.ref}
             if status is None or stage.status not in (StageStatus.RUNNING, StageStatus.STARTING):
                 plan.next_step_at = now + self._poll if status is None else now
                 return status is not None

@@ -60,6 +60,9 @@ class DeployStatus:
     message: str  # human text for the thread: the backend's own words on failure
     url: str | None = None
     output_tail: str | None = None  # last ~40 lines / 3000 chars of output, where there is any
+    # Handle fields learned while following (Jenkins' build number, Argo CD's history id): the
+    # engine merges them into the persisted handle, so a restarted or other replica has them.
+    ref: Mapping[str, str | int] | None = None
 
 
 class DeployBackend(Protocol):
