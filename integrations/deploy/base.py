@@ -25,6 +25,9 @@ class DeployRequest:
     # The version live when this rollout started (None: nothing was released before). On a
     # rollback with none, `version` is the version to undo and `weight` is 0.
     previous_version: str | None = None
+    # On a rollback: the persisted handle of the stage that released `version` through
+    # releasebot (e.g. Argo CD's history id), when there is one.
+    released: Mapping[str, str | int] | None = None
 
     @property
     def undoes(self) -> bool:
