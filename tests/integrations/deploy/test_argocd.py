@@ -396,7 +396,10 @@ class FakeArgoCD:
     - 3.x keeps per-resource health only in the resource tree, 2.x also in status.resources.
     """
 
-    def __init__(self, *, version: tuple[int, int] = (3, 2), target: str = "main") -> None:
+    def __init__(
+        self, contract: ModuleType, *, version: tuple[int, int] = (3, 2), target: str = "main"
+    ) -> None:
+        self.description = contract.load("argocd.swagger.json")  # every request must fit it
         self.version = version
         self.target = target
         self.actions: list[tuple[str, str, dict[str, Any]]] = []  # (endpoint, action, params)
@@ -524,6 +527,7 @@ class FakeArgoCD:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        self.description.check(request)
         path, method = request.url.path, request.method
         if method == "GET" and path == APP:
             return httpx.Response(200, json=self.app())
@@ -588,7 +592,7 @@ def test_rollout_actions_without_a_configured_namespace_use_the_rollouts_own(
     request_factory: Callable[..., DeployRequest],
     contract: ModuleType,
 ) -> None:
-    fake = FakeArgoCD(version=server)
+    fake = FakeArgoCD(contract, version=server)
     argocd = _backend(fake, retry, rollout="checkout")  # as the example config: no namespace
 
     handle = argocd.start(request_factory(stage_index=1, stage_name="canary 50%", weight=50))
@@ -608,9 +612,9 @@ def test_rollout_actions_without_a_configured_namespace_use_the_rollouts_own(
 
 
 def test_rollback_goes_to_the_history_id_releasebot_recorded_at_its_own_sync(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeArgoCD()
+    fake = FakeArgoCD(contract)
     argocd = _backend(fake, retry)
     release = request_factory(version="1.4.2", idempotency_key="R-12:rollout:0:1")
     handle = argocd.start(release)
@@ -631,9 +635,11 @@ def test_rollback_goes_to_the_history_id_releasebot_recorded_at_its_own_sync(
 
 
 def test_rollback_to_a_release_made_elsewhere_resolves_the_version_like_argo_cd(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeArgoCD()  # 1.4.1 was synced by hand: history 41 records its commit, not "1.4.1"
+    fake = FakeArgoCD(
+        contract
+    )  # 1.4.1 was synced by hand: history 41 records its commit, not "1.4.1"
     argocd = _backend(fake, retry)
     argocd.start(request_factory(version="1.4.2"))
 
@@ -652,9 +658,9 @@ def test_rollback_to_a_release_made_elsewhere_resolves_the_version_like_argo_cd(
 
 
 def test_a_sync_the_controller_will_never_call_synced_fails_at_once(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeArgoCD(target="HEAD")
+    fake = FakeArgoCD(contract, target="HEAD")
     argocd = _backend(fake, retry)
 
     handle = argocd.start(request_factory(version="1.4.1"))
@@ -670,9 +676,12 @@ def test_a_sync_the_controller_will_never_call_synced_fails_at_once(
 
 @pytest.mark.parametrize("server", [(3, 0), (2, 14)])
 def test_degraded_reasons_come_from_where_the_server_keeps_resource_health(
-    server: tuple[int, int], retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    server: tuple[int, int],
+    retry: RetryPolicy,
+    request_factory: Callable[..., DeployRequest],
+    contract: ModuleType,
 ) -> None:
-    fake = FakeArgoCD(version=server)
+    fake = FakeArgoCD(contract, version=server)
     argocd = _backend(fake, retry)
     handle = argocd.start(request_factory())
     fake.degraded = 'Rollout aborted update to revision 3: Metric "error-rate" assessed Failed'

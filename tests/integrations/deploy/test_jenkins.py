@@ -277,9 +277,11 @@ def test_folder_jobs_use_nested_job_paths(far_side: Any, retry: RetryPolicy) -> 
 class FakeJenkins:
     """Jenkins core's queue as Queue.java has it: an item waits, gets `executable.number` when
     it leaves, is kept as a LeftItem for minutes and then answers 404; `cancelItem` answers 204
-    for a waiting item and 404 for one that is gone; `/stop` aborts a running build."""
+    for a waiting item and 404 for one that is gone; `/stop` aborts a running build. Every
+    request must fit the vendored endpoint description."""
 
-    def __init__(self) -> None:
+    def __init__(self, contract: ModuleType) -> None:
+        self.description = contract.load("jenkins.endpoints.json")
         self.waiting: dict[int, dict[str, str]] = {}  # queue id -> parameters
         self.left: dict[int, int] = {}  # queue id -> build number (the LeftItem cache)
         self.builds: dict[int, dict[str, Any]] = {}
@@ -296,6 +298,7 @@ class FakeJenkins:
         self.left.clear()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.description.check(request)
         path, method = request.url.path, request.method
         if method == "POST" and path == f"{JOB}/buildWithParameters":
             queue_id, self.next_queue_id = self.next_queue_id, self.next_queue_id + 1
@@ -354,9 +357,9 @@ def _jenkins(fake: FakeJenkins, retry: RetryPolicy) -> JenkinsBackend:
 
 
 def test_the_build_number_is_persisted_so_a_restarted_bot_stops_the_build(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeJenkins()
+    fake = FakeJenkins(contract)
     before = _jenkins(fake, retry)
     handle = before.start(request_factory())
     fake.schedule()
@@ -373,9 +376,9 @@ def test_the_build_number_is_persisted_so_a_restarted_bot_stops_the_build(
 
 
 def test_cancel_from_another_replica_stops_the_build_the_queue_item_became(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeJenkins()
+    fake = FakeJenkins(contract)
     handle = _jenkins(fake, retry).start(request_factory())  # build_number 0 in the handle
     fake.schedule()
     fake.forget_left_items()
@@ -386,9 +389,9 @@ def test_cancel_from_another_replica_stops_the_build_the_queue_item_became(
 
 
 def test_cancel_of_a_waiting_item_cancels_it_and_a_lost_build_is_said_plainly(
-    retry: RetryPolicy, request_factory: Callable[..., DeployRequest]
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
 ) -> None:
-    fake = FakeJenkins()
+    fake = FakeJenkins(contract)
     backend = _jenkins(fake, retry)
     handle = backend.start(request_factory())
     backend.cancel(handle)
