@@ -281,7 +281,7 @@ class ArgoCDBackend:
                 expected=_ANY_STATUS,
             )
             if _no_such_route(response):
-                # Argo CD before 3.2 has only the (now deprecated) v1 endpoint.
+                # Argo CD before 3.1 has only the (now deprecated) v1 endpoint.
                 self._actions_v2 = False
                 response = None
         if response is None:
@@ -327,7 +327,9 @@ class ArgoCDBackend:
         app = self._get()
         history = app.get("status", {}).get("history") or []
         ids = {int(h["id"]): h for h in history if "id" in h}
-        recorded = (request.released or {}).get("history_id")
+        released = request.released or {}
+        same = released.get("revision") in (None, request.version)
+        recorded = released.get("history_id") if same else None
         if recorded and int(recorded) in ids:
             return int(recorded)
         revision = self._resolve(request.version)

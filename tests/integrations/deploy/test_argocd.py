@@ -373,6 +373,13 @@ def test_a_missing_token_names_the_variable_the_config_and_readme_use(
 # -- a stateful Argo CD that enforces the server's rules --------------------------------------
 
 REPO_URL = "https://github.com/acme/checkout-deploy.git"
+SWAGGER = {  # assets/swagger.json of each Argo CD release, trimmed (api/SOURCES.md)
+    (2, 9): "argocd-2.9.0.swagger.json",
+    (2, 14): "argocd-2.14.0.swagger.json",
+    (3, 0): "argocd-3.0.0.swagger.json",
+    (3, 1): "argocd-3.1.0.swagger.json",
+    (3, 6): "argocd.swagger.json",
+}
 TAGS = {  # the app's repository: what Argo CD's repo-server resolves each revision to
     "main": "9f2c1e4b7a3d5c6e8f9a0b1c2d3e4f5a6b7c8d9e",
     "HEAD": "9f2c1e4b7a3d5c6e8f9a0b1c2d3e4f5a6b7c8d9e",
@@ -387,7 +394,7 @@ class FakeArgoCD:
 
     - resource actions find the resource in the app's tree by group, kind, namespace and name,
       exactly (`tree.FindNode`), else 400 "... not found as part of application ...";
-    - /resource/actions/v2 exists from 3.2 on; older servers answer the gateway's 404;
+    - /resource/actions/v2 exists from 3.1 on; older servers answer the gateway's 404;
     - rollback takes a history id (400 "does not have deployment with id" otherwise) and runs
       a sync to that entry's revision and source;
     - a sync resolves the revision (tag → commit), records a history entry with the commit and
@@ -397,9 +404,11 @@ class FakeArgoCD:
     """
 
     def __init__(
-        self, contract: ModuleType, *, version: tuple[int, int] = (3, 2), target: str = "main"
+        self, contract: ModuleType, *, version: tuple[int, int] = (3, 6), target: str = "main"
     ) -> None:
-        self.description = contract.load("argocd.swagger.json")  # every request must fit it
+        # Every request must fit the description of the server version it talks to.
+        self.description = contract.load(SWAGGER.get(version, "argocd.swagger.json"))
+        self.unrouted: list[str] = []
         self.version = version
         self.target = target
         self.actions: list[tuple[str, str, dict[str, Any]]] = []  # (endpoint, action, params)
@@ -527,8 +536,11 @@ class FakeArgoCD:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        self.description.check(request)
         path, method = request.url.path, request.method
+        if path.endswith("/resource/actions/v2") and self.version < (3, 1):
+            self.unrouted.append(path)
+            return httpx.Response(404, json={"code": 5, "message": "Not Found"})
+        self.description.check(request)
         if method == "GET" and path == APP:
             return httpx.Response(200, json=self.app())
         if method == "GET" and path == f"{APP}/resource-tree":
@@ -554,9 +566,10 @@ class FakeArgoCD:
                     f"{body.get('id')}"
                 )
             return self._run(entry["revision"], [])
+        if method == "DELETE" and path == f"{APP}/operation":
+            # The controller finished every operation at once: nothing left to terminate.
+            return self._refuse("Unable to terminate operation. No operation is in progress")
         if method == "POST" and path == f"{APP}/resource/actions/v2":
-            if self.version < (3, 2):
-                return httpx.Response(404, json={"code": 5, "message": "Not Found"})
             body = json.loads(request.content)
             return self._action("v2", body["action"], body)
         if method == "POST" and path == f"{APP}/resource/actions":
@@ -585,7 +598,7 @@ def _backend(fake: FakeArgoCD, retry: RetryPolicy, **config: Any) -> ArgoCDBacke
     )
 
 
-@pytest.mark.parametrize("server", [(3, 2), (2, 14)])
+@pytest.mark.parametrize("server", [(3, 6), (3, 1), (3, 0), (2, 14)])
 def test_rollout_actions_without_a_configured_namespace_use_the_rollouts_own(
     server: tuple[int, int],
     retry: RetryPolicy,
@@ -598,7 +611,7 @@ def test_rollout_actions_without_a_configured_namespace_use_the_rollouts_own(
     handle = argocd.start(request_factory(stage_index=1, stage_name="canary 50%", weight=50))
     argocd.abort(handle)
 
-    endpoint = "v2" if server >= (3, 2) else "v1"
+    endpoint = "v2" if server >= (3, 1) else "v1"
     assert [(e, a, p["namespace"]) for e, a, p in fake.actions] == [
         (endpoint, "resume", "checkout"),
         (endpoint, "abort", "checkout"),
@@ -606,9 +619,9 @@ def test_rollout_actions_without_a_configured_namespace_use_the_rollouts_own(
     description = contract.load("argocd.swagger.json")
     checked = {description.check(r) for r in fake.requests}
     # The deprecated v1 endpoint only where the server has no v2, and asked once for that.
-    assert ("ApplicationService_RunResourceAction" in checked) is (server < (3, 2))
+    assert ("ApplicationService_RunResourceAction" in checked) is (server < (3, 1))
     v2_calls = [r for r in fake.requests if r.url.path.endswith("/resource/actions/v2")]
-    assert len(v2_calls) == (2 if server >= (3, 2) else 1)
+    assert len(v2_calls) == (2 if server >= (3, 1) else 1)
 
 
 def test_rollback_goes_to_the_history_id_releasebot_recorded_at_its_own_sync(
@@ -693,3 +706,47 @@ def test_degraded_reasons_come_from_where_the_server_keeps_resource_health(
         "checkout-prod is Degraded: Rollout/checkout: Rollout aborted update to revision 3: "
         'Metric "error-rate" assessed Failed'
     )
+
+
+@pytest.mark.parametrize("server", sorted(SWAGGER))
+def test_every_request_fits_that_servers_published_description(
+    server: tuple[int, int],
+    retry: RetryPolicy,
+    request_factory: Callable[..., DeployRequest],
+    contract: ModuleType,
+) -> None:
+    fake = FakeArgoCD(contract, version=server)  # checks each request against its swagger
+    argocd = _backend(fake, retry, rollout="checkout")
+
+    first = argocd.start(request_factory())
+    recorded = {**first.ref, **(argocd.status(first).ref or {})}
+    argocd.find(request_factory())
+    canary = argocd.start(request_factory(stage_index=1, stage_name="canary 50%", weight=50))
+    argocd.promote(canary)
+    argocd.abort(canary)
+    fake.degraded = "pods crash-looping"
+    argocd.status(first)
+    back = request_factory(action="rollback", version="1.4.1")  # released by hand: resolved
+    argocd.find(back)
+    argocd.start(back)
+    argocd.start(request_factory(action="rollback", version="1.4.2", released=recorded))
+    argocd.cancel(first)
+
+    description = contract.load(SWAGGER[server])
+    used = {description.check(r) for r in fake.requests if r.url.path not in fake.unrouted}
+    expected = {
+        "ApplicationService_Get",
+        "ApplicationService_Sync",
+        "ApplicationService_GetManifests",
+        "ApplicationService_Rollback",
+        "ApplicationService_TerminateOperation",
+    }
+    actions = (
+        "ApplicationService_RunResourceActionV2"
+        if server >= (3, 1)
+        else "ApplicationService_RunResourceAction"
+    )
+    if server >= (3, 0):
+        expected.add("ApplicationService_ResourceTree")  # health lives only in the tree
+    assert used == expected | {actions}
+    assert len(fake.unrouted) == (0 if server >= (3, 1) else 1)  # v2 asked once, then v1
