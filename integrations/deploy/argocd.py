@@ -171,6 +171,8 @@ class ArgoCDBackend:
             )
         if phase in ("Failed", "Error"):
             return DeployStatus(DeployState.FAILED, f"Argo CD sync {phase.lower()}: {message}", url)
+        if handle.ref["kind"] == "rollback":
+            return self._rollback_status(app, handle, phase, health_status, url)
         learned = self._history_of_sync(status) if phase == "Succeeded" else {}
         compared = str(status.get("sync", {}).get("revision") or "")
         synced = str(learned.get("synced_revision") or "")
@@ -297,6 +299,38 @@ class ArgoCDBackend:
             raise BackendError(
                 f"Argo CD could not {action} rollout {self.rollout}: {describe_error(response)}"
             )
+
+    def _rollback_status(
+        self,
+        app: Mapping[str, Any],
+        handle: DeployHandle,
+        phase: str,
+        health_status: str,
+        url: str,
+    ) -> DeployStatus:
+        """A rollback is Argo CD syncing the history entry's commit; the app then stays
+        OutOfSync with its Git target until Git changes, so success is that sync plus health."""
+        status = app.get("status", {})
+        history_id = int(handle.ref.get("history_id", 0))
+        target = next(
+            (h.get("revision") for h in status.get("history") or [] if h.get("id") == history_id),
+            None,
+        )
+        op_state = status.get("operationState") or {}
+        running = ((op_state.get("operation") or {}).get("sync") or {}).get("revision")
+        if app.get("operation") or (target and running != target):
+            return DeployStatus(
+                DeployState.PENDING, "waiting for Argo CD to start the rollback", url
+            )
+        if phase == "Succeeded" and health_status == "Healthy":
+            return DeployStatus(
+                DeployState.SUCCEEDED,
+                f"rolled back to history {history_id} ({str(target or '')[:12]}) and Healthy",
+                url,
+            )
+        return DeployStatus(
+            DeployState.RUNNING, f"rollback {phase.lower()}, health {health_status}", url
+        )
 
     def _rollout_namespace(self) -> str:
         """Where the Rollout lives: from the app's resources, else its destination."""

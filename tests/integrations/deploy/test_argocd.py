@@ -641,10 +641,17 @@ def test_rollback_goes_to_the_history_id_releasebot_recorded_at_its_own_sync(
     back = request_factory(
         action="rollback", version="1.4.2", idempotency_key="R-13:rollback:0:1", released=recorded
     )
-    argocd.start(back)
+    rollback = argocd.start(back)
 
-    assert fake.history[-1]["revision"] == TAGS["1.4.2"]
     assert json.loads(fake.requests[-1].content) == {"name": "checkout-prod", "id": 42}
+    assert fake.history[-1]["revision"] == TAGS["1.4.2"]
+    assert (argocd.status(rollback).state, argocd.status(rollback).message) == (
+        DeployState.SUCCEEDED,
+        "rolled back to history 42 (9f2c1e4b7a3d) and Healthy",
+    )
+    other = request_factory(action="rollback", version="1.4.1", released=recorded)
+    argocd.start(other)  # a handle recorded for 1.4.2 is not used for 1.4.1
+    assert json.loads(fake.requests[-1].content) == {"name": "checkout-prod", "id": 41}
 
 
 def test_rollback_to_a_release_made_elsewhere_resolves_the_version_like_argo_cd(
@@ -656,9 +663,14 @@ def test_rollback_to_a_release_made_elsewhere_resolves_the_version_like_argo_cd(
     argocd = _backend(fake, retry)
     argocd.start(request_factory(version="1.4.2"))
 
-    argocd.start(request_factory(action="rollback", version="1.4.1", idempotency_key="R-12:rb"))
+    rollback = argocd.start(
+        request_factory(action="rollback", version="1.4.1", idempotency_key="R-12:rb")
+    )
     assert json.loads(fake.requests[-1].content) == {"name": "checkout-prod", "id": 41}
     assert fake.synced_to == TAGS["1.4.1"]
+    # Live again, though Argo CD shows OutOfSync with main until Git changes.
+    assert fake.app()["status"]["sync"]["status"] == "OutOfSync"
+    assert argocd.status(rollback).state is DeployState.SUCCEEDED
 
     with pytest.raises(
         BackendError,
