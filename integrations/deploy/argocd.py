@@ -1,6 +1,16 @@
 """Argo CD backend: sync an Application to a revision, wait for Synced + Healthy, roll back
 by history id, and move an Argo Rollout canary through Argo CD's resource actions.
 
+Model: the version is a Git revision of the app's source, and the app's targetRevision must
+resolve to the same commit (Argo CD compares the app with its targetRevision); when it does not,
+the stage fails as soon as the sync finishes instead of waiting for a Synced that never comes.
+A finished sync reports the history id Argo CD recorded for it (DeployStatus.ref, persisted in
+the stage's handle); a rollback returns to that id, or, for a release made elsewhere, resolves
+the version to a commit through the app's repository (GetManifests) and finds it in the history.
+Resource actions use /resource/actions/v2 (Argo CD 3.1+) and fall back to v1 once per process;
+the Rollout's namespace is the configured one, else where Argo CD lists the Rollout, else the
+app's destination. Degraded reasons come from status.resources (2.x) or the resource tree (3.x).
+
 Retried: GET and DELETE (terminate operation). Sync, rollback and resource actions are POSTs
 Argo CD does not document as idempotent, so they are sent once. Each sync carries the
 idempotency key as an operation `info` entry (`releasebot-key`), which `find` looks for after a

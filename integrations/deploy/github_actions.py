@@ -1,6 +1,8 @@
 """GitHub Actions backend: workflow_dispatch, follow the run, record a GitHub Deployment.
 
 API version 2022-11-28 (the version whose description documents `return_run_details`).
+GitHub Enterprise Server before 3.21 (3.17-3.19 checked) refuses that key with a 422; the
+dispatch is then sent once more without it and the run correlated as for a 204.
 Retried: the GETs only. Dispatch, deployment creation, status posts and cancel are POSTs GitHub
 does not document as idempotent, so a timeout there fails the stage instead of repeating it.
 

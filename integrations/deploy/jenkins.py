@@ -4,7 +4,10 @@ Auth is user + API token (HTTP basic), which Jenkins exempts from CSRF crumbs; a
 fetched only when Jenkins refuses a POST for the lack of one. Retried: the GETs only — a
 queued build is never triggered twice. The idempotency key is passed as a build parameter
 (`key_parameter`, default RELEASEBOT_KEY; declare it on the job) so `find` can recognise the
-build, or its queue item, after a restart.
+build, or its queue item, after a restart. The build number is reported (DeployStatus.ref) as
+soon as the queue item has one, so the stage's persisted handle carries it; cancel stops that
+build, and without it finds the build through the queue item or the key parameter (Jenkins
+answers 404 for a queue item that has left the queue).
 """
 
 from __future__ import annotations

@@ -561,3 +561,35 @@ def test_every_request_fits_the_ghes_description_too(
         "repos/create-deployment-status",
         "repos/list-deployments",
     ]
+
+
+def test_the_example_config_names_the_inputs_a_default_service_dispatches(
+    far_side: Any,
+    recorded: Recorded,
+    request_factory: Callable[..., DeployRequest],
+    retry: RetryPolicy,
+) -> None:
+    import re
+    from pathlib import Path
+
+    example = (Path(__file__).parents[3] / "releasebot.toml").read_text()
+    comment = re.search(
+        r'^# workflow = "deploy\.yml" +# dispatched with inputs \{(.*)\}', example, re.M
+    )
+    assert comment is not None
+    claimed = {part.split("=")[0].strip() for part in comment.group(1).split(",")}
+    far_side.on("POST", DISPATCH, ok(recorded("github/dispatch_run_details.json")))
+    backend = GitHubActionsBackend(  # what the config gives a service without `inputs`
+        far_side.client(),
+        repo="acme/checkout",
+        workflow="deploy.yml",
+        ref_input="version",
+        token="t",
+        record_deployment=False,
+        retry=retry,
+    )
+
+    backend.start(request_factory())
+
+    (dispatch,) = far_side.calls("POST", DISPATCH)
+    assert claimed == set(json.loads(dispatch.content)["inputs"])
