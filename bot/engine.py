@@ -78,7 +78,34 @@ class Backends(Protocol):
         ...
 
 
-def request_for(plan: ReleasePlan, stage: DeploymentStage) -> DeployRequest:
+def released_handle(
+    session: Session, plan: ReleasePlan, stage: DeploymentStage
+) -> dict[str, str | int] | None:
+    """On a rollback: the handle of the last stage that released its version here, if any."""
+    if stage.action != "rollback" or stage.kind != "deploy":
+        return None
+    rows = session.exec(
+        select(DeploymentStage)
+        .join(ReleasePlan, col(ReleasePlan.id) == col(DeploymentStage.plan_id))
+        .where(
+            ReleasePlan.service == plan.service,
+            ReleasePlan.environment == plan.environment,
+            DeploymentStage.version == stage.version,
+            DeploymentStage.status == StageStatus.SUCCEEDED,
+            DeploymentStage.kind == "deploy",
+        )
+        .order_by(col(DeploymentStage.id).desc())
+        .limit(20)
+    ).all()
+    for row in rows:
+        if row.handle.get("history_id"):
+            return dict(row.handle)
+    return None
+
+
+def request_for(
+    plan: ReleasePlan, stage: DeploymentStage, released: dict[str, str | int] | None = None
+) -> DeployRequest:
     """What the backend is asked to do for one stage."""
     return DeployRequest(
         release_id=plan.ref,
@@ -92,6 +119,7 @@ def request_for(plan: ReleasePlan, stage: DeploymentStage) -> DeployRequest:
         colour=stage.colour,
         idempotency_key=stage.idempotency_key,
         previous_version=plan.rollback_version,
+        released=released,
     )
 
 
@@ -259,9 +287,11 @@ class RolloutEngine:
             stage.status = StageStatus.STARTING
             stage.attempts += 1
             stage.started_at = now
-            return self._start_work(plan, stage, total=stage_count(rows))
+            released = released_handle(session, plan, stage)
+            return self._start_work(plan, stage, total=stage_count(rows), released=released)
         if stage.status == StageStatus.STARTING:
-            return self._start_work(plan, stage, total=stage_count(rows))
+            released = released_handle(session, plan, stage)
+            return self._start_work(plan, stage, total=stage_count(rows), released=released)
         if stage.status == StageStatus.RUNNING:
             return self._poll_work(plan, stage, total=stage_count(rows))
         if stage.status == StageStatus.PAUSED_FOR:
@@ -470,10 +500,17 @@ class RolloutEngine:
 
     # -- I/O --------------------------------------------------------------------------------
 
-    def _start_work(self, plan: ReleasePlan, stage: DeploymentStage, *, total: int) -> Work:
+    def _start_work(
+        self,
+        plan: ReleasePlan,
+        stage: DeploymentStage,
+        *,
+        total: int,
+        released: dict[str, str | int] | None = None,
+    ) -> Work:
         plan_id, stage_id = plan.id, stage.id
         assert plan_id is not None and stage_id is not None
-        request = request_for(plan, stage)
+        request = request_for(plan, stage, released)
         kind = stage.kind
 
         def start() -> bool:
@@ -568,6 +605,8 @@ class RolloutEngine:
                 elif stage.status == StageStatus.CANCELLED:
                     # Aborted while the start was in flight: stop what we just started.
                     stage.handle = {**stage.handle, "cancel_pending": True}
+            if status is not None and status.ref:
+                stage.handle = {**stage.handle, **status.ref}
             if status is None or stage.status not in (StageStatus.RUNNING, StageStatus.STARTING):
                 plan.next_step_at = now + self._poll if status is None else now
                 return status is not None

@@ -25,6 +25,9 @@ class DeployRequest:
     # The version live when this rollout started (None: nothing was released before). On a
     # rollback with none, `version` is the version to undo and `weight` is 0.
     previous_version: str | None = None
+    # On a rollback: the persisted handle of the stage that released `version` through
+    # releasebot (e.g. Argo CD's history id), when there is one.
+    released: Mapping[str, str | int] | None = None
 
     @property
     def undoes(self) -> bool:
@@ -60,6 +63,9 @@ class DeployStatus:
     message: str  # human text for the thread: the backend's own words on failure
     url: str | None = None
     output_tail: str | None = None  # last ~40 lines / 3000 chars of output, where there is any
+    # Handle fields learned while following (Jenkins' build number, Argo CD's history id): the
+    # engine merges them into the persisted handle, so a restarted or other replica has them.
+    ref: Mapping[str, str | int] | None = None
 
 
 class DeployBackend(Protocol):

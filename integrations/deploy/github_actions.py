@@ -1,6 +1,8 @@
 """GitHub Actions backend: workflow_dispatch, follow the run, record a GitHub Deployment.
 
 API version 2022-11-28 (the version whose description documents `return_run_details`).
+GitHub Enterprise Server before 3.21 (3.17-3.19 checked) refuses that key with a 422; the
+dispatch is then sent once more without it and the run correlated as for a 204.
 Retried: the GETs only. Dispatch, deployment creation, status posts and cancel are POSTs GitHub
 does not document as idempotent, so a timeout there fails the stage instead of repeating it.
 
@@ -23,7 +25,7 @@ import httpx
 from bot.clock import Clock, SystemClock
 from bot.errors import BackendError, InvalidInput
 from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
-from integrations.deploy.http import ProviderHttp, RetryPolicy, secret_or_env
+from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
 from integrations.deploy.placeholders import check_templates, render, values_for
 
 API_VERSION = "2022-11-28"
@@ -34,6 +36,12 @@ _CORRELATION_ATTEMPTS = 5
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _refuses_run_details(response: httpx.Response) -> bool:
+    """GHES before 3.21: 422 `"return_run_details" is not a permitted key`."""
+    detail = describe_error(response).lower()
+    return "return_run_details" in detail and "not a permitted key" in detail
 
 
 def _parse_time(text: str) -> datetime:
@@ -89,6 +97,9 @@ class GitHubActionsBackend:
         )
         self._run_ids: dict[str, int] = {}  # key -> run id found after a 204 dispatch
         self._reported: set[tuple[int, str]] = set()  # deployment statuses already posted
+        # GitHub Enterprise Server before 3.21 refuses `return_run_details` with a 422; once a
+        # server has said so, this process dispatches without it.
+        self._run_details = True
 
     # -- DeployBackend -------------------------------------------------------------------
 
@@ -164,25 +175,34 @@ class GitHubActionsBackend:
             inputs[self.ref_input] = request.version
         if self.correlation_input:
             inputs[self.correlation_input] = request.idempotency_key
-        body: dict[str, Any] = {
-            "ref": self._dispatch_ref(request),
-            "inputs": inputs,
-            "return_run_details": True,
-        }
-        response = self.api.request(
+        body: dict[str, Any] = {"ref": self._dispatch_ref(request), "inputs": inputs}
+        if self._run_details:
+            body["return_run_details"] = True
+        response = self._post_dispatch(body)
+        if response.status_code == 422 and _refuses_run_details(response):
+            # GHES < 3.21: the dispatch was refused before anything ran, so sending it again
+            # without the field cannot start the workflow twice.
+            self._run_details = False
+            body.pop("return_run_details")
+            response = self._post_dispatch(body)
+        if response.status_code == 422:
+            raise BackendError(f"GitHub answered 422: {describe_error(response)}")
+        if response.status_code == 204:
+            return 0, None
+        details = self.api.json(response)
+        return int(details["workflow_run_id"]), str(details["html_url"])
+
+    def _post_dispatch(self, body: Mapping[str, Any]) -> httpx.Response:
+        return self.api.request(
             "POST",
             self._workflow_path("dispatches"),
             json=body,
-            expected=(200, 204),
+            expected=(200, 204, 422),
             hints={
                 404: f"Check that {self.repo} and workflow {self.workflow!r} exist and that the "
                 "token may run workflows there",
             },
         )
-        if response.status_code == 204:
-            return 0, None
-        details = self.api.json(response)
-        return int(details["workflow_run_id"]), str(details["html_url"])
 
     def _dispatch_ref(self, request: DeployRequest) -> str:
         # With ref_input the version travels as an input; otherwise it is the ref to run at.
@@ -258,7 +278,8 @@ class GitHubActionsBackend:
 
     def _create_deployment(self, request: DeployRequest) -> int:
         body = {
-            "ref": self._dispatch_ref(request),
+            # What is deployed: the version (a tag) — not the branch the workflow runs from.
+            "ref": request.version,
             "task": request.action,
             "auto_merge": False,
             "required_contexts": [],  # the workflow does its own checks; do not block on CI

@@ -4,13 +4,17 @@ Auth is user + API token (HTTP basic), which Jenkins exempts from CSRF crumbs; a
 fetched only when Jenkins refuses a POST for the lack of one. Retried: the GETs only — a
 queued build is never triggered twice. The idempotency key is passed as a build parameter
 (`key_parameter`, default RELEASEBOT_KEY; declare it on the job) so `find` can recognise the
-build, or its queue item, after a restart.
+build, or its queue item, after a restart. The build number is reported (DeployStatus.ref) as
+soon as the queue item has one, so the stage's persisted handle carries it; cancel stops that
+build, and without it finds the build through the queue item or the key parameter (Jenkins
+answers 404 for a queue item that has left the queue).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +28,9 @@ from integrations.deploy.placeholders import check_templates, render, values_for
 _QUEUE_ITEM = re.compile(r"/queue/item/(\d+)/?$")
 _BUILDS_TREE = "builds[number,url,actions[parameters[name,value]]]{0,50}"
 _QUEUE_TREE = "items[id,actions[parameters[name,value]]]"
+# Queue.doCancelItem: 204 cancelled (302 on older cores), 404 once the item left the queue,
+# 422 not cancellable, 500 could not cancel (a left item).
+_CANCEL_ANSWERS = (200, 204, 302, 404, 422, 500)
 TAIL_LINES = 40
 TAIL_CHARS = 3000
 
@@ -111,12 +118,82 @@ class JenkinsBackend:
 
     def status(self, handle: DeployHandle) -> DeployStatus:
         number = int(handle.ref.get("build_number", 0))
+        if number:
+            return self._build_status(number)
+        waiting = self._follow_queue(int(handle.ref["queue_id"]), str(handle.ref["key"]))
+        if isinstance(waiting, DeployStatus):
+            return waiting
+        # Persist the number now: after a restart the queue item may be gone (Jenkins keeps
+        # left items for minutes only) and cancel must still find the build to stop.
+        return replace(self._build_status(waiting), ref={"build_number": waiting})
+
+    def cancel(self, handle: DeployHandle) -> None:
+        key = str(handle.ref["key"])
+        queue_id = int(handle.ref.get("queue_id", 0))
+        number = int(handle.ref.get("build_number", 0)) or self._builds.get(queue_id, 0)
+        if not number and queue_id:
+            found = self._follow_queue(queue_id, key)
+            if isinstance(found, int):
+                number = found
+            elif found.state is DeployState.CANCELLED:
+                return
+            elif found.state is DeployState.PENDING:
+                response = self.api.request(
+                    "POST", "/queue/cancelItem", params={"id": queue_id}, expected=_CANCEL_ANSWERS
+                )
+                if response.status_code != 404 and response.status_code < 400:
+                    return
+                # 404: the item left the queue between the two calls; its build is running.
+                found = self._follow_queue(queue_id, key)
+                if isinstance(found, int):
+                    number = found
         if not number:
-            queue_id = int(handle.ref["queue_id"])
-            waiting = self._follow_queue(queue_id, str(handle.ref["key"]))
-            if isinstance(waiting, DeployStatus):
-                return waiting
-            number = waiting
+            number = self._build_by_key(key)
+        if not number:
+            raise BackendError(
+                f"Jenkins knows no queue item {queue_id} or build with {self.key_parameter}={key}"
+                f"; check {self.jenkins_url}{self.job_path}/ and stop it there if it runs"
+            )
+        self.api.request("POST", f"{self.job_path}/{number}/stop", expected=(200, 302))
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _follow_queue(self, queue_id: int, key: str) -> int | DeployStatus:
+        """The build number a queue item became, or the status while it has none."""
+        if queue_id in self._builds:
+            return self._builds[queue_id]
+        response = self.api.request("GET", f"/queue/item/{queue_id}/api/json", expected=(200, 404))
+        if response.status_code == 404:
+            # Jenkins forgets left queue items after a few minutes; look for the build itself.
+            number = self._build_by_key(key)
+            if not number:
+                return DeployStatus(
+                    DeployState.FAILED,
+                    f"Jenkins no longer knows queue item {queue_id} or its build",
+                )
+            self._builds[queue_id] = number
+            return number
+        item = self.api.json(response)
+        if item.get("cancelled"):
+            return DeployStatus(DeployState.CANCELLED, "Jenkins cancelled the queued build")
+        executable = item.get("executable")
+        if executable:
+            self._builds[queue_id] = int(executable["number"])
+            return self._builds[queue_id]
+        why = str(item.get("why") or "waiting in the queue")
+        return DeployStatus(DeployState.PENDING, f"queued: {why}")
+
+    def _build_by_key(self, key: str) -> int:
+        """The build whose key parameter is `key`, from the job's recent builds; 0 if none."""
+        builds = self.api.json(
+            self.api.request("GET", f"{self.job_path}/api/json", params={"tree": _BUILDS_TREE})
+        )
+        for build in builds.get("builds") or []:
+            if _parameters(build).get(self.key_parameter) == key:
+                return int(build["number"])
+        return 0
+
+    def _build_status(self, number: int) -> DeployStatus:
         build = self.api.json(
             self.api.request(
                 "GET",
@@ -138,53 +215,6 @@ class JenkinsBackend:
             url,
             self._console_tail(number),
         )
-
-    def cancel(self, handle: DeployHandle) -> None:
-        number = int(handle.ref.get("build_number", 0)) or self._builds.get(
-            int(handle.ref.get("queue_id", 0)), 0
-        )
-        if number:
-            self.api.request("POST", f"{self.job_path}/{number}/stop", expected=(200, 302))
-            return
-        self.api.request(
-            "POST",
-            "/queue/cancelItem",
-            params={"id": int(handle.ref["queue_id"])},
-            expected=(200, 204, 302, 404),
-        )
-
-    # -- internals -----------------------------------------------------------------------
-
-    def _follow_queue(self, queue_id: int, key: str) -> int | DeployStatus:
-        """The build number a queue item became, or the status while it has none."""
-        if queue_id in self._builds:
-            return self._builds[queue_id]
-        response = self.api.request("GET", f"/queue/item/{queue_id}/api/json", expected=(200, 404))
-        if response.status_code == 404:
-            # Jenkins forgets left queue items after a few minutes; look for the build itself.
-            for build in (
-                self.api.json(
-                    self.api.request(
-                        "GET", f"{self.job_path}/api/json", params={"tree": _BUILDS_TREE}
-                    )
-                ).get("builds")
-                or []
-            ):
-                if _parameters(build).get(self.key_parameter) == key:
-                    self._builds[queue_id] = int(build["number"])
-                    return self._builds[queue_id]
-            return DeployStatus(
-                DeployState.FAILED, f"Jenkins no longer knows queue item {queue_id} or its build"
-            )
-        item = self.api.json(response)
-        if item.get("cancelled"):
-            return DeployStatus(DeployState.CANCELLED, "Jenkins cancelled the queued build")
-        executable = item.get("executable")
-        if executable:
-            self._builds[queue_id] = int(executable["number"])
-            return self._builds[queue_id]
-        why = str(item.get("why") or "waiting in the queue")
-        return DeployStatus(DeployState.PENDING, f"queued: {why}")
 
     def _crumb(self) -> dict[str, str]:
         crumb = self.api.json(self.api.request("GET", "/crumbIssuer/api/json"))

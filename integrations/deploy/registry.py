@@ -133,6 +133,7 @@ class ConfiguredBackends:
                 rollout=settings.rollout,
                 namespace=settings.namespace,
                 token=env.get(settings.token_env),
+                token_env=settings.token_env,
             )
         if isinstance(settings, JenkinsSettings):
             return JenkinsBackend(

@@ -444,3 +444,152 @@ def test_the_contract_checker_catches_a_misspelt_field(contract: ModuleType) -> 
     wrong_method = httpx.Request("GET", f"https://api.github.com{DISPATCH}")
     with pytest.raises(AssertionError, match="only allows"):
         description.check(wrong_method)
+
+
+def _ghes_dispatch(recorded: Recorded, contract: ModuleType) -> Callable[[httpx.Request], Any]:
+    """A GHES 3.19 dispatch endpoint: keys its published description lacks get its 422."""
+    description = contract.load("github-ghes-3.19.openapi.json", base_path="/api/v3")
+    operation = next(
+        op for op in description.operations if op.operation_id == "actions/create-workflow-dispatch"
+    )
+    schema = operation.spec["requestBody"]["content"]["application/json"]["schema"]
+    permitted = set(schema["properties"])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if set(json.loads(request.content)) - permitted:
+            return ok(recorded("github/error_422_ghes_return_run_details.json"), 422)
+        description.check(request)
+        return httpx.Response(204)
+
+    return answer
+
+
+GHES = "/api/v3"
+
+
+def test_ghes_before_3_21_refuses_run_details_so_it_is_dispatched_once_more_without(
+    far_side: Any,
+    recorded: Recorded,
+    request_factory: Callable[..., DeployRequest],
+    retry: RetryPolicy,
+    clock: FrozenClock,
+    contract: ModuleType,
+) -> None:
+    far_side.on("POST", GHES + DISPATCH, _ghes_dispatch(recorded, contract))
+    far_side.on("GET", GHES + RUNS, ok(recorded("github/runs_list.json")))
+    backend = GitHubActionsBackend(
+        far_side.client(),
+        repo="acme/checkout",
+        workflow="deploy.yml",
+        ref_input="version",
+        token="t",
+        api_url="https://ghes.example.com/api/v3",
+        record_deployment=False,
+        retry=retry,
+        clock=clock,
+    )
+
+    handle = backend.start(request_factory())
+    second = backend.start(request_factory(idempotency_key="R-12:deploy:1"))
+
+    assert handle.ref["run_id"] == 22052017
+    bodies = [json.loads(r.content) for r in far_side.calls("POST", GHES + DISPATCH)]
+    assert [sorted(b) for b in bodies] == [
+        ["inputs", "ref", "return_run_details"],
+        ["inputs", "ref"],
+        ["inputs", "ref"],  # the server's answer is remembered: one call for the next stage
+    ]
+    assert bodies[1]["inputs"] == {"version": "1.4.2", "releasebot_key": "R-12:deploy:0"}
+    assert second.ref["key"] == "R-12:deploy:1"
+
+
+def test_the_github_deployment_records_the_version_being_released(
+    github: GitHubActionsBackend,
+    happy: Any,
+    request_factory: Callable[..., DeployRequest],
+) -> None:
+    github.start(request_factory())
+
+    (deployment,) = happy.calls("POST", DEPLOYMENTS)
+    assert json.loads(deployment.content)["ref"] == "1.4.2"
+    (dispatch,) = happy.calls("POST", DISPATCH)
+    assert json.loads(dispatch.content)["ref"] == "main"  # the workflow still runs from main
+
+
+def test_every_request_fits_the_ghes_description_too(
+    far_side: Any,
+    recorded: Recorded,
+    request_factory: Callable[..., DeployRequest],
+    retry: RetryPolicy,
+    clock: FrozenClock,
+    contract: ModuleType,
+) -> None:
+    far_side.on("POST", GHES + DISPATCH, _ghes_dispatch(recorded, contract))
+    far_side.on("GET", GHES + RUNS, ok(recorded("github/runs_list.json")))
+    far_side.on("GET", GHES + DEPLOYMENTS, ok([]))
+    far_side.on("POST", GHES + DEPLOYMENTS, ok(recorded("github/deployment_created.json"), 201))
+    far_side.on("POST", GHES + STATUSES, ok(recorded("github/deployment_status_created.json"), 201))
+    far_side.on("GET", GHES + RUN, run(recorded, status="completed", conclusion="success"))
+    far_side.on("POST", GHES + RUN + "/cancel", httpx.Response(202))
+    backend = GitHubActionsBackend(
+        far_side.client(),
+        repo="acme/checkout",
+        workflow="deploy.yml",
+        ref_input="version",
+        token="t",
+        api_url="https://ghes.example.com/api/v3",
+        retry=retry,
+        clock=clock,
+    )
+    handle = backend.start(request_factory())
+    assert backend.status(handle).state is DeployState.SUCCEEDED
+    backend.cancel(handle)
+    assert backend.find(request_factory()) is not None
+
+    description = contract.load("github-ghes-3.19.openapi.json", base_path="/api/v3")
+    checked = [
+        description.check(r)
+        for r in far_side.requests
+        if "return_run_details" not in json.loads(r.content or b"{}")
+    ]
+    assert sorted(set(checked)) == [
+        "actions/cancel-workflow-run",
+        "actions/create-workflow-dispatch",
+        "actions/get-workflow-run",
+        "actions/list-workflow-runs",
+        "repos/create-deployment",
+        "repos/create-deployment-status",
+        "repos/list-deployments",
+    ]
+
+
+def test_the_example_config_names_the_inputs_a_default_service_dispatches(
+    far_side: Any,
+    recorded: Recorded,
+    request_factory: Callable[..., DeployRequest],
+    retry: RetryPolicy,
+) -> None:
+    import re
+    from pathlib import Path
+
+    example = (Path(__file__).parents[3] / "releasebot.toml").read_text()
+    comment = re.search(
+        r'^# workflow = "deploy\.yml" +# dispatched with inputs \{(.*)\}', example, re.M
+    )
+    assert comment is not None
+    claimed = {part.split("=")[0].strip() for part in comment.group(1).split(",")}
+    far_side.on("POST", DISPATCH, ok(recorded("github/dispatch_run_details.json")))
+    backend = GitHubActionsBackend(  # what the config gives a service without `inputs`
+        far_side.client(),
+        repo="acme/checkout",
+        workflow="deploy.yml",
+        ref_input="version",
+        token="t",
+        record_deployment=False,
+        retry=retry,
+    )
+
+    backend.start(request_factory())
+
+    (dispatch,) = far_side.calls("POST", DISPATCH)
+    assert claimed == set(json.loads(dispatch.content)["inputs"])

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.errors import BackendError
-from integrations.deploy.base import DeployRequest, DeployState
+from integrations.deploy.base import DeployHandle, DeployRequest, DeployState
 from integrations.deploy.http import RetryPolicy
 from integrations.deploy.jenkins import JenkinsBackend
 
@@ -247,6 +247,7 @@ def test_cancel_stops_the_build_or_the_queue_item(
         f"{JOB}/57/stop",
         httpx.Response(302, headers={"Location": "/job/deploy-checkout/57/"}),
     )
+    far_side.on("GET", QUEUE, ok(recorded("jenkins/queue_item_waiting.json")))
     handle = jenkins.start(request_factory())
 
     jenkins.cancel(handle)
@@ -271,3 +272,131 @@ def test_folder_jobs_use_nested_job_paths(far_side: Any, retry: RetryPolicy) -> 
         retry=retry,
     )
     assert backend.job_path == "/job/payments/job/deploy%20checkout"
+
+
+class FakeJenkins:
+    """Jenkins core's queue as Queue.java has it: an item waits, gets `executable.number` when
+    it leaves, is kept as a LeftItem for minutes and then answers 404; `cancelItem` answers 204
+    for a waiting item and 404 for one that is gone; `/stop` aborts a running build. Every
+    request must fit the vendored endpoint description."""
+
+    def __init__(self, contract: ModuleType) -> None:
+        self.description = contract.load("jenkins.endpoints.json")
+        self.waiting: dict[int, dict[str, str]] = {}  # queue id -> parameters
+        self.left: dict[int, int] = {}  # queue id -> build number (the LeftItem cache)
+        self.builds: dict[int, dict[str, Any]] = {}
+        self.next_queue_id, self.next_build = 1337, 57
+
+    def schedule(self) -> None:
+        for queue_id, parameters in list(self.waiting.items()):
+            self.builds[self.next_build] = {"parameters": parameters, "result": None}
+            self.left[queue_id] = self.next_build
+            del self.waiting[queue_id]
+            self.next_build += 1
+
+    def forget_left_items(self) -> None:
+        self.left.clear()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.description.check(request)
+        path, method = request.url.path, request.method
+        if method == "POST" and path == f"{JOB}/buildWithParameters":
+            queue_id, self.next_queue_id = self.next_queue_id, self.next_queue_id + 1
+            self.waiting[queue_id] = dict(parse_qsl(request.content.decode()))
+            location = f"https://jenkins.acme.test/queue/item/{queue_id}/"
+            return httpx.Response(201, headers={"Location": location})
+        if method == "GET" and path.startswith("/queue/item/"):
+            queue_id = int(path.split("/")[3])
+            if queue_id in self.waiting:
+                return ok({"id": queue_id, "why": "Waiting for next available executor"})
+            if queue_id in self.left:
+                number = self.left[queue_id]
+                return ok({"id": queue_id, "cancelled": False, "executable": {"number": number}})
+            return httpx.Response(404, text="Not Found")
+        if method == "POST" and path == "/queue/cancelItem":
+            queue_id = int(request.url.params["id"])
+            if self.waiting.pop(queue_id, None) is not None:
+                return httpx.Response(204)
+            return httpx.Response(404, text=f"Provided id ({queue_id}) not found")
+        if method == "GET" and path == f"{JOB}/api/json":
+            return ok(
+                {
+                    "builds": [
+                        {
+                            "number": n,
+                            "actions": [
+                                {"parameters": [{"name": k, "value": v}]}
+                                for k, v in b["parameters"].items()
+                            ],
+                        }
+                        for n, b in sorted(self.builds.items(), reverse=True)
+                    ]
+                }
+            )
+        number = int(path.split("/")[3]) if path.count("/") >= 4 else 0
+        if number in self.builds and method == "GET" and path.endswith("/api/json"):
+            result = self.builds[number]["result"]
+            return ok({"number": number, "building": result is None, "result": result})
+        if number in self.builds and method == "POST" and path.endswith("/stop"):
+            if self.builds[number]["result"] is None:
+                self.builds[number]["result"] = "ABORTED"
+            return httpx.Response(302, headers={"Location": f"{JOB}/{number}/"})
+        return httpx.Response(404, text="Not Found")
+
+
+def _jenkins(fake: FakeJenkins, retry: RetryPolicy) -> JenkinsBackend:
+    return JenkinsBackend(
+        httpx.Client(transport=httpx.MockTransport(fake)),
+        jenkins_url="https://jenkins.acme.test",
+        job="deploy-checkout",
+        parameters={"VERSION": "{version}"},
+        user="releasebot",
+        token="api-token",
+        retry=retry,
+    )
+
+
+def test_the_build_number_is_persisted_so_a_restarted_bot_stops_the_build(
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
+) -> None:
+    fake = FakeJenkins(contract)
+    before = _jenkins(fake, retry)
+    handle = before.start(request_factory())
+    fake.schedule()
+    status = before.status(handle)
+    assert status.state is DeployState.RUNNING
+    persisted = {**handle.ref, **(status.ref or {})}  # what the engine stores
+    assert persisted["build_number"] == 57
+    fake.forget_left_items()
+
+    after = _jenkins(fake, retry)  # a fresh process: nothing in memory
+    after.cancel(DeployHandle(backend="jenkins", ref=persisted, url=handle.url))
+
+    assert fake.builds[57]["result"] == "ABORTED"
+
+
+def test_cancel_from_another_replica_stops_the_build_the_queue_item_became(
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
+) -> None:
+    fake = FakeJenkins(contract)
+    handle = _jenkins(fake, retry).start(request_factory())  # build_number 0 in the handle
+    fake.schedule()
+    fake.forget_left_items()
+
+    _jenkins(fake, retry).cancel(handle)
+
+    assert fake.builds[57]["result"] == "ABORTED"
+
+
+def test_cancel_of_a_waiting_item_cancels_it_and_a_lost_build_is_said_plainly(
+    retry: RetryPolicy, request_factory: Callable[..., DeployRequest], contract: ModuleType
+) -> None:
+    fake = FakeJenkins(contract)
+    backend = _jenkins(fake, retry)
+    handle = backend.start(request_factory())
+    backend.cancel(handle)
+    assert fake.waiting == {} and fake.builds == {}
+
+    gone = DeployHandle(backend="jenkins", ref={"key": "R-9:deploy:0", "queue_id": 9}, url=None)
+    with pytest.raises(BackendError, match="Jenkins knows no queue item 9 or build"):
+        backend.cancel(gone)
