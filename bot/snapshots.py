@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -52,6 +53,8 @@ class PlanSnapshot:
     superseded_by: ReleasePlan | None = None
     # The audit event that started its rollback: who, and why.
     rollback: AuditEvent | None = None
+    # The team's date when read: times in another year are shown with their year.
+    today: date | None = None
 
     @property
     def open_pre_deploy_items(self) -> tuple[ChecklistItem, ...]:
@@ -117,6 +120,7 @@ def snapshot_of(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> P
         approvals=approvals,
         checklist=tuple(items),
         timezone=ctx.config.tz,
+        today=ctx.clock.now().astimezone(ctx.config.tz).date(),
         approvals_needed=approvals_needed,
         stages=tuple(stages),
         check_runs=tuple(runs),

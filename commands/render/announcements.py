@@ -148,7 +148,7 @@ def approval_reminder(snap: PlanSnapshot) -> Rendered:
         _section(
             f":bell: Reminder: {person(plan.requester_id)} is waiting for your decision on "
             f"*{escape(title(snap))}*\n"
-            f"Window: {window(plan.window_start, plan.window_end, snap.timezone)}"
+            f"Window: {window(plan.window_start, plan.window_end, snap.timezone, snap.today)}"
         ),
         _section(approvals_line(snap)),
     ]
@@ -161,7 +161,7 @@ def approval_reminder(snap: PlanSnapshot) -> Rendered:
 def window_soon(snap: PlanSnapshot, lead: timedelta) -> Rendered:
     """T-24h/T-1h/T-15m: what opens when, and what is still missing."""
     plan = snap.plan
-    opens = when(plan.window_start, snap.timezone)
+    opens = when(plan.window_start, snap.timezone, snap.today)
     lines = [f":alarm_clock: *{escape(title(snap))}*: its window opens in {_span(lead)} ({opens})."]
     if plan.state == "awaiting_approval":
         lines.append(f"It still needs approval: {approvals_line(snap)}")
@@ -196,7 +196,8 @@ def deploy_nudge(snap: PlanSnapshot, holds: DeployHolds) -> Rendered:
             f"{plan.state.replace('_', ' ')}. {approvals_line(snap)}"
         )
     if plan.window_end is not None:
-        line += f"\nThe window closes {when(plan.window_end, snap.timezone)}; then it expires."
+        closes = when(plan.window_end, snap.timezone, snap.today)
+        line += f"\nThe window closes {closes}; then it expires."
     blocks: list[Block] = [_section(line)]
     buttons = _only(snap, ActionId.DEPLOY, holds=holds)
     if buttons:
@@ -219,7 +220,7 @@ def plan_expired(snap: PlanSnapshot) -> Rendered:
         [
             _section(
                 f":alarm_clock: *{escape(title(snap))}* expired: its window ended "
-                f"({when(plan.window_end, snap.timezone)}) before it was deployed."
+                f"({when(plan.window_end, snap.timezone, snap.today)}) before it was deployed."
             ),
             _context(
                 "Plan again creates a new plan with the same service, version, strategy and "

@@ -195,7 +195,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         f"*Service*\n{escape(plan.service)}",
         f"*Version*\n`{escape(plan.version)}`",
         f"*Environment*\n{escape(plan.environment)}",
-        f"*Window*\n{window(plan.window_start, plan.window_end, tz)}",
+        f"*Window*\n{window(plan.window_start, plan.window_end, tz, snap.today)}",
         f"*Strategy*\n{escape(plan.strategy)}",
         f"*Requester*\n{person(plan.requester_id)}",
         f"*Rolls back to*\n{escape(snap.rolls_back_to or rollback_words(plan.version, None))}",

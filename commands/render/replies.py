@@ -118,7 +118,7 @@ def approval_request(snap: PlanSnapshot) -> Rendered:
         _section(
             f":wave: {person(plan.requester_id)} asks for your approval of "
             f"*{escape(title(snap))}*\n"
-            f"Window: {window(plan.window_start, plan.window_end, snap.timezone)} · "
+            f"Window: {window(plan.window_start, plan.window_end, snap.timezone, snap.today)} · "
             f"strategy {escape(plan.strategy)}"
         ),
         _section(approvals_line(snap)),

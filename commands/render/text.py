@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 # Escaping lives with the rest of the mrkdwn rules; renderers import it from here as before.
@@ -43,20 +43,24 @@ def clip(text: str, limit: int, pointer: str = "") -> str:
     return text[: max(0, limit - len(tail))] + tail
 
 
-def when(value: datetime | None, tz: ZoneInfo) -> str:
-    """A time as people in the team read it: `Tue 24 Nov 15:00 UTC`."""
+def when(value: datetime | None, tz: ZoneInfo, today: date | None = None) -> str:
+    """A time as people in the team read it: `Tue 24 Nov 15:00 UTC`, and with its year
+    (`Fri 01 Jan 2027 09:00 UTC`) when `today` is given and in another year."""
     if value is None:
         return "—"
     local = value.astimezone(tz)
-    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or str(tz))
+    year = " %Y" if today is not None and local.year != today.year else ""
+    return local.strftime(f"%a %d %b{year} %H:%M ") + (local.tzname() or str(tz))
 
 
-def window(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str:
+def window(
+    start: datetime | None, end: datetime | None, tz: ZoneInfo, today: date | None = None
+) -> str:
     """`Tue 24 Nov 15:00 UTC → 17:00 UTC`, or `any time` for a plan without a window."""
     if start is None and end is None:
         return "any time"
     if end is None:
-        return f"from {when(start, tz)}"
+        return f"from {when(start, tz, today)}"
     if start is None:
-        return f"until {when(end, tz)}"
-    return f"{when(start, tz)} → {when(end, tz)}"
+        return f"until {when(end, tz, today)}"
+    return f"{when(start, tz, today)} → {when(end, tz, today)}"

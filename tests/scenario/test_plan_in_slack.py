@@ -189,3 +189,12 @@ def test_a_window_in_the_past_is_refused_and_nothing_is_planned(slack: SlackDriv
     )
     assert _plans(slack) == []
     assert slack.channel_messages("C0RELEASES") == []
+
+
+def test_a_window_in_another_year_shows_its_year(slack: SlackDriver) -> None:
+    # The scenario clock stands at Tue 24 Nov 2026: this year's dates stay short.
+    slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging at 2026-12-01T09:00")
+    slack.command("U0REQUESTER", "plan payments 2.0.0 to staging at 2027-01-05T09:00")
+    slack.settle()
+    assert "*Window*\nfrom Tue 01 Dec 09:00 UTC" in card_text(slack.card("R-1"))
+    assert "*Window*\nfrom Tue 05 Jan 2027 09:00 UTC" in card_text(slack.card("R-2"))
