@@ -578,6 +578,13 @@ class Workspace:
             self._last_ts_micros = micros
             return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
+    @property
+    def latest_ts(self) -> str:
+        """The newest ts given out so far ("0.000000" before the first)."""
+        with self._lock:
+            micros = self._last_ts_micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
     def _epoch(self) -> int:
         return int(self.clock.now().timestamp())
 

@@ -18,7 +18,10 @@
     state: null,
     userId: params.get("user") || "",
     channelId: params.get("channel") || "",
-    threadTs: null,
+    threadTs: params.get("thread") || null,
+    // Ephemeral messages live only as long as the page (a reload drops them, as in Slack):
+    // those given out before the page first loaded are not shown.
+    loadedTs: null,
     seen: {},            // user → channel → newest ts seen, for unread marks
     channelByUser: {},   // user → the channel they had open
     dismissedProblem: -1,
@@ -82,6 +85,11 @@
   function draw(state) {
     // An answer for the user we were before a switch: a newer request is already on its way.
     if (view.userId && state.me !== view.userId) { again = true; return; }
+    if (view.loadedTs === null) view.loadedTs = parseFloat(state.latest_ts);
+    const fresh = (m) => !m.ephemeral || parseFloat(m.ts) > view.loadedTs;
+    for (const [id, items] of Object.entries(state.messages)) {
+      state.messages[id] = items.filter(fresh).map((m) => (m.replies ? { ...m, replies: m.replies.filter(fresh) } : m));
+    }
     view.state = state;
     view.userId = state.me;
     if (!state.channels.some((c) => c.id === view.channelId)) view.channelId = state.channels[0]?.id || "";
@@ -93,6 +101,14 @@
     drawChannel();
     drawThread();
     drawModal();
+  }
+
+  // Who is acting and where, in the address: a reload (or a shared link) keeps both.
+  function remember() {
+    const query = new URLSearchParams({ user: view.userId, channel: view.channelId });
+    if (view.threadTs) query.set("thread", view.threadTs);
+    const wanted = "?" + query.toString();
+    if (location.search !== wanted) history.replaceState(null, "", wanted + location.hash);
   }
 
   function drawUsers() {
@@ -221,7 +237,8 @@
 
   function drawThread() {
     const parent = view.threadTs && (view.state.messages[view.channelId] || []).find((m) => m.ts === view.threadTs);
-    if (!parent) { ui.thread.hidden = true; view.threadTs = null; return; }
+    if (!parent) { ui.thread.hidden = true; view.threadTs = null; remember(); return; }
+    remember();
     ui.thread.hidden = false;
     ui.threadTitle.textContent = `Thread in ${channelLabel()}`;
     ui.threadMessages.replaceChildren(messageItem(parent, { inThread: true }),
