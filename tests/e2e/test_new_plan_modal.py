@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.console_page import ConsolePage
 
 pytestmark = pytest.mark.browser
@@ -39,3 +40,38 @@ def test_release_new_opens_the_plan_form_and_submitting_it_plans_the_release(
     expect(card).to_contain_text("No approval needed for staging.")
     expect(card).to_contain_text("First release with the new payment step.")
     expect(card.get_by_role("button", name="Deploy", exact=True)).to_be_visible()
+
+
+def test_every_mistake_in_the_plan_form_shows_at_once_under_its_field(
+    console: ConsolePage,
+) -> None:
+    console.send("/release new")
+    modal = console.modal("Plan a release")
+    expect(modal).to_be_visible()
+    # No service, no environment (both required), a version with a space, a bad dependency.
+    modal.get_by_label("Version").fill("1.4 .3")
+    modal.get_by_label("After (dependencies)").fill("R-1 banana")
+    modal.get_by_role("button", name="Plan", exact=True).click()
+
+    def error_under(label: str) -> Locator:
+        return modal.locator(".bk-input").filter(has=console.page.get_by_label(label))
+
+    expect(error_under("Service").get_by_role("alert")).to_have_text(
+        "Please complete this required field."
+    )
+    expect(error_under("Environment").get_by_role("alert")).to_have_text(
+        "Please complete this required field."
+    )
+    # Slack never sent the form: the bot's own checks run once the required fields are in.
+    expect(error_under("Version").get_by_role("alert")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    modal.screenshot(path=str(ARTIFACTS / "console-modal-required-fields.png"))
+
+    modal.get_by_label("Service").select_option("checkout")
+    modal.get_by_label("Environment").select_option("staging")
+    modal.get_by_role("button", name="Plan", exact=True).click()
+    expect(error_under("Version").get_by_role("alert")).to_contain_text("a version is one word")
+    expect(error_under("After (dependencies)").get_by_role("alert")).to_contain_text("banana")
+    expect(modal.get_by_role("alert")).to_have_count(2)
+    expect(modal.get_by_label("Version")).to_have_value("1.4 .3")
+    modal.screenshot(path=str(ARTIFACTS / "console-modal-all-errors-at-once.png"))
