@@ -328,6 +328,15 @@
           (element.options || []).map((o, i) => el("label", {},
             el("input", { type: "checkbox", value: o.value, id: `${id}-${i}`, checked: chosen.has(o.value) }), " ", plain(o.text))));
       }
+      case "multi_users_select": {
+        // The workspace's people (not the app), each a checkbox: pick any number.
+        const chosen = new Set(element.initial_users || []);
+        const people = view.state.people.filter((p) => p.id !== view.state.bot.id);
+        return el("div", { ...common, role: "group", class: "choices people", "data-kind": "many" },
+          people.map((p, i) => el("label", { class: "person" },
+            el("input", { type: "checkbox", value: p.id, id: `${id}-${i}`, checked: chosen.has(p.id), "aria-label": "@" + p.name }),
+            " @", p.name, p.title ? el("span", { class: "title", text: ` — ${p.title}` }) : null)));
+      }
       default:
         return el("span", { class: "unsupported", text: `[${element.type}]` });
     }
@@ -340,6 +349,7 @@
     const error = errors[block.block_id];
     if (error) control.setAttribute("aria-invalid", "true");
     const labelTag = control.getAttribute("role") === "group" ? "span" : "label";
+    if (labelTag === "span") control.setAttribute("aria-labelledby", id + "-label");
     return el("div", { class: "bk-input" + (error ? " invalid" : ""), "data-block": block.block_id },
       el(labelTag, labelTag === "label" ? { for: id } : { id: id + "-label" }, plain(block.label),
         block.optional ? el("span", { class: "optional", text: " (optional)" }) : null),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Locator, expect
+from sqlmodel import Session, select
 
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.console_page import ConsolePage
+from bot.models import ReleasePlan
+from tests.e2e.conftest import ARTIFACTS, Demo
+from tests.e2e.console_page import PEOPLE, ConsolePage
 
 pytestmark = pytest.mark.browser
 
@@ -75,3 +77,29 @@ def test_every_mistake_in_the_plan_form_shows_at_once_under_its_field(
     expect(modal.get_by_role("alert")).to_have_count(2)
     expect(modal.get_by_label("Version")).to_have_value("1.4 .3")
     modal.screenshot(path=str(ARTIFACTS / "console-modal-all-errors-at-once.png"))
+
+
+def test_stakeholders_are_picked_from_the_workspaces_people(
+    console: ConsolePage, demo: Demo
+) -> None:
+    console.send("/release new")
+    modal = console.modal("Plan a release")
+    picker = modal.get_by_role("group", name="Stakeholders")
+    # Everyone in the workspace, by name, and not the app itself.
+    expect(picker.get_by_role("checkbox")).to_have_count(len(PEOPLE))
+    expect(picker).not_to_contain_text("releasebot")
+    picker.get_by_role("checkbox", name="@alice").check()
+    picker.get_by_role("checkbox", name="@quinn").check()
+    modal.get_by_label("Service").select_option("checkout")
+    modal.get_by_label("Version").fill("1.4.3")
+    modal.get_by_label("Environment").select_option("staging")
+    picker.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    modal.screenshot(path=str(ARTIFACTS / "console-modal-stakeholders-picker.png"))
+    modal.get_by_role("button", name="Plan", exact=True).click()
+    expect(modal).to_be_hidden()
+    expect(console.ephemeral("Planned R-1")).to_be_visible()
+
+    with Session(demo.bot.db.engine) as session:
+        plan = session.exec(select(ReleasePlan)).one()
+    assert plan.stakeholders == [PEOPLE["alice"], PEOPLE["quinn"]]
