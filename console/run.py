@@ -163,6 +163,7 @@ def build_console_stack(
         channels=demo_channels(config),
         users=demo_people(config),
         usergroups=demo_usergroups(config),
+        permalink_base=base_url,
     )
     console = create_console_app(console_settings)
     bot = build(settings, credentials=credentials, config=config)

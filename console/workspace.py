@@ -311,8 +311,13 @@ class Workspace:
             ]
 
     def permalink(self, channel_id: str, ts: str) -> str:
-        """Slack's permalink shape for a message."""
-        return f"{self.permalink_base}/archives/{channel_id}/p{ts.replace('.', '')}"
+        """Slack's permalink shape for a message; a reply's names its thread, as Slack's do."""
+        link = f"{self.permalink_base}/archives/{channel_id}/p{ts.replace('.', '')}"
+        with self._lock:
+            found = next((m for m in self.messages.get(channel_id, []) if m.ts == ts), None)
+        if found is not None and found.thread_ts and found.thread_ts != ts:
+            link += f"?thread_ts={found.thread_ts}&cid={channel_id}"
+        return link
 
     # -- interactions: trigger ids, response urls, views -------------------------------------
 

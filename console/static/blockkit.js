@@ -83,7 +83,10 @@ const BlockKit = (() => {
     if (target.startsWith("!date^")) return document.createTextNode(unescape(label || target));
     if (target.startsWith("!")) return el("span", { class: "mention", text: "@" + target.slice(1) });
     if (/^(https?:|mailto:)/i.test(target)) {
-      return el("a", { href: unescape(target), target: "_blank", rel: "noopener noreferrer", text: unescape(label || target) });
+      const href = unescape(target);
+      // A permalink into this console opens the message here; anything else in a new tab.
+      const onclick = ctx.openPermalink ? (event) => { if (ctx.openPermalink(href)) event.preventDefault(); } : null;
+      return el("a", { href, target: "_blank", rel: "noopener noreferrer", onclick, text: unescape(label || target) });
     }
     return document.createTextNode(unescape(token));
   }

@@ -14,11 +14,14 @@
     confirm: $("confirm"),
   };
   const params = new URLSearchParams(location.search);
+  const LAST_USER = "releasebot-console-user";
   const view = {
     state: null,
-    userId: params.get("user") || "",
+    // A permalink opened in a new tab has no user: it opens as whoever acted last here.
+    userId: params.get("user") || localStorage.getItem(LAST_USER) || "",
+    focus: params.get("message") ? { channel: params.get("channel"), ts: params.get("message"), thread: params.get("thread") } : null,
     channelId: params.get("channel") || "",
-    threadTs: params.get("thread") || null,
+    threadTs: params.get("message") ? null : params.get("thread") || null,
     // Ephemeral messages live only as long as the page (a reload drops them, as in Slack):
     // those given out before the page first loaded are not shown.
     loadedTs: null,
@@ -79,7 +82,43 @@
       directory: state.directory,
       usergroups: state.usergroups,
       channelNames: Object.fromEntries(state.channels.map((c) => [c.id, c.name])),
+      openPermalink,
     };
+  }
+
+  // -- permalinks: /archives/<channel>/p<ts>[?thread_ts=<parent>] on this console's address --
+
+  function openPermalink(href) {
+    let url;
+    try { url = new URL(href, location.href); } catch (error) { return false; }
+    const found = /^\/archives\/([A-Z0-9]+)\/p(\d{7,})$/.exec(url.pathname);
+    if (url.origin !== location.origin || !found) return false;
+    const ts = `${found[2].slice(0, -6)}.${found[2].slice(-6)}`;
+    view.focus = { channel: found[1], ts, thread: url.searchParams.get("thread_ts") };
+    draw(view.state);
+    return true;
+  }
+
+  // Open the linked message's conversation and its thread (a reply's, or the message's own
+  // when it has replies), then bring the message into view, marked.
+  function goToFocus() {
+    const focus = view.focus;
+    if (!focus) return;
+    view.focus = null;
+    if (!view.state.channels.some((c) => c.id === focus.channel)) { toast("That message is in a conversation you are not in"); return; }
+    view.channelId = focus.channel;
+    const items = view.state.messages[focus.channel] || [];
+    const own = items.find((m) => m.ts === focus.ts);
+    view.threadTs = focus.thread || (own && (own.replies || []).length ? own.ts : null);
+    view.linkedTs = focus.ts;
+    markSeen(view.channelId);
+    drawSidebar();
+    drawChannel();
+    drawThread();
+    for (const list of [ui.messages, ui.threadMessages]) {
+      const item = list.querySelector(`li.message[data-ts="${CSS.escape(focus.ts)}"]`);
+      if (item) item.scrollIntoView({ block: "center" });
+    }
   }
 
   function draw(state) {
@@ -101,6 +140,8 @@
     drawChannel();
     drawThread();
     drawModal();
+    goToFocus();
+    if (view.userId) localStorage.setItem(LAST_USER, view.userId);
   }
 
   // Who is acting and where, in the address: a reload (or a shared link) keeps both.
@@ -210,7 +251,7 @@
       : BlockKit.mrkdwn(message.text, ctx);
     const replies = message.replies || [];
     return el("li", {
-      class: "message" + (message.ephemeral ? " ephemeral" : ""),
+      class: "message" + (message.ephemeral ? " ephemeral" : "") + (message.ts === view.linkedTs ? " linked" : ""),
       "data-ts": message.ts,
     },
     el("div", { class: "meta" }, author(message), time(message.ts),
@@ -247,6 +288,7 @@
 
   function openChannel(channelId) {
     view.channelId = channelId;
+    view.linkedTs = null;
     view.threadTs = null;
     markSeen(channelId);
     draw(view.state);

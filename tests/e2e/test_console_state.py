@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, Demo
 from tests.e2e.console_page import PEOPLE, ConsolePage
 
 pytestmark = pytest.mark.browser
@@ -36,3 +40,52 @@ def test_a_reload_keeps_who_is_acting_and_where(console: ConsolePage) -> None:
     assert f"user={PEOPLE['alice']}" in console.page.url
     ARTIFACTS.mkdir(exist_ok=True)
     console.page.screenshot(path=str(ARTIFACTS / "console-reload-keeps-acting-as.png"))
+
+
+def bot_call(demo: Demo, method: str, **args: str) -> dict[str, Any]:
+    """A Web API call as the bot makes it (its token, form-encoded), answered by the console."""
+    answer = httpx.post(
+        f"{demo.url}/api/{method}",
+        data=args,
+        headers={"Authorization": f"Bearer {demo.workspace.bot_token}"},
+    )
+    body: dict[str, Any] = answer.json()
+    assert body["ok"], body
+    return body
+
+
+def test_permalinks_open_the_message_in_the_console_thread_included(
+    console: ConsolePage, demo: Demo
+) -> None:
+    console.send("/release plan checkout 1.4.2 to staging")
+    card = console.card("R-1")
+    expect(card).to_be_visible()
+    card_ts = card.get_attribute("data-ts")
+    assert card_ts
+    bot_call(demo, "chat.postMessage", channel="C0RELEASES", thread_ts=card_ts, text="a reply")
+
+    # The bot's permalink is the console's own address, not a made-up slack.com one.
+    link = bot_call(demo, "chat.getPermalink", channel="C0RELEASES", message_ts=card_ts)
+    permalink = link["permalink"]
+    assert permalink.startswith(demo.url + "/archives/C0RELEASES/p")
+    bot_call(
+        demo, "chat.postMessage", channel="C0ONCALL", text=f"See <{permalink}|the card of R-1>"
+    )
+
+    console.open_channel("#oncall")
+    console.messages.get_by_role("link", name="the card of R-1").click()
+    expect(console.page.get_by_role("heading", name="#releases", exact=True)).to_be_visible()
+    expect(console.card("R-1")).to_have_class(re.compile(r"\blinked\b"))
+    thread = console.page.get_by_role("complementary", name="Thread")
+    expect(thread).to_contain_text("a reply")
+    ARTIFACTS.mkdir(exist_ok=True)
+    console.page.screenshot(path=str(ARTIFACTS / "console-permalink-opens-card.png"))
+
+    # Opened from outside (a new tab), it lands on the same message, as the same person.
+    console.act_as("alice")
+    console.open_channel("#oncall")
+    console.page.goto(permalink)
+    expect(console.page.get_by_role("heading", name="#releases", exact=True)).to_be_visible()
+    expect(console.page.get_by_label("Acting as")).to_have_value(PEOPLE["alice"])
+    expect(console.card("R-1")).to_have_class(re.compile(r"\blinked\b"))
+    expect(thread).to_contain_text("a reply")
