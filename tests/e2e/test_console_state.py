@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import ARTIFACTS, Demo
+from tests.e2e.conftest import ARTIFACTS, Demo, started_demo
 from tests.e2e.console_page import PEOPLE, ConsolePage
 
 pytestmark = pytest.mark.browser
@@ -89,3 +90,33 @@ def test_permalinks_open_the_message_in_the_console_thread_included(
     expect(console.page.get_by_label("Acting as")).to_have_value(PEOPLE["alice"])
     expect(console.card("R-1")).to_have_class(re.compile(r"\blinked\b"))
     expect(thread).to_contain_text("a reply")
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_restart_keeps_the_conversation_and_later_card_updates_land(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Stop the console stack, start it again on the same files: cards and threads stay."""
+    with started_demo(tmp_path) as demo:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(demo.url + f"/?user={PEOPLE['rita']}")
+        first = ConsolePage(page)
+        first.send("/release plan checkout 1.4.2 to staging")
+        card = first.card("R-1")
+        expect(card).to_contain_text("Approved")
+        page.close()
+
+    with started_demo(tmp_path) as demo:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(demo.url + f"/?user={PEOPLE['rita']}")
+        again = ConsolePage(page)
+        card = again.card("R-1")
+        expect(card).to_contain_text("Approved")
+        expect(again.ephemeral("Planned R-1")).to_have_count(0)
+        # The bot still edits the card it posted before the restart.
+        again.click(card, "Cancel", confirm="Cancel plan")
+        expect(card).to_contain_text("Cancelled")
+        expect(card).to_contain_text("(edited)")
+        expect(page.locator("#banner")).to_be_hidden()
+        page.screenshot(path=str(ARTIFACTS / "console-after-restart.png"))
+        page.close()
