@@ -77,6 +77,9 @@ def test_permalinks_open_the_message_in_the_console_thread_included(
     console.messages.get_by_role("link", name="the card of R-1").click()
     expect(console.page.get_by_role("heading", name="#releases", exact=True)).to_be_visible()
     expect(console.card("R-1")).to_have_class(re.compile(r"\blinked\b"))
+    # Slack's shortcodes are drawn as the emoji Slack shows.
+    expect(console.card("R-1")).to_contain_text("\U0001f7e2 Approved")
+    expect(console.card("R-1")).not_to_contain_text(":large_green_circle:")
     thread = console.page.get_by_role("complementary", name="Thread")
     expect(thread).to_contain_text("a reply")
     ARTIFACTS.mkdir(exist_ok=True)
