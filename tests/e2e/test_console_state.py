@@ -39,8 +39,6 @@ def test_a_reload_keeps_who_is_acting_and_where(console: ConsolePage) -> None:
     expect(console.page.get_by_role("heading", name="#oncall", exact=True)).to_be_visible()
     # The address says so too: a link copied from it opens as alice in #oncall.
     assert f"user={PEOPLE['alice']}" in console.page.url
-    ARTIFACTS.mkdir(exist_ok=True)
-    console.page.screenshot(path=str(ARTIFACTS / "console-reload-keeps-acting-as.png"))
 
 
 def bot_call(demo: Demo, method: str, **args: str) -> dict[str, Any]:
