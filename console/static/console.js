@@ -56,6 +56,14 @@
         again = false;
         const query = view.userId ? `?user_id=${encodeURIComponent(view.userId)}` : "";
         const answer = await fetch("/console/state" + query).catch(() => null);
+        if (answer && answer.status === 404 && view.userId) {
+          // A link or a remembered person from another workspace: act as the first person.
+          toast(`Nobody here has the id ${view.userId}; acting as the first person instead`);
+          localStorage.removeItem(LAST_USER);
+          view.userId = "";
+          again = true;
+          continue;
+        }
         if (answer && answer.ok) draw(await answer.json());
       } while (again);
     })();

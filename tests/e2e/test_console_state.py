@@ -121,3 +121,12 @@ def test_a_restart_keeps_the_conversation_and_later_card_updates_land(
         expect(page.locator("#banner")).to_be_hidden()
         page.screenshot(path=str(ARTIFACTS / "console-after-restart.png"))
         page.close()
+
+
+def test_a_link_naming_someone_not_in_the_workspace_acts_as_the_first_person_and_says_so(
+    console: ConsolePage, demo: Demo
+) -> None:
+    console.page.goto(demo.url + "/?user=U0NOBODY&channel=C0RELEASES")
+    expect(console.page.get_by_role("status")).to_contain_text("Nobody here has the id U0NOBODY")
+    expect(console.page.get_by_label("Acting as")).to_have_value(PEOPLE["rita"])
+    assert f"user={PEOPLE['rita']}" in console.page.url
