@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 THREAD = "thread"
 POST = "post"
+# Where an approval request DM was delivered (SlackMessage.kind): it is redrawn with the card,
+# so the approver sees the count move and, once decided, the outcome instead of the buttons.
+APPROVAL_DM = "approval_dm"
+APPROVAL_TEMPLATE = "approval_request"
 PER_CHANNEL_INTERVAL = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(minutes=5)
 # How long a claimed row is left alone while one process sends it (then it is retried).
@@ -199,6 +203,8 @@ class _Claimed:
     card_channel: str | None
     revision: int | None  # the plan revision a card was rendered from
     maybe_sent: bool  # an earlier try may have reached Slack: look before posting again
+    # With a card: the approval DMs to redraw (channel, ts, message, decided).
+    approval_dms: tuple[tuple[str, str, Rendered, bool], ...] = ()
 
 
 def owe_dms(
@@ -370,9 +376,11 @@ class OutboxDispatcher:
                 self._render_failed(row, failure, now)
                 return None
             revision = None
+            approval_dms: list[tuple[str, str, Rendered, bool]] = []
             if row.kind == CARD and row.plan_id is not None:
                 plan = session.get(ReleasePlan, row.plan_id)
                 revision = plan.revision if plan is not None else None
+                approval_dms = self._approval_dms(session, row.plan_id)
             claimed = _Claimed(
                 id=message_id,
                 kind=row.kind,
@@ -385,11 +393,56 @@ class OutboxDispatcher:
                 card_channel=card.channel if row.kind == CARD and card is not None else None,
                 revision=revision,
                 maybe_sent=row.attempts > 0,
+                approval_dms=tuple(approval_dms),
             )
             row.attempts += 1
             row.due_at = now + SEND_LEASE  # nobody else takes it while we send
             row.lease_owner = self.owner
             return claimed
+
+    def _approval_dms(
+        self, session: Session, plan_id: int
+    ) -> list[tuple[str, str, Rendered, bool]]:
+        """The plan's delivered approval DMs, drawn as they should look now."""
+        sent = session.exec(
+            select(SlackMessage).where(
+                SlackMessage.plan_id == plan_id, SlackMessage.kind == APPROVAL_DM
+            )
+        ).all()
+        if not sent:
+            return []
+        request = OutboxMessage(
+            kind=POST, plan_id=plan_id, channel="", payload={"template": APPROVAL_TEMPLATE}
+        )
+        try:
+            drawn = self._render(session, request)
+        except Exception:
+            log.exception("could not redraw the approval DMs of plan %s", plan_id)
+            return []
+        decided = not any(block.get("type") == "actions" for block in drawn.blocks)
+        return [(dm.channel, dm.ts, drawn, decided) for dm in sent]
+
+    def _redraw_approval_dms(self, claimed: _Claimed) -> None:
+        """chat.update each approval DM; a decided one is not redrawn again."""
+        done: list[tuple[str, str]] = []
+        for channel, ts, drawn, decided in claimed.approval_dms:
+            try:
+                self._slack.update(channel=channel, ts=ts, text=drawn.text, blocks=drawn.blocks)
+            except SlackRefused as exc:  # deleted by hand, say: nothing left to redraw
+                log.warning("approval DM %s in %s cannot be redrawn: %s", ts, channel, exc)
+                decided = True
+            if decided:
+                done.append((channel, ts))
+        if not done or claimed.plan_id is None:
+            return
+        with self._db.session() as session:
+            for dm in session.exec(
+                select(SlackMessage).where(
+                    SlackMessage.plan_id == claimed.plan_id, SlackMessage.kind == APPROVAL_DM
+                )
+            ).all():
+                if (dm.channel, dm.ts) in done:
+                    session.delete(dm)
 
     def _message_of(self, session: Session, row: OutboxMessage) -> Rendered:
         if row.kind == CARD or "template" in row.payload:
@@ -438,6 +491,7 @@ class OutboxDispatcher:
                 text=message.text,
                 blocks=message.blocks,
             )
+            self._redraw_approval_dms(claimed)
             return claimed.card_channel, claimed.card_ts
         key = outbox_key(claimed.id, claimed.created_at)
         if claimed.maybe_sent:
@@ -516,6 +570,8 @@ class OutboxDispatcher:
                     return
             row.delivered_at = now
             row.delivered_ts = ts
+            if row.payload.get("template") == APPROVAL_TEMPLATE and row.plan_id and channel and ts:
+                _remember_approval_dm(session, plan_id=row.plan_id, channel=channel, ts=ts)
 
 
 def outbox_key(message_id: int, created_at: datetime) -> dict[str, Any]:
@@ -535,6 +591,21 @@ def _already_owed(session: Session, dedupe_key: str | None) -> bool:
 
 def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
+
+
+def _remember_approval_dm(session: Session, *, plan_id: int, channel: str, ts: str) -> None:
+    """Record where an approval DM went (a new round's DM to the same person replaces it)."""
+    known = session.exec(
+        select(SlackMessage).where(
+            SlackMessage.plan_id == plan_id,
+            SlackMessage.kind == APPROVAL_DM,
+            SlackMessage.channel == channel,
+        )
+    ).first()
+    if known is None:
+        session.add(SlackMessage(plan_id=plan_id, kind=APPROVAL_DM, channel=channel, ts=ts))
+    else:
+        known.ts = ts
 
 
 def _card_of(session: Session, plan_id: int) -> SlackMessage | None:

@@ -63,6 +63,10 @@ def new_plan_from(values: dict[str, Any]) -> tuple[plans.NewPlan | None, dict[st
             after.append(plans.parse_ref(part))
         except ReleasebotError as problem:
             errors[BlockId.AFTER] = problem.message
+    # Every field's mistake at once, under the field, in the form's words (Slack shows them
+    # together); the domain's own checks come after, for what only it can know.
+    if not _value(values, BlockId.SERVICE):
+        errors[BlockId.SERVICE] = "choose the service to release"
     typed = (_value(values, BlockId.VERSION) or "").strip()
     version = ""
     try:
@@ -70,6 +74,11 @@ def new_plan_from(values: dict[str, Any]) -> tuple[plans.NewPlan | None, dict[st
         version = grammar_values.version(typed)
     except ArgumentError as problem:
         errors[BlockId.VERSION] = problem.message
+    if not _value(values, BlockId.ENVIRONMENT):
+        errors[BlockId.ENVIRONMENT] = "choose where it goes"
+    opens, closes = _when(values, BlockId.WINDOW_START), _when(values, BlockId.WINDOW_END)
+    if opens is not None and closes is not None and closes <= opens:
+        errors[BlockId.WINDOW_END] = "the window must close after it opens"
     if errors:
         return None, errors
     risks = tuple(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,6 +16,7 @@ from starlette.responses import (
     FileResponse,
     JSONResponse,
     PlainTextResponse,
+    RedirectResponse,
     Response,
     StreamingResponse,
 )
@@ -66,6 +69,7 @@ def create_console_app(settings: ConsoleSettings) -> Starlette:
         Route("/console/ephemeral/dismiss", _dismiss(workspace), methods=["POST"]),
         Route("/console/demo/health", _flip_health(workspace, health), methods=["POST"]),
         Route("/demo/checkout/healthz", _healthz(health), methods=["GET"]),
+        Route("/archives/{channel:str}/{stamp:str}", _permalink, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.workspace = workspace
@@ -75,6 +79,19 @@ def create_console_app(settings: ConsoleSettings) -> Starlette:
 
 async def _page(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+async def _permalink(request: Request) -> Response:
+    """A message's permalink opens the console on that message (and its thread)."""
+    channel = request.path_params["channel"]
+    stamp = request.path_params["stamp"]
+    if not re.fullmatch(r"[A-Z0-9]+", channel) or not re.fullmatch(r"p\d{7,}", stamp):
+        return PlainTextResponse("Not a message link", status_code=404)
+    query = {"channel": channel, "message": f"{stamp[1:-6]}.{stamp[-6:]}"}
+    thread = request.query_params.get("thread_ts")
+    if thread and re.fullmatch(r"\d+\.\d{6}", thread):
+        query["thread"] = thread
+    return RedirectResponse("/?" + urlencode(query), status_code=302)
 
 
 async def _body(request: Request) -> dict[str, Any]:

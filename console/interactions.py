@@ -232,7 +232,12 @@ class ConsoleFlows:
         except ValueError as error:
             self.workspace.mark_view(view, errors={"": f"Check what you entered: {error}"})
             return
-        self.workspace.mark_view(view, values=state, errors={})
+        # Slack itself refuses a submission with a required field left empty, under each such
+        # field, and the app never hears of it.
+        missing = _missing_required(view.view.get("blocks", []), state)
+        self.workspace.mark_view(view, values=state, errors=missing)
+        if missing:
+            return
         payload = view_submission(
             sender,
             view=self.workspace.view_json(view),
@@ -308,6 +313,28 @@ class ConsoleFlows:
                 await self.link.post(interaction_body(view_closed(sender, view=view_json)))
             except BotUnreachable:
                 return
+
+
+REQUIRED_FIELD = "Please complete this required field."
+
+
+def _missing_required(blocks: list[JsonDict], state: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each input block not marked optional whose value is empty → Slack's error under it."""
+    missing: dict[str, str] = {}
+    for block in blocks:
+        if block.get("type") != "input" or block.get("optional"):
+            continue
+        block_id = str(block.get("block_id", ""))
+        chosen = state.get(block_id, {})
+        filled = any(
+            value not in (None, "", [])
+            for element in chosen.values()
+            for key, value in element.items()
+            if key != "type"
+        )
+        if not filled:
+            missing[block_id] = REQUIRED_FIELD
+    return missing
 
 
 def _channel_name(channel: Channel) -> str:

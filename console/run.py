@@ -35,6 +35,7 @@ from bot.http import releasebot_routes
 from bot.settings import Settings
 from console.app import CLOSING, create_console_app
 from console.demo import DemoRepoError, build_demo_repo, is_demo_repo_path
+from console.persistence import keep_on_disk, workspace_file
 from console.settings import ConsoleSettings, ConsoleUser
 from console.workspace import Workspace
 
@@ -181,6 +182,7 @@ def build_console_stack(
         channels=demo_channels(config),
         users=demo_people(config),
         usergroups=demo_usergroups(config),
+        permalink_base=base_url,
     )
     console = create_console_app(console_settings)
     bot = build(settings, credentials=credentials, config=config)
@@ -196,6 +198,10 @@ def build_console_stack(
             await run_in_threadpool(bot.close)
 
     app = Starlette(routes=[*releasebot_routes(bot), *console.routes], lifespan=lifespan)
+    # The conversation outlives a restart, as the plans in the database do.
+    keep_on_disk(
+        console.state.workspace, workspace_file(settings.database_url, Path(settings.state_dir))
+    )
     app.state.workspace = console.state.workspace
     app.state.health = console.state.health
     return app, bot

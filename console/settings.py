@@ -44,6 +44,8 @@ class ConsoleSettings:
     # Tests swap the network for httpx.MockTransport; None means real HTTP.
     bot_transport: httpx.AsyncBaseTransport | None = None
     demo_healthy: bool = True
+    # Where permalinks point: the console's own address opens them in the console.
+    permalink_base: str | None = None
 
     def build_workspace(self) -> Workspace:
         """The shared workspace, or a new one filled from these settings."""
@@ -54,6 +56,7 @@ class ConsoleSettings:
             bot_user_id=self.bot_user_id,
             app_id=self.api_app_id,
             clock=self.clock,
+            permalink_base=self.permalink_base,
         )
         for channel_id, name in self.channels:
             if channel_id not in workspace.channels:

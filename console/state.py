@@ -31,6 +31,8 @@ def console_state(
     channels = _visible_channels(workspace, user_id)
     return {
         "revision": workspace.revision,
+        # The page drops the ephemeral messages older than its first load, as Slack does.
+        "latest_ts": workspace.latest_ts,
         "me": user_id,
         "command": settings.command,
         "bot": {"id": workspace.bot_user_id, "name": workspace.users[workspace.bot_user_id].name},

@@ -311,8 +311,13 @@ class Workspace:
             ]
 
     def permalink(self, channel_id: str, ts: str) -> str:
-        """Slack's permalink shape for a message."""
-        return f"{self.permalink_base}/archives/{channel_id}/p{ts.replace('.', '')}"
+        """Slack's permalink shape for a message; a reply's names its thread, as Slack's do."""
+        link = f"{self.permalink_base}/archives/{channel_id}/p{ts.replace('.', '')}"
+        with self._lock:
+            found = next((m for m in self.messages.get(channel_id, []) if m.ts == ts), None)
+        if found is not None and found.thread_ts and found.thread_ts != ts:
+            link += f"?thread_ts={found.thread_ts}&cid={channel_id}"
+        return link
 
     # -- interactions: trigger ids, response urls, views -------------------------------------
 
@@ -577,6 +582,13 @@ class Workspace:
             micros = max(micros, self._last_ts_micros + 1)
             self._last_ts_micros = micros
             return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    @property
+    def latest_ts(self) -> str:
+        """The newest ts given out so far ("0.000000" before the first)."""
+        with self._lock:
+            micros = self._last_ts_micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _epoch(self) -> int:
         return int(self.clock.now().timestamp())

@@ -151,7 +151,7 @@ def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
             "and an admin's approval."
         )
     lines += [
-        f":white_square: {escape(i.name)} must be ticked by {person(i.assignee)}"
+        f":white_large_square: {escape(i.name)} must be ticked by {person(i.assignee)}"
         for i in holds.open_items
     ]
     if holds.approvals_missing:
@@ -212,7 +212,7 @@ def card(snap: PlanSnapshot, holds: DeployHolds | None = None) -> Rendered:
         blocks.insert(2, kit.section(clip(held, SECTION_LIMIT)))
     if snap.checklist:
         lines = [
-            f"{':ballot_box_with_check:' if i.ticked_at else ':white_square:'} "
+            f"{':ballot_box_with_check:' if i.ticked_at else ':white_large_square:'} "
             f"{escape(i.name)} — {person(i.assignee)}"
             f"{'' if i.required else ' (optional)'}"
             f"{' _after release_' if i.phase == 'post_release' else ''}"

@@ -128,6 +128,9 @@ def approval_request(snap: PlanSnapshot) -> Rendered:
     ]
     if buttons:
         blocks.append(kit.actions(buttons))
+    elif plan.state != "awaiting_approval":
+        # Redrawn once decided: the outcome where the buttons were.
+        blocks.append(_section(f"{STATE_LABELS[plan.state]} — nothing more to decide here."))
     return _rendered(f"Approval requested: {title(snap)}", blocks)
 
 

@@ -22,22 +22,22 @@ const BlockKit = (() => {
   // Slack escapes only these three in message text.
   const unescape = (text) => text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
-  // The emoji the bot writes, as Slack draws them; other :codes: stay as typed.
-  const EMOJI = {
-    alarm_clock: "⏰", arrow_forward: "▶️", ballot_box_with_check: "☑️",
-    bell: "🔔", boom: "💥", calendar: "📆",
-    double_vertical_bar: "⏸️", fast_forward: "⏩", grey_question: "❔",
-    hourglass: "⌛", hourglass_flowing_sand: "⏳", large_green_circle: "🟢",
-    leftwards_arrow_with_hook: "↩️", lock: "🔒", mag: "🔍",
-    memo: "📝", no_entry_sign: "🚫", pencil2: "✏️",
-    repeat: "🔁", rewind: "⏪", rocket: "🚀", rotating_light: "🚨",
-    snowflake: "❄️", sunny: "☀️", tada: "🎉", unlock: "🔓",
-    vertical_traffic_light: "🚦", warning: "⚠️", wave: "👋",
-    white_check_mark: "✅", white_square: "⬜", x: "❌",
-  };
+  // Slack's shortcodes (emoji.js, generated from iamcal's emoji-data, the table Slack uses);
+  // a code Slack does not know stays as typed, as in Slack.
+  const EMOJI = new Map(
+    (typeof EMOJI_SHORTCODES === "string" ? EMOJI_SHORTCODES : "").split(";").filter(Boolean).map((pair) => {
+      const [name, code] = pair.split("=");
+      return [name, String.fromCodePoint(...code.split("-").map((hex) => parseInt(hex, 16)))];
+    }));
 
-  // An emoji code comes first, so the underscores in :white_check_mark: are not italics.
-  const INLINE = /(:[a-z0-9_+-]+:)|(<[^<>\n]+>)|(`[^`\n]+`)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/;
+  // Atoms are found first and never formatted inside: code spans, <links>, :emoji: (so the
+  // underscores in :white_check_mark: are not italics). Slack formats *bold*, _italic_ and
+  // ~strike~ only at word boundaries: the opening mark follows the start or a non-word
+  // character and comes before a non-space; the closing mark follows a non-space and is not
+  // followed by a word character. So snake_case, R-1rollout0_1 and 2*3*4 stay as typed.
+  const ATOM = /(`[^`\n]+`)|(<[^<>\n]+>)|(:[a-z0-9_+'-]+:)/;
+  const STYLE = /(?<![\p{L}\p{N}_*~`])([*_~])(?![\s*_~])((?:(?!\1)[^\n])*?[^\s])\1(?![\p{L}\p{N}_])/u;
+  const TAGS = { "*": "strong", _: "em", "~": "s" };
 
   // Without a colour emoji font (a bare CI machine) the glyphs are empty boxes: keep the codes.
   const canDrawEmoji = (() => {
@@ -59,7 +59,7 @@ const BlockKit = (() => {
   })();
 
   function emoji(token) {
-    const glyph = canDrawEmoji && EMOJI[token.slice(1, -1)];
+    const glyph = canDrawEmoji && EMOJI.get(token.slice(1, -1));
     return glyph ? el("span", { class: "emoji", title: token, "aria-label": token, text: glyph })
       : document.createTextNode(token);
   }
@@ -83,7 +83,10 @@ const BlockKit = (() => {
     if (target.startsWith("!date^")) return document.createTextNode(unescape(label || target));
     if (target.startsWith("!")) return el("span", { class: "mention", text: "@" + target.slice(1) });
     if (/^(https?:|mailto:)/i.test(target)) {
-      return el("a", { href: unescape(target), target: "_blank", rel: "noopener noreferrer", text: unescape(label || target) });
+      const href = unescape(target);
+      // A permalink into this console opens the message here; anything else in a new tab.
+      const onclick = ctx.openPermalink ? (event) => { if (ctx.openPermalink(href)) event.preventDefault(); } : null;
+      return el("a", { href, target: "_blank", rel: "noopener noreferrer", onclick, text: unescape(label || target) });
     }
     return document.createTextNode(unescape(token));
   }
@@ -91,17 +94,18 @@ const BlockKit = (() => {
   function inline(text, ctx, parent) {
     let rest = text;
     while (rest) {
-      const match = INLINE.exec(rest);
+      const atom = ATOM.exec(rest);
+      const style = STYLE.exec(rest);
+      // The first to start wins; an atom wins a tie and a style span may hold atoms.
+      const styleFirst = Boolean(style && (!atom || style.index < atom.index));
+      const match = styleFirst ? style : atom;
       if (!match) { parent.append(unescape(rest)); break; }
       if (match.index > 0) parent.append(unescape(rest.slice(0, match.index)));
       const token = match[0];
-      const inner = token.slice(1, -1);
-      if (match[1]) parent.append(emoji(token));
+      if (styleFirst) parent.append(inline(match[2], ctx, el(TAGS[match[1]])));
+      else if (match[1]) parent.append(el("code", { text: unescape(token.slice(1, -1)) }));
       else if (match[2]) parent.append(link(token, ctx));
-      else if (match[3]) parent.append(el("code", { text: unescape(inner) }));
-      else if (match[4]) parent.append(inline(inner, ctx, el("strong")));
-      else if (match[5]) parent.append(inline(inner, ctx, el("em")));
-      else parent.append(inline(inner, ctx, el("s")));
+      else parent.append(emoji(token));
       rest = rest.slice(match.index + token.length);
     }
     return parent;
@@ -122,6 +126,8 @@ const BlockKit = (() => {
           return;
         }
         list = null;
+        const quote = /^(?:&gt;|>)\s?(.*)$/.exec(line);
+        if (quote) { box.append(inline(quote[1], ctx, el("blockquote"))); return; }
         if (line) box.append(inline(line, ctx, el("span")));
         if (lineIndex < lines.length - 1) box.append(el("br"));
       });

@@ -14,11 +14,17 @@
     confirm: $("confirm"),
   };
   const params = new URLSearchParams(location.search);
+  const LAST_USER = "releasebot-console-user";
   const view = {
     state: null,
-    userId: params.get("user") || "",
+    // A permalink opened in a new tab has no user: it opens as whoever acted last here.
+    userId: params.get("user") || localStorage.getItem(LAST_USER) || "",
+    focus: params.get("message") ? { channel: params.get("channel"), ts: params.get("message"), thread: params.get("thread") } : null,
     channelId: params.get("channel") || "",
-    threadTs: null,
+    threadTs: params.get("message") ? null : params.get("thread") || null,
+    // Ephemeral messages live only as long as the page (a reload drops them, as in Slack):
+    // those given out before the page first loaded are not shown.
+    loadedTs: null,
     seen: {},            // user → channel → newest ts seen, for unread marks
     channelByUser: {},   // user → the channel they had open
     dismissedProblem: -1,
@@ -50,6 +56,14 @@
         again = false;
         const query = view.userId ? `?user_id=${encodeURIComponent(view.userId)}` : "";
         const answer = await fetch("/console/state" + query).catch(() => null);
+        if (answer && answer.status === 404 && view.userId) {
+          // A link or a remembered person from another workspace: act as the first person.
+          toast(`Nobody here has the id ${view.userId}; acting as the first person instead`);
+          localStorage.removeItem(LAST_USER);
+          view.userId = "";
+          again = true;
+          continue;
+        }
         if (answer && answer.ok) draw(await answer.json());
       } while (again);
     })();
@@ -76,12 +90,53 @@
       directory: state.directory,
       usergroups: state.usergroups,
       channelNames: Object.fromEntries(state.channels.map((c) => [c.id, c.name])),
+      openPermalink,
     };
+  }
+
+  // -- permalinks: /archives/<channel>/p<ts>[?thread_ts=<parent>] on this console's address --
+
+  function openPermalink(href) {
+    let url;
+    try { url = new URL(href, location.href); } catch (error) { return false; }
+    const found = /^\/archives\/([A-Z0-9]+)\/p(\d{7,})$/.exec(url.pathname);
+    if (url.origin !== location.origin || !found) return false;
+    const ts = `${found[2].slice(0, -6)}.${found[2].slice(-6)}`;
+    view.focus = { channel: found[1], ts, thread: url.searchParams.get("thread_ts") };
+    draw(view.state);
+    return true;
+  }
+
+  // Open the linked message's conversation and its thread (a reply's, or the message's own
+  // when it has replies), then bring the message into view, marked.
+  function goToFocus() {
+    const focus = view.focus;
+    if (!focus) return;
+    view.focus = null;
+    if (!view.state.channels.some((c) => c.id === focus.channel)) { toast("That message is in a conversation you are not in"); return; }
+    view.channelId = focus.channel;
+    const items = view.state.messages[focus.channel] || [];
+    const own = items.find((m) => m.ts === focus.ts);
+    view.threadTs = focus.thread || (own && (own.replies || []).length ? own.ts : null);
+    view.linkedTs = focus.ts;
+    markSeen(view.channelId);
+    drawSidebar();
+    drawChannel();
+    drawThread();
+    for (const list of [ui.messages, ui.threadMessages]) {
+      const item = list.querySelector(`li.message[data-ts="${CSS.escape(focus.ts)}"]`);
+      if (item) item.scrollIntoView({ block: "center" });
+    }
   }
 
   function draw(state) {
     // An answer for the user we were before a switch: a newer request is already on its way.
     if (view.userId && state.me !== view.userId) { again = true; return; }
+    if (view.loadedTs === null) view.loadedTs = parseFloat(state.latest_ts);
+    const fresh = (m) => !m.ephemeral || parseFloat(m.ts) > view.loadedTs;
+    for (const [id, items] of Object.entries(state.messages)) {
+      state.messages[id] = items.filter(fresh).map((m) => (m.replies ? { ...m, replies: m.replies.filter(fresh) } : m));
+    }
     view.state = state;
     view.userId = state.me;
     if (!state.channels.some((c) => c.id === view.channelId)) view.channelId = state.channels[0]?.id || "";
@@ -93,6 +148,16 @@
     drawChannel();
     drawThread();
     drawModal();
+    goToFocus();
+    if (view.userId) localStorage.setItem(LAST_USER, view.userId);
+  }
+
+  // Who is acting and where, in the address: a reload (or a shared link) keeps both.
+  function remember() {
+    const query = new URLSearchParams({ user: view.userId, channel: view.channelId });
+    if (view.threadTs) query.set("thread", view.threadTs);
+    const wanted = "?" + query.toString();
+    if (location.search !== wanted) history.replaceState(null, "", wanted + location.hash);
   }
 
   function drawUsers() {
@@ -194,7 +259,7 @@
       : BlockKit.mrkdwn(message.text, ctx);
     const replies = message.replies || [];
     return el("li", {
-      class: "message" + (message.ephemeral ? " ephemeral" : ""),
+      class: "message" + (message.ephemeral ? " ephemeral" : "") + (message.ts === view.linkedTs ? " linked" : ""),
       "data-ts": message.ts,
     },
     el("div", { class: "meta" }, author(message), time(message.ts),
@@ -221,7 +286,8 @@
 
   function drawThread() {
     const parent = view.threadTs && (view.state.messages[view.channelId] || []).find((m) => m.ts === view.threadTs);
-    if (!parent) { ui.thread.hidden = true; view.threadTs = null; return; }
+    if (!parent) { ui.thread.hidden = true; view.threadTs = null; remember(); return; }
+    remember();
     ui.thread.hidden = false;
     ui.threadTitle.textContent = `Thread in ${channelLabel()}`;
     ui.threadMessages.replaceChildren(messageItem(parent, { inThread: true }),
@@ -230,6 +296,7 @@
 
   function openChannel(channelId) {
     view.channelId = channelId;
+    view.linkedTs = null;
     view.threadTs = null;
     markSeen(channelId);
     draw(view.state);
@@ -311,6 +378,15 @@
           (element.options || []).map((o, i) => el("label", {},
             el("input", { type: "checkbox", value: o.value, id: `${id}-${i}`, checked: chosen.has(o.value) }), " ", plain(o.text))));
       }
+      case "multi_users_select": {
+        // The workspace's people (not the app), each a checkbox: pick any number.
+        const chosen = new Set(element.initial_users || []);
+        const people = view.state.people.filter((p) => p.id !== view.state.bot.id);
+        return el("div", { ...common, role: "group", class: "choices people", "data-kind": "many" },
+          people.map((p, i) => el("label", { class: "person" },
+            el("input", { type: "checkbox", value: p.id, id: `${id}-${i}`, checked: chosen.has(p.id), "aria-label": "@" + p.name }),
+            " @", p.name, p.title ? el("span", { class: "title", text: ` — ${p.title}` }) : null)));
+      }
       default:
         return el("span", { class: "unsupported", text: `[${element.type}]` });
     }
@@ -323,6 +399,7 @@
     const error = errors[block.block_id];
     if (error) control.setAttribute("aria-invalid", "true");
     const labelTag = control.getAttribute("role") === "group" ? "span" : "label";
+    if (labelTag === "span") control.setAttribute("aria-labelledby", id + "-label");
     return el("div", { class: "bk-input" + (error ? " invalid" : ""), "data-block": block.block_id },
       el(labelTag, labelTag === "label" ? { for: id } : { id: id + "-label" }, plain(block.label),
         block.optional ? el("span", { class: "optional", text: " (optional)" }) : null),

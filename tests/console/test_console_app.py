@@ -326,3 +326,17 @@ def test_the_event_stream_announces_changes(console_run: ConsoleRun) -> None:
                 events.append(int(line.removeprefix("data: ")))
                 break
         assert events and events[0] > first
+
+
+def test_a_permalink_opens_the_console_on_its_message_and_thread(console_run: ConsoleRun) -> None:
+    answer = httpx.get(
+        console_run.url + "/archives/C0RELEASES/p1764000000000200",
+        params={"thread_ts": "1764000000.000100", "cid": "C0RELEASES"},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["location"] == (
+        "/?channel=C0RELEASES&message=1764000000.000200&thread=1764000000.000100"
+    )
+    # Anything else under /archives is not a message link, and says so.
+    wrong = httpx.get(console_run.url + "/archives/C0RELEASES/not-a-ts")
+    assert (wrong.status_code, wrong.text) == (404, "Not a message link")

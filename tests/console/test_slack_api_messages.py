@@ -238,6 +238,13 @@ def test_permalink_and_delete(client: WebClient, workspace: Workspace) -> None:
     ts = client.chat_postMessage(channel="C0RELEASES", text="card")["ts"]
     link = client.chat_getPermalink(channel="C0RELEASES", message_ts=ts)["permalink"]
     assert link.endswith("/archives/C0RELEASES/p" + ts.replace(".", ""))
+    # A reply's permalink names its thread, as Slack's do.
+    reply = client.chat_postMessage(channel="C0RELEASES", text="reply", thread_ts=ts)["ts"]
+    link = client.chat_getPermalink(channel="C0RELEASES", message_ts=reply)["permalink"]
+    assert link.endswith(
+        f"/archives/C0RELEASES/p{reply.replace('.', '')}?thread_ts={ts}&cid=C0RELEASES"
+    )
+    client.chat_delete(channel="C0RELEASES", ts=reply)
 
     assert client.chat_delete(channel="C0RELEASES", ts=ts)["ts"] == ts
     assert workspace.history("C0RELEASES") == []

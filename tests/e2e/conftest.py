@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,12 +72,10 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
-    """`releasebot console` as built by run_console, on a free port, with its own files."""
-    # The deploy script runs in a detached runner that inherits this environment.
-    monkeypatch.setenv("DEMO_DEPLOY_SECONDS", "0")
-    monkeypatch.setenv("DEMO_STATE_DIR", str(tmp_path / "demo-state"))
+@contextmanager
+def started_demo(tmp_path: Path) -> Iterator[Demo]:
+    """`releasebot console` as built by run_console, on a free port, with its files in
+    `tmp_path` (started again on the same files, it is a restart)."""
     listener = bind(0)
     port = listener.getsockname()[1]
     config_path = tmp_path / "releasebot.toml"
@@ -95,6 +94,20 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
             yield Demo(url, bot, app.state.workspace, app.state.health, config_path)
     finally:
         bot.db.engine.dispose()
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deploy script runs in a detached runner that inherits this environment."""
+    monkeypatch.setenv("DEMO_DEPLOY_SECONDS", "0")
+    monkeypatch.setenv("DEMO_STATE_DIR", str(tmp_path / "demo-state"))
+
+
+@pytest.fixture
+def demo(tmp_path: Path, demo_env: None) -> Iterator[Demo]:
+    """`releasebot console` as built by run_console, on a free port, with its own files."""
+    with started_demo(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Demo
+from tests.e2e.conftest import ARTIFACTS, Demo
 from tests.e2e.console_page import ConsolePage
 from tests.e2e.seeding import released_to_staging
 
@@ -107,9 +107,9 @@ def test_reject_asks_for_a_reason_in_a_modal(console: ConsolePage, demo: Demo) -
     modal = console.modal("Reject R-2")
     expect(modal).to_contain_text("Tell the requester what to fix in R-2.")
 
-    # No reason: the bot keeps the modal open and says why under the field.
+    # No reason: the field is required, so Slack itself keeps the modal open, under the field.
     modal.get_by_role("button", name="Reject", exact=True).click()
-    expect(modal.get_by_role("alert")).to_have_text("say why, so the requester can fix it")
+    expect(modal.get_by_role("alert")).to_have_text("Please complete this required field.")
 
     modal.get_by_label("Reason").fill("p99 latency doubled in staging; see the checkout dashboard")
     modal.get_by_role("button", name="Reject", exact=True).click()
@@ -120,3 +120,35 @@ def test_reject_asks_for_a_reason_in_a_modal(console: ConsolePage, demo: Demo) -
     expect(card.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     thread = console.thread_of(card)
     expect(thread).to_contain_text("@bob rejected R-2: p99 latency doubled in staging")
+
+
+def test_approval_dms_show_the_outcome_instead_of_buttons_once_decided(
+    console: ConsolePage, demo: Demo
+) -> None:
+    released_to_staging(demo.bot, "1.4.2")
+    console.send("/release plan checkout 1.4.2 to production")
+    card = console.card("R-2")
+    expect(card).to_contain_text("Awaiting approval")
+
+    # Carol is asked in her DM, with live buttons.
+    console.act_as("carol")
+    console.open_channel("releasebot")
+    request = console.messages.locator("li.message").filter(has_text="asks for your approval")
+    expect(request).to_contain_text("0 of 2 approvals")
+    expect(request.get_by_role("button", name="Approve", exact=True)).to_be_visible()
+
+    # Alice and Bob approve on the card.
+    for approver in ("alice", "bob"):
+        console.act_as(approver)
+        console.open_channel("#releases")
+        console.click(card, "Approve", confirm="Approve")
+    expect(card).to_contain_text("2 of 2 approvals")
+
+    # Carol's DM now says so, and has no buttons left to press.
+    console.act_as("carol")
+    console.open_channel("releasebot")
+    expect(request).to_contain_text("2 of 2 approvals")
+    expect(request).to_contain_text("Approved — nothing more to decide here.")
+    expect(request.get_by_role("button")).to_have_count(0)
+    expect(request).to_contain_text("(edited)")
+    console.page.screenshot(path=str(ARTIFACTS / "console-approval-dm-after-decision.png"))

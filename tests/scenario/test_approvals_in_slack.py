@@ -61,7 +61,7 @@ def test_two_approvers_click_and_the_card_updates_in_place(
     # Approved, but QA has not signed off: the card says so instead of offering Deploy.
     assert buttons(card) == ["Cancel"]
     assert (
-        "*Before R-2 can deploy:*\n:white_square: QA sign-off must be ticked by <@U0QA>"
+        "*Before R-2 can deploy:*\n:white_large_square: QA sign-off must be ticked by <@U0QA>"
         in card_text(card)
     )
     assert slack.thread(card) == [
@@ -267,6 +267,6 @@ def test_a_new_version_drops_the_qa_sign_off_of_the_old_one(
     slack.settle()
 
     card = slack.card("R-2")
-    assert ":white_square: QA sign-off — <@U0QA>" in card_text(card)
+    assert ":white_large_square: QA sign-off — <@U0QA>" in card_text(card)
     assert "QA sign-off must be ticked by <@U0QA>" in card_text(card)
     assert "'QA sign-off' (<@U0QA>)" in slack.thread(card)[-1]

@@ -79,7 +79,7 @@ def test_a_new_version_reopens_the_sign_offs_of_the_old_one(slack: SlackDriver) 
         "Smoke tests reviewed": None,
     }
     card = slack.card("R-3")
-    assert ":white_square: QA sign-off — <@U0QA>" in card_text(card)
+    assert ":white_large_square: QA sign-off — <@U0QA>" in card_text(card)
     assert ":ballot_box_with_check: Change ticket filed — @sre" in card_text(card)
     assert slack.thread(card)[-1] == (
         ":leftwards_arrow_with_hook: R-3 now releases `1.4.3` instead of `1.4.2`, so what was "

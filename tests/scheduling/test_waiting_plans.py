@@ -199,7 +199,7 @@ def test_the_card_shows_every_hold_and_offers_deploy_only_when_none_is_left(
     slack.settle()
     assert (
         "*Before R-2 can deploy:*\n"
-        ":white_square: QA sign-off must be ticked by <@U0QA>\n"
+        ":white_large_square: QA sign-off must be ticked by <@U0QA>\n"
         ":hourglass_flowing_sand: 2 more approvals"
     ) in card_text(slack.card("R-2"))
 
@@ -208,7 +208,7 @@ def test_the_card_shows_every_hold_and_offers_deploy_only_when_none_is_left(
     slack.settle()
     card = slack.card("R-2")
     assert (
-        "*Before R-2 can deploy:*\n:white_square: QA sign-off must be ticked by <@U0QA>"
+        "*Before R-2 can deploy:*\n:white_large_square: QA sign-off must be ticked by <@U0QA>"
     ) in card_text(card)
     assert "more approval" not in card_text(card)
     assert buttons(card) == ["Cancel"]
