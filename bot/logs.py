@@ -13,7 +13,15 @@ _SECRET = re.compile(
 )
 
 
-QUIET_LIBRARIES = ("slack_sdk", "slack_bolt", "apscheduler", "alembic", "uvicorn.access")
+QUIET_LIBRARIES = (
+    "slack_sdk",
+    "slack_bolt",
+    "apscheduler",
+    "alembic",
+    "uvicorn.access",
+    # One INFO line per request: every check measurement and backend poll, dozens a minute.
+    "httpx",
+)
 
 
 def redact(text: str) -> str:

@@ -52,3 +52,18 @@ def test_the_console_terminal_gets_one_readable_line_per_record() -> None:
     assert line.endswith(
         "warning R-3 posted the card again (RuntimeError: slack said ratelimited for [redacted])"
     )
+
+
+def test_libraries_speak_only_when_something_is_wrong() -> None:
+    from bot.logs import configure
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure()
+        # httpx logs every request at INFO: each check measurement and backend poll.
+        for chatty in ("httpx", "apscheduler", "slack_sdk", "alembic"):
+            assert not logging.getLogger(chatty).isEnabledFor(logging.INFO), chatty
+            assert logging.getLogger(chatty).isEnabledFor(logging.WARNING), chatty
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
