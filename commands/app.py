@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
@@ -15,6 +16,18 @@ from commands import actions, modals, release
 from commands.journal_runner import JournalRunner
 
 log = logging.getLogger(__name__)
+
+
+class _SameTokenNotice(logging.Filter):
+    """Drop Bolt's start-up warning that `token` is unused because a `client` was given.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns whenever a client is
+    passed too; ours is built from that same token (and a base URL Bolt cannot take), so the
+    warning told operators about nothing wrong on every start.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def build_app(
@@ -26,6 +39,9 @@ def build_app(
     executor: Executor | None = None,
 ) -> App:
     """A Bolt app for one workspace, talking to Slack (or the console) through `client`."""
+    bolt_log = logging.getLogger("releasebot.bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in bolt_log.filters):
+        bolt_log.addFilter(_SameTokenNotice())
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -33,7 +49,7 @@ def build_app(
         process_before_response=True,
         token_verification_enabled=False,
         listener_executor=executor,
-        logger=logging.getLogger("releasebot.bolt"),
+        logger=bolt_log,
     )
 
     @app.middleware

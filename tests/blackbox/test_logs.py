@@ -37,3 +37,9 @@ def test_each_message_delivered_is_one_line_with_its_plan(shared: Shared) -> Non
     assert len(delivered) == len(sent)
     assert {r.get("plan_id") for r in delivered} == {1}
     assert not [r for r in bot.log_records() if str(r.get("logger", "")).startswith("apscheduler")]
+
+
+def test_a_clean_start_warns_of_nothing(shared: Shared) -> None:
+    # Bolt used to warn on every start that `token` is unused because a client is given.
+    started = [r for r in shared.bot.log_records() if r.get("logger") == "releasebot.bolt"]
+    assert not [r for r in started if r.get("level") == "warning"], started
