@@ -380,9 +380,11 @@ class Deployment:
         """Where deploy.sh records its calls."""
         return self.root / "calls"
 
-    def write(self, *, check_url: str, pause: str = "1s") -> None:
-        """Write releasebot.toml, deploy.sh and the changelog repository."""
-        (self.root / "releasebot.toml").write_text(CONFIG.format(check_url=check_url, pause=pause))
+    def write(self, *, check_url: str, pause: str = "1s", extra: str = "") -> None:
+        """Write releasebot.toml (with `extra` TOML appended), deploy.sh and the changelog."""
+        (self.root / "releasebot.toml").write_text(
+            CONFIG.format(check_url=check_url, pause=pause) + extra
+        )
         script = self.root / "deploy.sh"
         script.write_text(DEPLOY_SH)
         script.chmod(0o755)
@@ -521,13 +523,20 @@ class ShippedBot:
         """Where the bot listens."""
         return f"http://127.0.0.1:{self.port}"
 
-    def run(self, *args: str, timeout: float = 60, unset: tuple[str, ...] = ()) -> Finished:
+    def run(
+        self,
+        *args: str,
+        timeout: float = 60,
+        unset: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Finished:
         """Run a sub-command to its end (`migrate`, or one expected to refuse to start);
-        `unset` leaves variables out (no SLACK_* for the offline console)."""
+        `unset` leaves variables out (no SLACK_* for the offline console), `env` adds or
+        replaces documented ones (another RELEASEBOT_CONFIG)."""
         done = subprocess.run(
             [str(releasebot_executable()), *args],
             cwd=self.cwd,
-            env={k: v for k, v in self.env.items() if k not in unset},
+            env={k: v for k, v in {**self.env, **(env or {})}.items() if k not in unset},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.blackbox.harness import CheckTarget, Deployment, FakeSlack, ShippedBot, eventually
 
+UNDO = "nothing was released before; undoing 1.4.2"
+
 
 def test_a_failing_check_rolls_back_and_alerts_releases_and_oncall(
     bot: ShippedBot, slack: FakeSlack, deployment: Deployment, target: CheckTarget
@@ -22,8 +24,23 @@ def test_a_failing_check_rolls_back_and_alerts_releases_and_oncall(
         )[0]
         for shown in ("*R-1*", "automatically", "checkout-health failed", "HTTP 503"):
             assert shown in alert.text, alert.text
+        # Issue 14.1: a first release has nothing to go back to, and every message says so.
+        assert UNDO in alert.text, alert.text
     assert target.seen() >= 1
     calls = deployment.deploy_calls()
     assert [call.action for call in calls] == ["deploy", "rollback"]
     assert calls[0].argv == ["checkout", "1.4.2", "staging", "10"]
     assert all(call.env["RELEASE_ID"] == "R-1" for call in calls)
+    # The rollback undoes 1.4.2 (weight 0); it never sends the failing version to everyone.
+    undo = calls[-1]
+    assert undo.argv == ["checkout", "1.4.2", "staging", "0"]
+    assert (undo.env["RELEASE_VERSION"], undo.env["RELEASE_WEIGHT"]) == ("1.4.2", "0")
+    assert undo.env["RELEASE_PREVIOUS_VERSION"] == ""
+    assert all(call.argv[-1] != "100" for call in calls)
+    assert UNDO in str(card.blocks), card.blocks
+    eventually(
+        lambda: any(
+            UNDO in line or "nothing was released before" in line for line in slack.thread(card)
+        ),
+        what="the undo in the card's thread",
+    )
