@@ -11,6 +11,7 @@ posts to response URLs, HTTP statuses, the deploy command's calls, the process's
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -74,11 +75,29 @@ def eventually(
         time.sleep(poll)
 
 
+# Each pytest-xdist worker hands out ports from its own block below Linux's ephemeral range
+# (32768+), in order. A port from `bind(0)` is free only until the bot binds it a second or
+# two later; another worker's bot could take it meanwhile, and this worker's health check
+# would then be answered by that other bot. Blocks of their own rule that out.
+_PORT_BLOCK = 1000
+_PORT_BASE = 20000
+_ports = itertools.count()
+
+
 def free_port() -> int:
-    """A port nothing listens on right now (the bot binds it itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on right now (the bot binds it itself), this worker's own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    base = _PORT_BASE + (index % 12) * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = base + next(_ports) % _PORT_BLOCK
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {base} to {base + _PORT_BLOCK - 1}")
 
 
 # -- the far side: Slack ---------------------------------------------------------------------
