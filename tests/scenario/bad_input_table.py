@@ -42,6 +42,10 @@ NOT_A_TIME = (
     "+30m, +2h, +1d"
 )
 NOT_A_PLAN = "that button does not belong to a release plan"
+VERSION_RULE = (
+    "is not a valid version: use letters, digits and . _ / + @ : -, like 1.4.2, v2.0.0-rc.1 or "
+    "2026.11.26+build.7 (no part between slashes may be empty or start with - or ., and no ..)"
+)
 
 
 def cmd(given: str, answer: str, *, user: str = "U0REQUESTER", setup: str = NOTHING) -> Bad:
@@ -64,6 +68,16 @@ ROWS: list[Bad] = [
     ),
     cmd("plan checkout 1.4.2 to staging after R-99", "there is no plan R-99"),
     cmd("plan checkout 1.4.2 to staging at someday", NOT_A_TIME),
+    # A version is handed to the deploy command: nothing option- or path-like gets that far.
+    cmd("plan checkout --help to staging", f"'--help' {VERSION_RULE}"),
+    cmd("plan checkout -rf to staging", f"'-rf' {VERSION_RULE}"),
+    cmd("plan checkout ../../etc/passwd to staging", f"'../../etc/passwd' {VERSION_RULE}"),
+    cmd("edit R-1 version ../x", f"'../x' {VERSION_RULE}", setup=STAGING_PLAN),
+    cmd(
+        "plan checkout 1.4.2 to staging at 2025-11-24T16:00",
+        "the window would start in the past (2025-11-24 16:00 UTC); give `at now` to open it "
+        "now, or a later time",
+    ),
     cmd("deploy", "missing the plan id, like R-12"),
     cmd("deploy R-99", "there is no plan R-99"),
     cmd("deploy R-x", "expected a plan id like R-12, got 'R-x'"),
@@ -194,13 +208,13 @@ ROWS: list[Bad] = [
     Bad(
         "modal",
         "version `1.4 2`",
-        "new_version: a version is one word of up to 128 characters (tag, sha, 1.4.2)",
+        f"new_version: '1.4 2' {VERSION_RULE}",
         detail={"new_service": "checkout", "new_version": "1.4 2", "new_environment": "staging"},
     ),
     Bad(
         "modal",
         "the window closes before it opens",
-        "new_window_end: the window ends before it starts; give an `until` after the `at`",
+        "new_window_end: the window must close after it opens",
         detail={
             "new_service": "checkout",
             "new_version": "1.4.2",

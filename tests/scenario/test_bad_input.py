@@ -195,14 +195,19 @@ def _snapshot(slack: SlackDriver, far: Far, calls: Path) -> Snapshot:
 # -- sending the bad input -----------------------------------------------------------------
 
 
+def _as_seen(mrkdwn: str) -> str:
+    """What Slack shows for mrkdwn text: its three escapes read as the characters."""
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _send(slack: SlackDriver, far: Far, row: Bad) -> str:
     before = len(slack.ephemerals(row.user))
     if row.surface == "slash command":
         ack = slack.command(row.user, row.given.removeprefix("/release "))
         slack.settle()
         if ack.get("text"):
-            return str(ack["text"])
-        return "\n".join(slack.ephemerals(row.user)[before:])
+            return _as_seen(str(ack["text"]))
+        return _as_seen("\n".join(slack.ephemerals(row.user)[before:]))
     if row.surface == "button":
         card = slack.card(str(row.detail["card"]))
         action_id = str(row.detail["action_id"])
@@ -241,7 +246,7 @@ def _send(slack: SlackDriver, far: Far, row: Bad) -> str:
             response = slack.click(row.user, card, action_id)
         assert response.status == 200, response.body
         slack.settle()
-        return "\n".join(slack.ephemerals(row.user)[before:])
+        return _as_seen("\n".join(slack.ephemerals(row.user)[before:]))
     if row.surface == "modal":
         response = slack.submit(
             row.user, {key: {"value": value} for key, value in row.detail.items()}
