@@ -287,8 +287,6 @@ class RolloutEngine:
             stage.status = StageStatus.STARTING
             stage.attempts += 1
             stage.started_at = now
-            released = released_handle(session, plan, stage)
-            return self._start_work(plan, stage, total=stage_count(rows), released=released)
         if stage.status == StageStatus.STARTING:
             released = released_handle(session, plan, stage)
             return self._start_work(plan, stage, total=stage_count(rows), released=released)
