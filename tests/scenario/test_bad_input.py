@@ -14,23 +14,20 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
-from starlette.applications import Starlette
 
-from bot.bootstrap import SlackCredentials, build
 from bot.cli import check_config
 from bot.config import ReleasebotConfig, load_config
-from bot.http import hook_routes
 from bot.settings import Settings
 from console import payloads
-from console.slack_api import Workspace, create_slack_api_app
-from console.testing import ManualClock, running_server
+from console.slack_api import Workspace
+from console.testing import ManualClock
 from integrations.deploy.webhook import sign
 from scripts.bad_input_doc import DOC, render
 from tests.scenario.bad_input_table import (
@@ -41,11 +38,11 @@ from tests.scenario.bad_input_table import (
     Bad,
 )
 from tests.scenario.conftest import Health
-from tests.scenario.driver import SIGNING_SECRET, InlineExecutor, SlackDriver
+from tests.scenario.driver import SlackDriver
 from tests.scenario.releases import plan, release_checkout
+from tests.scenario.webhooks import SECRET, DeployService, bot_with_deploy_hooks
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "releasebot.toml"
-SECRET = "deploy-service-shared-secret"
 DEPLOYER = "https://deployer.internal/releasebot"
 SEARCH = f"""
 [services.search]
@@ -60,17 +57,6 @@ BOOKKEEPING = {"command_journal", "inbound_request", "write_probe"}
 # Web API methods that change what people see (an ephemeral answer is not one of them).
 VISIBLE = {"chat.postMessage", "chat.update", "chat.delete", "views.open", "views.update"}
 RECORD = os.environ.get("BAD_INPUT_RECORD") == "1"
-
-
-@dataclass
-class DeployService:
-    """The webhook deploy service: records each POST; its callback URL names the token."""
-
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(json.loads(request.content))
-        return httpx.Response(202, json={"url": "https://deployer.internal/runs/1"})
 
 
 @pytest.fixture
@@ -107,7 +93,6 @@ def slack(
     monkeypatch: pytest.MonkeyPatch,
     far: dict[str, Any],
 ) -> Iterator[SlackDriver]:
-    monkeypatch.setenv("RELEASEBOT_WEBHOOK_SECRET", SECRET)
     service = DeployService()
 
     def route(request: httpx.Request) -> httpx.Response:
@@ -115,32 +100,18 @@ def slack(
             return service.handler(request)
         return health.handler(request)
 
-    http = httpx.Client(transport=httpx.MockTransport(route))
-    with running_server(create_slack_api_app(workspace)) as url:
-        bot = build(
-            Settings(
-                DATABASE_URL=database_url,
-                RELEASEBOT_STATE_DIR=str(tmp_path / "state"),
-                RELEASEBOT_PUBLIC_URL="http://releasebot.internal",
-            ),
-            http=http,
-            credentials=SlackCredentials(
-                bot_token=workspace.bot_token, signing_secret=SIGNING_SECRET, api_url=url + "/api/"
-            ),
-            config=config,
-            clock=clock,
-            executor=InlineExecutor(),
-        )
-        hooks = Starlette(
-            routes=hook_routes(
-                bot.db, clock=clock, secret_of=bot.backends.webhook_secret, on_callback=lambda: None
-            )
-        )
-        with running_server(hooks) as hooks_url:
-            far["far"] = Far(hooks=hooks_url, service=service, clock=clock)
-            yield SlackDriver(bot=bot, workspace=workspace, api_url=url, clock=clock)
-        bot.db.engine.dispose()
-    http.close()
+    with bot_with_deploy_hooks(
+        workspace=workspace,
+        database_url=database_url,
+        config=config,
+        clock=clock,
+        service=service,
+        state_dir=tmp_path / "state",
+        monkeypatch=monkeypatch,
+        route=route,
+    ) as driver:
+        far["far"] = Far(hooks=service.hooks, service=service, clock=clock)
+        yield driver
 
 
 # -- setting the scene ---------------------------------------------------------------------

@@ -7,28 +7,19 @@ learns its callback URL from releasebot's signed POST, and calls back over real 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import select
-from starlette.applications import Starlette
 
-from bot.bootstrap import SlackCredentials, build
 from bot.config import ReleasebotConfig, load_config
-from bot.http import hook_routes
 from bot.models import DeployCallback, DeploymentStage, PlanState
-from bot.settings import Settings
-from console.slack_api import Workspace, create_slack_api_app
-from console.testing import ManualClock, running_server
-from integrations.deploy.webhook import sign
-from tests.scenario.driver import SIGNING_SECRET, InlineExecutor, SlackDriver, card_text
+from console.slack_api import Workspace
+from console.testing import ManualClock
+from tests.scenario.driver import SlackDriver, card_text
+from tests.scenario.webhooks import SECRET, DeployService, bot_with_deploy_hooks
 
-SECRET = "deploy-service-shared-secret"
 DEPLOYER = "https://deployer.internal/releasebot"
 CONFIG = f"""
 timezone = "UTC"
@@ -41,38 +32,6 @@ approvals = {{ required = 0 }}
 backend = "webhook"
 url = "{DEPLOYER}"
 """
-
-
-@dataclass
-class DeployService:
-    """The team's deploy service: records each signed POST and calls releasebot back."""
-
-    hooks: str = ""
-    clock: ManualClock | None = None
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(json.loads(request.content))
-        return httpx.Response(202, json={"url": "https://deployer.internal/runs/1"})
-
-    def signed(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-        assert self.clock is not None
-        body = json.dumps(payload).encode()
-        timestamp = str(int(self.clock.now().timestamp()))
-        return body, {
-            "X-Releasebot-Timestamp": timestamp,
-            "X-Releasebot-Signature": sign(SECRET, timestamp, body),
-        }
-
-    def call_back(self, deployment: int, **payload: Any) -> httpx.Response:
-        """Send a callback about the `deployment`-th POST this service received."""
-        body, headers = self.signed(payload)
-        return self.post(deployment, body, headers)
-
-    def post(self, deployment: int, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        url = str(self.received[deployment]["callback_url"])
-        path = url.removeprefix("http://releasebot.internal")
-        return httpx.post(self.hooks + path, content=body, headers=headers)
 
 
 @pytest.fixture
@@ -96,37 +55,16 @@ def slack(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SlackDriver]:
-    monkeypatch.setenv("RELEASEBOT_WEBHOOK_SECRET", SECRET)
-    http = httpx.Client(transport=httpx.MockTransport(deploy_service.handler))
-    with running_server(create_slack_api_app(workspace)) as url:
-        bot = build(
-            Settings(
-                DATABASE_URL=database_url,
-                RELEASEBOT_STATE_DIR=str(tmp_path / "state"),
-                RELEASEBOT_PUBLIC_URL="http://releasebot.internal",
-            ),
-            http=http,
-            credentials=SlackCredentials(
-                bot_token=workspace.bot_token, signing_secret=SIGNING_SECRET, api_url=url + "/api/"
-            ),
-            config=config,
-            clock=clock,
-            executor=InlineExecutor(),
-        )
-        hooks = Starlette(
-            routes=hook_routes(
-                bot.db,
-                clock=clock,
-                secret_of=bot.backends.webhook_secret,
-                on_callback=lambda: None,
-                redact=bot.backends.redact,  # as releasebot_routes wires it
-            )
-        )
-        with running_server(hooks) as hooks_url:
-            deploy_service.hooks, deploy_service.clock = hooks_url, clock
-            yield SlackDriver(bot=bot, workspace=workspace, api_url=url, clock=clock)
-        bot.db.engine.dispose()
-    http.close()
+    with bot_with_deploy_hooks(
+        workspace=workspace,
+        database_url=database_url,
+        config=config,
+        clock=clock,
+        service=deploy_service,
+        state_dir=tmp_path / "state",
+        monkeypatch=monkeypatch,
+    ) as driver:
+        yield driver
 
 
 def test_a_replayed_or_late_callback_cannot_turn_a_failed_stage_into_a_release(
