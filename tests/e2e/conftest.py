@@ -8,7 +8,7 @@ are shortened, the demo deploy script, and the console's demo health endpoint. T
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,13 +73,16 @@ def browser() -> Iterator[Browser]:
 
 
 @contextmanager
-def started_demo(tmp_path: Path) -> Iterator[Demo]:
+def started_demo(
+    tmp_path: Path, *, edit_config: Callable[[str], str] = lambda text: text
+) -> Iterator[Demo]:
     """`releasebot console` as built by run_console, on a free port, with its files in
-    `tmp_path` (started again on the same files, it is a restart)."""
+    `tmp_path` (started again on the same files, it is a restart); `edit_config` may change
+    the demo config's text first."""
     listener = bind(0)
     port = listener.getsockname()[1]
     config_path = tmp_path / "releasebot.toml"
-    config_path.write_text(demo_config_text(port))
+    config_path.write_text(edit_config(demo_config_text(port)))
     database_url = f"sqlite:///{tmp_path / 'releasebot.db'}"
     upgrade(database_url)
     settings = Settings(

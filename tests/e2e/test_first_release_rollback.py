@@ -15,11 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.migrate import upgrade
-from bot.settings import Settings
-from console.run import bind, build_console_stack
-from console.testing import running_server
-from tests.e2e.conftest import REPO, Demo, demo_config_text
+from tests.e2e.conftest import REPO, Demo, started_demo
 from tests.e2e.console_page import ROLLOUT_TIMEOUT_MS, ConsolePage
 
 pytestmark = pytest.mark.browser
@@ -38,34 +34,19 @@ def calls(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calls: Path) -> Iterator[Demo]:
+def demo(tmp_path: Path, demo_env: None, calls: Path) -> Iterator[Demo]:
     """The e2e console stack, with the demo deploy script behind a recording wrapper."""
-    monkeypatch.setenv("DEMO_DEPLOY_SECONDS", "0")
-    monkeypatch.setenv("DEMO_STATE_DIR", str(tmp_path / "demo-state"))
     wrapper = tmp_path / "deploy.sh"
     wrapper.write_text(RECORDER.format(log=calls, script=REPO / "demo" / "deploy.sh"))
     wrapper.chmod(0o755)
-    listener = bind(0)
-    port = listener.getsockname()[1]
-    config_path = tmp_path / "releasebot.toml"
-    text = demo_config_text(port)
     script = f'"{REPO / "demo" / "deploy.sh"}"'
-    assert script in text
-    config_path.write_text(text.replace(script, f'"{wrapper}"'))
-    database_url = f"sqlite:///{tmp_path / 'releasebot.db'}"
-    upgrade(database_url)
-    settings = Settings(
-        DATABASE_URL=database_url,
-        RELEASEBOT_CONFIG=config_path,
-        RELEASEBOT_STATE_DIR=tmp_path / "var",
-        PORT=port,
-    )
-    app, bot = build_console_stack(settings, port=port)
-    try:
-        with running_server(app, listener=listener) as url:
-            yield Demo(url, bot, app.state.workspace, app.state.health, config_path)
-    finally:
-        bot.db.engine.dispose()
+
+    def behind_the_wrapper(text: str) -> str:
+        assert script in text
+        return text.replace(script, f'"{wrapper}"')
+
+    with started_demo(tmp_path, edit_config=behind_the_wrapper) as running:
+        yield running
 
 
 def _calls(log: Path) -> list[dict[str, str]]:
