@@ -16,6 +16,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from bot.clock import ensure_utc
+from console.models import JsonDict, Message
+from console.payloads import Sender, block_actions
 from console.settings import ConsoleSettings
 from console.workspace import Workspace
 
@@ -143,3 +145,36 @@ class ConsoleRun:
         answer = httpx.get(self.url + "/console/state", params={"user_id": user_id})
         answer.raise_for_status()
         return dict(answer.json())
+
+
+def sender_in(workspace: Workspace, user_id: str) -> Sender:
+    """Who a signed request comes from, as Slack names a member of `workspace`."""
+    return Sender(
+        user_id=user_id,
+        user_name=user_id.lower(),
+        team_id=workspace.team_id,
+        team_domain=workspace.team_domain,
+        api_app_id=workspace.app_id,
+    )
+
+
+def click_payload(
+    workspace: Workspace, *, user_id: str, message: Message, action: JsonDict, api_url: str
+) -> JsonDict:
+    """The block_actions payload Slack sends when `user_id` clicks `action` on `message`."""
+    channel = workspace.channel(message.channel)
+    return block_actions(
+        sender_in(workspace, user_id),
+        action=action,
+        trigger_id=workspace.issue_trigger_id(user_id),
+        channel=(channel.id, channel.name),
+        message={
+            "type": "message",
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        },
+        response_url=workspace.issue_response_url(
+            base_url=api_url, channel_id=channel.id, user_id=user_id, source_ts=message.ts
+        ),
+    )

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from console import payloads
 from console.models import Message
 from console.slack_api import Workspace, create_slack_api_app
-from console.testing import running_server
+from console.testing import click_payload, running_server, sender_in
 
 T = TypeVar("T")
 
@@ -138,13 +138,7 @@ class FakeSlack:
 
     def sender(self, user_id: str) -> payloads.Sender:
         """Who a request comes from, as Slack names them."""
-        return payloads.Sender(
-            user_id=user_id,
-            user_name=user_id.lower(),
-            team_id=self.workspace.team_id,
-            team_domain=self.workspace.team_domain,
-            api_app_id=self.workspace.app_id,
-        )
+        return sender_in(self.workspace, user_id)
 
     def history(self, channel: str) -> list[Message]:
         """Top-level messages in a channel, oldest first."""
@@ -686,21 +680,8 @@ class ShippedBot:
         self, slack: FakeSlack, user_id: str, message: Message, action: dict[str, Any]
     ) -> httpx.Response:
         """Send a block_actions payload for `action` on `message`."""
-        channel = slack.workspace.channel(message.channel)
-        payload = payloads.block_actions(
-            slack.sender(user_id),
-            action=action,
-            trigger_id=slack.workspace.issue_trigger_id(user_id),
-            channel=(channel.id, channel.name),
-            message={
-                "type": "message",
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-            },
-            response_url=slack.workspace.issue_response_url(
-                base_url=slack.url, channel_id=channel.id, user_id=user_id, source_ts=message.ts
-            ),
+        payload = click_payload(
+            slack.workspace, user_id=user_id, message=message, action=action, api_url=slack.url
         )
         return self.post_signed(payloads.interaction_body(payload))
 

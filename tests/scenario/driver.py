@@ -19,7 +19,7 @@ from bot.plans import get_plan
 from console import payloads
 from console.models import Message
 from console.slack_api import Workspace
-from console.testing import ManualClock
+from console.testing import ManualClock, click_payload, sender_in
 
 SIGNING_SECRET = "scenario-signing-secret"
 P = ParamSpec("P")
@@ -71,13 +71,7 @@ class SlackDriver:
     responses: list[BoltResponse] = field(default_factory=list)
 
     def sender(self, user_id: str) -> payloads.Sender:
-        return payloads.Sender(
-            user_id=user_id,
-            user_name=user_id.lower(),
-            team_id=self.workspace.team_id,
-            team_domain=self.workspace.team_domain,
-            api_app_id=self.workspace.app_id,
-        )
+        return sender_in(self.workspace, user_id)
 
     def dispatch(self, body: str, *, headers: dict[str, str] | None = None) -> BoltResponse:
         signed = payloads.signed_headers(SIGNING_SECRET, body, datetime.now(UTC))
@@ -124,21 +118,8 @@ class SlackDriver:
         action = payloads.clicked_action(
             element, block_id=block_id or "", action_ts=f"{datetime.now(UTC).timestamp():.6f}"
         )
-        channel = self.workspace.channel(message.channel)
-        payload = payloads.block_actions(
-            self.sender(user_id),
-            action=action,
-            trigger_id=self.workspace.issue_trigger_id(user_id),
-            channel=(channel.id, channel.name),
-            message={
-                "type": "message",
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-            },
-            response_url=self.workspace.issue_response_url(
-                base_url=self.api_url, channel_id=channel.id, user_id=user_id, source_ts=message.ts
-            ),
+        payload = click_payload(
+            self.workspace, user_id=user_id, message=message, action=action, api_url=self.api_url
         )
         return self.dispatch(payloads.interaction_body(payload))
 

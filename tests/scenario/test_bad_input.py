@@ -27,7 +27,7 @@ from bot.config import ReleasebotConfig, load_config
 from bot.settings import Settings
 from console import payloads
 from console.slack_api import Workspace
-from console.testing import ManualClock
+from console.testing import ManualClock, click_payload
 from integrations.deploy.webhook import sign
 from scripts.bad_input_doc import DOC, render
 from tests.scenario.bad_input_table import (
@@ -193,24 +193,12 @@ def _send(slack: SlackDriver, far: Far, row: Bad) -> str:
             action = payloads.clicked_action(
                 forged, block_id=block_id or "", action_ts=f"{time.time():.6f}"
             )
-            channel = slack.workspace.channel(card.channel)
-            payload = payloads.block_actions(
-                slack.sender(row.user),
+            payload = click_payload(
+                slack.workspace,
+                user_id=row.user,
+                message=card,
                 action=action,
-                trigger_id=slack.workspace.issue_trigger_id(row.user),
-                channel=(channel.id, channel.name),
-                message={
-                    "type": "message",
-                    "ts": card.ts,
-                    "text": card.text,
-                    "blocks": card.blocks,
-                },
-                response_url=slack.workspace.issue_response_url(
-                    base_url=slack.api_url,
-                    channel_id=channel.id,
-                    user_id=row.user,
-                    source_ts=card.ts,
-                ),
+                api_url=slack.api_url,
             )
             response = slack.dispatch(payloads.interaction_body(payload))
         else:
