@@ -55,7 +55,9 @@ MEASURED_PATHS = ("bot", "commands", "console", "migrations", "releasebot.toml")
 LIST_LIMIT = 25
 QUIET_SHARE = 0.15
 OPEN_LOOP_CONNECTIONS = 64
-QUIET_SAMPLE_SECONDS = 3.0  # bot.plans.LIST_LIMIT: the list shows the newest 25 active plans
+QUIET_SAMPLE_SECONDS = (
+    3.0  # bot.release.plans.LIST_LIMIT: the list shows the newest 25 active plans
+)
 
 Check = Callable[[str, httpx.Response], str | None]
 

@@ -1,7 +1,7 @@
 """The baseline: a bare Bolt app answering `/release` with a short ephemeral, served like the bot.
 
 Run as `python -m bench.bare_bolt` with SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL and
-PORT set. The route is bot/http.py's own shape (body → BoltRequest → `app.dispatch` in the
+PORT set. The route is bot/app/http.py's own shape (body → BoltRequest → `app.dispatch` in the
 threadpool), so the gap to `releasebot serve` is what the bot adds, not how it is served.
 """
 
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import logs
+from bot.app import logs
 
 BARE_ANSWER = "bare bolt: ok"
 
@@ -41,7 +41,7 @@ def bare_app(*, bot_token: str, signing_secret: str, api_url: str) -> App:
 
 
 def http_app(app: App) -> Starlette:
-    """One route, `POST /slack/events`, dispatching exactly as bot/http.py does."""
+    """One route, `POST /slack/events`, dispatching exactly as bot/app/http.py does."""
 
     async def events(request: Request) -> Response:
         body = await request.body()

@@ -3,7 +3,7 @@
 `python -m bench.jobs_three_processes [--jobs 1000] [--processes 3]` makes a fresh, migrated
 PostgreSQL database on 127.0.0.1, owes `--jobs` jobs already due, starts `--processes` copies of
 itself as job runner processes (the real `JobRunner`; the job's effect is one audit row written
-in the job's own transaction, as in tests/scheduling/test_exactly_once.py), releases them at
+in the job's own transaction, as in tests/integration/timing/test_exactly_once.py), releases them at
 once when all are connected, and reports the wall time, each process's share, and how many jobs
 ran twice or never. It does this once with the runner's default claim size and once with small
 claims that make the processes fight over the same rows, prints the figures and rewrites the
@@ -33,12 +33,12 @@ from bench import seed
 from bench.ack_latency import machine
 from bench.report import record
 from bench.scheduler_latency import code_version
-from bot import audit
-from bot.clock import SystemClock
-from bot.db import Database, make_engine
-from bot.migrate import upgrade
-from bot.models import AuditEvent, ScheduledJob
-from bot.scheduler import JobResult, JobRunner, done
+from bot.app.migrate import upgrade
+from bot.domain.clock import SystemClock
+from bot.store import audit
+from bot.store.db import Database, make_engine
+from bot.store.models import AuditEvent, ScheduledJob
+from bot.timing.scheduler import JobResult, JobRunner, done
 
 SECTION = "## Jobs on three processes (issue 6)"
 KIND = "bench.count"
@@ -190,7 +190,8 @@ def section(results: list[Result], command: str, load: str) -> str:
         "transaction per job that re-locks the row and commits `done_at` with the job's effect: "
         "one audit row). The processes connect first and are released together; time runs from "
         "that moment to the last exit. Duplicates = jobs with more than one audit row; missing = "
-        "jobs without one or not marked done. `tests/scheduling/test_exactly_once.py` asserts "
+        "jobs without one or not marked done. `tests/integration/timing/test_exactly_once.py` "
+        "asserts "
         "the same on every test run.",
         "",
         "| claim size | jobs | processes | wall s | jobs/s | share per process | ran twice "

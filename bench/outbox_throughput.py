@@ -2,7 +2,8 @@
 
 `python -m bench.outbox_throughput [--channels 50] [--per-channel 20]` makes a fresh database
 (PostgreSQL on 127.0.0.1, then a temporary SQLite file), owes the messages with
-`bot.outbox.owe_message` in one transaction, and lets the real `OutboxDispatcher` (its own
+`bot.notify.outbox.owe_message` "
+        f"in one transaction, and lets the real `OutboxDispatcher` (its own
 delivery thread, the system clock) deliver them through the real Slack adapter
 (`commands.slack_port.WebApiSlack` over a slack_sdk `WebClient`) to the local Slack Web API
 stand-in, which answers 429 whenever a channel gets more than one message a second. It measures
@@ -40,11 +41,11 @@ from bench import seed
 from bench.ack_latency import machine, percentile
 from bench.report import record
 from bench.scheduler_latency import code_version
-from bot.clock import SystemClock
-from bot.db import Database, make_engine
-from bot.migrate import upgrade
-from bot.models import OutboxMessage
-from bot.outbox import OutboxDispatcher, Priority, Rendered, owe_message
+from bot.app.migrate import upgrade
+from bot.domain.clock import SystemClock
+from bot.notify.outbox import OutboxDispatcher, Priority, Rendered, owe_message
+from bot.store.db import Database, make_engine
+from bot.store.models import OutboxMessage
 from commands.slack_port import WebApiSlack
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import running_server, wait_until
@@ -67,7 +68,8 @@ HISTORY = (
     "max 1.59-1.79 s. It now wakes for the first channel whose head is due and whose second "
     "has passed (`OutboxDispatcher.next_due_in`). Before issue 9's priorities (commit 55e1dfa) "
     "a channel sent strictly oldest first, so an alert owed behind 40 messages waited for all "
-    "of them: 42 s in tests/scheduling/test_outbox_priority.py on a fake clock, as the issue "
+    "of them: 42 s in tests/integration/timing/test_outbox_priority.py "
+    "on a fake clock, as the issue "
     "measured in a workspace. The priorities cost no throughput: run back to back at load 2.5, "
     "commit 55e1dfa took 21.59 s (PostgreSQL) and 20.72 s (SQLite) with 8.8 and 8.4 s of "
     "process CPU, the priority queue 21.49 s and 20.98 s with 8.2 and 8.3 s. A first version "
@@ -442,7 +444,8 @@ def section(
         f"- Code: {code_version(MEASURED_PATHS)}.",
         f"- Command: `{command}`",
         f"- Load: {settings.messages:,} messages ({settings.per_channel} to each of "
-        f"{settings.channels} channels) owed with `bot.outbox.owe_message` in one transaction, "
+        f"{settings.channels} channels) owed with `bot.notify.outbox.owe_message` "
+        f"in one transaction, "
         "delivered by the real `OutboxDispatcher` thread through `commands.slack_port.WebApiSlack` "
         "(slack_sdk `WebClient`) to the Slack Web API stand-in under uvicorn, which answers 429 "
         "to a second write to a channel within a second (sliding window).",

@@ -63,7 +63,7 @@ from bench.rollouts_load import (
     watching,
 )
 from bench.slow_deployer import FIND, POLL, START, SlowDeployer, deploy_url, status_url
-from bot.migrate import upgrade
+from bot.app.migrate import upgrade
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import running_server
 
@@ -77,7 +77,9 @@ WRITE_RATE = 25.0
 IN_FLIGHT_SHARE = 0.9
 BASELINE = "0 (baseline)"
 LOADED = "in flight"
-ENGINE_WORKERS = 8  # bot.engine.RolloutEngine's default pool, as `releasebot serve` builds it
+ENGINE_WORKERS = (
+    8  # bot.rollout.engine.RolloutEngine's default pool, as `releasebot serve` builds it
+)
 STAGE_STEPS = (34, 67, 100)
 COMMANDS = ("list", "show", "help")
 

@@ -24,7 +24,7 @@ from bench.ack_latency import (
     SlashCommands,
     _one,
 )
-from bot.lifecycle import IN_FLIGHT
+from bot.domain.lifecycle import IN_FLIGHT
 from commands.grammar import usage_for
 from commands.render import replies
 from console import payloads

@@ -33,11 +33,11 @@ from sqlmodel import Session, col, func, select
 from bench import seed
 from bench.ack_latency import REPO, machine, percentile
 from bench.report import record
-from bot.clock import SystemClock
-from bot.db import Database, make_engine
-from bot.migrate import upgrade
-from bot.models import ScheduledJob
-from bot.scheduler import JobResult, JobRunner, Scheduler, done
+from bot.app.migrate import upgrade
+from bot.domain.clock import SystemClock
+from bot.store.db import Database, make_engine
+from bot.store.models import ScheduledJob
+from bot.timing.scheduler import JobResult, JobRunner, Scheduler, done
 
 SECTION = "## Scheduler latency (issue 6)"
 KIND = "bench.fire"

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from bot.lifecycle import ACTIVE
-from bot.migrate import upgrade
-from bot.models import PlanState
+from bot.app.migrate import upgrade
+from bot.domain.lifecycle import ACTIVE
+from bot.store.models import PlanState
 
 S = PlanState
 SERVER = "postgres@127.0.0.1:5432"

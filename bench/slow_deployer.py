@@ -58,7 +58,8 @@ class SlowDeployer:
         with self._lock:
             self.counts[kind] += 1
             if key:
-                # Keys are "<release id>:<phase>:<stage>:<seq>" (bot.stages): "R-12:rollout:0:1".
+                # Keys are "<release id>:<phase>:<stage>:<seq>" (bot.rollout.stages):
+                # "R-12:rollout:0:1".
                 self.answered.append((time.monotonic(), key.split(":", 1)[0]))
 
     def followed(self, since: float, until: float) -> dict[str, list[float]]:

@@ -9,12 +9,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import plans
-from bot.desk import Desk
-from bot.errors import InvalidInput
-from bot.journal import Asked, JournalUnavailable
-from bot.mrkdwn import Mrkdwn, escape, md
-from bot.outbox import Rendered
+from bot.domain.errors import InvalidInput
+from bot.domain.mrkdwn import Mrkdwn, escape, md
+from bot.notify.outbox import Rendered
+from bot.release import plans
+from bot.release.desk import Desk
+from bot.store.journal import Asked, JournalUnavailable
 from commands import freeze_commands, replan_commands, rollout_commands
 from commands.grammar import Approve, Cancel
 from commands.ids import ActionId, parse_button_value

@@ -11,7 +11,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot.desk import Desk
+from bot.release.desk import Desk
 from commands import actions, modals, release
 from commands.journal_runner import JournalRunner
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from bot import checklists, freezes, gates
-from bot.desk import Desk
-from bot.freezes import local_time
-from bot.models import FreezeKind
-from bot.mrkdwn import Mrkdwn, channel_link, join, md, person
-from bot.outbox import Rendered
+from bot.domain.mrkdwn import Mrkdwn, channel_link, join, md, person
+from bot.notify.outbox import Rendered
+from bot.release import checklists, freezes, gates
+from bot.release.desk import Desk
+from bot.release.freezes import local_time
+from bot.store.models import FreezeKind
 from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze, Unlock
 from commands.render import replies
 

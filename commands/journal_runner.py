@@ -13,14 +13,14 @@ from urllib.error import URLError
 from slack_sdk.webhook import WebhookClient
 from sqlmodel import Session
 
-from bot import journal
-from bot.desk import Desk
-from bot.errors import InvalidInput, ReleasebotError
-from bot.journal import Asked
-from bot.models import JournalOutcome
-from bot.mrkdwn import Mrkdwn, md
-from bot.outbox import Rendered
-from bot.scheduler import default_owner
+from bot.domain.errors import InvalidInput, ReleasebotError
+from bot.domain.mrkdwn import Mrkdwn, md
+from bot.notify.outbox import Rendered
+from bot.release.desk import Desk
+from bot.store import journal
+from bot.store.journal import Asked
+from bot.store.models import JournalOutcome
+from bot.timing.scheduler import default_owner
 from commands.render import kit, replies
 from commands.render.text import CONTEXT_LIMIT, MAX_BLOCKS, clip, when
 from commands.replying import ephemeral

@@ -9,10 +9,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import journal, plans
-from bot.desk import Desk
-from bot.errors import ReleasebotError
-from bot.mrkdwn import channel_link, md
+from bot.domain.errors import ReleasebotError
+from bot.domain.mrkdwn import channel_link, md
+from bot.release import plans
+from bot.release.desk import Desk
+from bot.store import journal
 from commands.grammar import Reject
 from commands.grammar import values as grammar_values
 from commands.grammar.errors import ArgumentError

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import plans
-from bot.announcements import release_notes
-from bot.desk import Desk
-from bot.outbox import Rendered
+from bot.notify.announcements import release_notes
+from bot.notify.outbox import Rendered
+from bot.release import plans
+from bot.release.desk import Desk
 from commands.grammar import Notes
 from commands.render.announcements import release_notes_reply
 

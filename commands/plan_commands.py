@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot import plans
-from bot.approvals import decide
-from bot.audit import trail
-from bot.desk import Desk
-from bot.gates import deploy_holds
-from bot.models import Decision
-from bot.mrkdwn import channel_link, inline_code, md
-from bot.outbox import Rendered
-from bot.snapshots import snapshot, snapshot_of
+from bot.domain.mrkdwn import channel_link, inline_code, md
+from bot.notify.outbox import Rendered
+from bot.release import plans
+from bot.release.approvals import decide
+from bot.release.desk import Desk
+from bot.release.gates import deploy_holds
+from bot.release.snapshots import snapshot, snapshot_of
+from bot.store.audit import trail
+from bot.store.models import Decision
 from commands.grammar import (
     Approve,
     Audit,

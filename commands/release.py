@@ -11,11 +11,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.desk import Desk
-from bot.errors import InvalidInput, ReleasebotError
-from bot.journal import Asked, JournalUnavailable
-from bot.mrkdwn import Mrkdwn, inline_code
-from bot.outbox import Rendered
+from bot.domain.errors import InvalidInput, ReleasebotError
+from bot.domain.mrkdwn import Mrkdwn, inline_code
+from bot.notify.outbox import Rendered
+from bot.release.desk import Desk
+from bot.store.journal import Asked, JournalUnavailable
 from commands import freeze_commands, modals, notes_commands, plan_commands, rollout_commands
 from commands.grammar import (
     Approve,

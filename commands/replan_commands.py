@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.desk import Desk
-from bot.expiry import replan
-from bot.mrkdwn import channel_link, md
-from bot.outbox import Rendered
+from bot.domain.mrkdwn import channel_link, md
+from bot.notify.outbox import Rendered
+from bot.release.desk import Desk
+from bot.release.expiry import replan
 from commands.render import replies
 from commands.render.text import window
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_bolt import Respond
 
-from bot.errors import ReleasebotError
-from bot.mrkdwn import guard_outgoing
-from bot.outbox import Rendered
+from bot.domain.errors import ReleasebotError
+from bot.domain.mrkdwn import guard_outgoing
+from bot.notify.outbox import Rendered
 from commands.render import replies
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def ephemeral(message: Rendered) -> dict[str, Any]:
     """The body of an ephemeral answer (in an ack, or through response_url).
 
     Every ephemeral passes here, so this is where a broadcast a render path let through is
-    defused (bot/mrkdwn.py `guard_outgoing`).
+    defused (bot/domain/mrkdwn.py `guard_outgoing`).
     """
     text, blocks = guard_outgoing(message.text, message.blocks, where="ephemeral")
     return {"response_type": "ephemeral", "text": text, "blocks": blocks}

@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from bot import rollouts
-from bot.desk import Desk
-from bot.models import ReleasePlan
-from bot.outbox import Rendered
-from bot.snapshots import snapshot
-from bot.strategies import rollback_words
-from bot.verification import measurements_of
+from bot.domain.strategies import rollback_words
+from bot.notify.outbox import Rendered
+from bot.release.desk import Desk
+from bot.release.snapshots import snapshot
+from bot.rollout import rollouts
+from bot.rollout.verification import measurements_of
+from bot.store.models import ReleasePlan
 from commands.grammar import Checks, Deploy, Rollback, RolloutAction
 from commands.render import replies
 from commands.render.checks import check_report

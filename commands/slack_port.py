@@ -12,11 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
-from bot.context import DomainContext
-from bot.gates import deploy_holds
-from bot.models import OutboxMessage, SlackMessage
-from bot.mrkdwn import guard_outgoing
-from bot.outbox import (
+from bot.domain.context import DomainContext
+from bot.domain.mrkdwn import guard_outgoing
+from bot.notify.outbox import (
     CARD,
     Rendered,
     Renderer,
@@ -24,7 +22,9 @@ from bot.outbox import (
     SlackRefused,
     SlackUnavailable,
 )
-from bot.snapshots import snapshot
+from bot.release.gates import deploy_holds
+from bot.release.snapshots import snapshot
+from bot.store.models import OutboxMessage, SlackMessage
 from commands.render import card, replies
 from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
 

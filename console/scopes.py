@@ -11,7 +11,7 @@ from __future__ import annotations
 from console.models import Channel, SlackApiFailure
 
 # What a workspace that installed Releasebot from manifest.yml granted its bot token;
-# tests/console/test_slack_api_scopes.py keeps the two lists the same.
+# tests/integration/console/test_slack_api_scopes.py keeps the two lists the same.
 MANIFEST_BOT_SCOPES = frozenset(
     {
         "commands",

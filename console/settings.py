@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.clock import Clock, SystemClock
+from bot.domain.clock import Clock, SystemClock
 from console.workspace import Workspace
 
 # Slack gives an app 3 seconds to acknowledge a command or interaction.

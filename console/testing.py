@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from bot.clock import ensure_utc
+from bot.domain.clock import ensure_utc
 from console.models import JsonDict, Message
 from console.payloads import Sender, block_actions
 from console.settings import ConsoleSettings
@@ -81,7 +81,7 @@ def running_server(
 
 
 class ManualClock:
-    """A clock that stands still until a test moves it (satisfies bot.clock.Clock)."""
+    """A clock that stands still until a test moves it (satisfies bot.domain.clock.Clock)."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = ensure_utc(start or datetime(2026, 11, 24, 15, 0, tzinfo=UTC))

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from bot.clock import Clock, SystemClock
+from bot.domain.clock import Clock, SystemClock
 from console.blockkit import assign_block_ids
 from console.models import (
     ApiCall,

@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401 - registers every table on SQLModel.metadata
-from bot.db import make_engine
-from bot.settings import Settings
+import bot.store.models  # noqa: F401 - registers every table on SQLModel.metadata
+from bot.app.settings import Settings
+from bot.store.db import make_engine
 
 target_metadata = SQLModel.metadata
 

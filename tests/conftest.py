@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from bot.config import ReleasebotConfig, load_config
-from bot.context import DomainContext, StaticDirectory
-from bot.db import Database, make_engine
-from bot.desk import Desk
-from bot.migrate import upgrade
+from bot.app.migrate import upgrade
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.domain.context import DomainContext, StaticDirectory
+from bot.release.desk import Desk
+from bot.store.db import Database, make_engine
 from console.testing import ManualClock
 
 POSTGRES_URL = os.environ.get(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.errors import ReleasebotError
+from bot.domain.errors import ReleasebotError
 
 from .usage import usage_for
 

@@ -7,9 +7,9 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.durations import parse_duration
-from bot.versions import VERSION_LIMIT as VERSION_LIMIT
-from bot.versions import VERSION_RULE, is_safe_version
+from bot.domain.durations import parse_duration
+from bot.domain.versions import VERSION_LIMIT as VERSION_LIMIT
+from bot.domain.versions import VERSION_RULE, is_safe_version
 
 from .errors import ArgumentError, shown
 

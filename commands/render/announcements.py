@@ -21,14 +21,14 @@ from slack_sdk.models.blocks import (
 )
 from sqlmodel import Session
 
-from bot import reminders
-from bot.announcements import ReleaseNotes, release_notes
-from bot.context import DomainContext
-from bot.gates import DeployHolds, deploy_holds
-from bot.models import OutboxMessage, ReleasePlan
-from bot.mrkdwn import Mrkdwn, link, md, person
-from bot.outbox import Rendered
-from bot.snapshots import PlanSnapshot, snapshot
+from bot.domain.context import DomainContext
+from bot.domain.mrkdwn import Mrkdwn, link, md, person
+from bot.notify.announcements import ReleaseNotes, release_notes
+from bot.notify.outbox import Rendered
+from bot.release.gates import DeployHolds, deploy_holds
+from bot.release.snapshots import PlanSnapshot, snapshot
+from bot.store.models import OutboxMessage, ReleasePlan
+from bot.timing import reminders
 from commands.ids import ActionId, button_value
 from commands.render.card import approvals_line, buttons_for, hold_lines, title
 from commands.render.kit import Json

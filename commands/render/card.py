@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.checklists import tickable
-from bot.freezes import FreezeWindow
-from bot.gates import DeployHolds
-from bot.holds import Dependency
-from bot.lifecycle import Event, can
-from bot.models import FreezeKind
-from bot.outbox import Rendered
-from bot.snapshots import PlanSnapshot
-from bot.strategies import rollback_words
+from bot.domain.lifecycle import Event, can
+from bot.domain.strategies import rollback_words
+from bot.notify.outbox import Rendered
+from bot.release.checklists import tickable
+from bot.release.freezes import FreezeWindow
+from bot.release.gates import DeployHolds
+from bot.release.holds import Dependency
+from bot.release.snapshots import PlanSnapshot
+from bot.store.models import FreezeKind
 from commands.ids import ActionId, BlockId, button_value, tick_value
 from commands.render import kit
 from commands.render.checks import progress

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.models import CheckRun, DeploymentStage, Measurement
-from bot.mrkdwn import link, md
-from bot.outbox import Rendered
-from bot.snapshots import PlanSnapshot
+from bot.domain.mrkdwn import link, md
+from bot.notify.outbox import Rendered
+from bot.release.snapshots import PlanSnapshot
+from bot.store.models import CheckRun, DeploymentStage, Measurement
 from commands.render.text import MAX_BLOCKS, SECTION_LIMIT, clip, escape, when
 
 STAGE_LABELS = {

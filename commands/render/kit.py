@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.mrkdwn import escape
+from bot.domain.mrkdwn import escape
 
 Json = dict[str, Any]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from bot.freezes import EnvironmentFreezes
-from bot.models import AuditEvent, ReleasePlan
-from bot.mrkdwn import Mrkdwn, link
-from bot.outbox import Rendered
-from bot.snapshots import PlanSnapshot
-from bot.strategies import rollback_words
+from bot.domain.mrkdwn import Mrkdwn, link
+from bot.domain.strategies import rollback_words
+from bot.notify.outbox import Rendered
+from bot.release.freezes import EnvironmentFreezes
+from bot.release.snapshots import PlanSnapshot
+from bot.store.models import AuditEvent, ReleasePlan
 from commands.ids import ActionId, button_value
 from commands.render import kit
 from commands.render.card import approvals_line, buttons_for, freeze_text, title

@@ -6,11 +6,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 # Escaping lives with the rest of the mrkdwn rules; renderers import it from here as before.
-from bot.mrkdwn import Mrkdwn as Mrkdwn
-from bot.mrkdwn import escape as escape
-from bot.mrkdwn import md as md
-from bot.mrkdwn import mention as mention
-from bot.mrkdwn import person as person
+from bot.domain.mrkdwn import Mrkdwn as Mrkdwn
+from bot.domain.mrkdwn import escape as escape
+from bot.domain.mrkdwn import md as md
+from bot.domain.mrkdwn import mention as mention
+from bot.domain.mrkdwn import person as person
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150

@@ -1,7 +1,7 @@
 """Changelogs for announcements: commits since the previous release, from git or GitHub."""
 
+from bot.ports.changelog import Changelog, ChangelogSource, Commit
 from integrations.changelog.github import GitHubChangelog
 from integrations.changelog.local_git import LocalGitChangelog
-from integrations.changelog.models import Changelog, ChangelogSource, Commit
 
 __all__ = ["Changelog", "ChangelogSource", "Commit", "GitHubChangelog", "LocalGitChangelog"]

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.errors import BackendError, InvalidInput
-from integrations.changelog.models import Changelog, Commit, subject_of
+from bot.domain.errors import BackendError, InvalidInput
+from bot.ports.changelog import Changelog, Commit, subject_of
 
 PAGE = 100  # GitHub's largest page
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")

@@ -7,8 +7,8 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-from bot.errors import BackendError
-from integrations.changelog.models import Changelog, Commit, subject_of
+from bot.domain.errors import BackendError
+from bot.ports.changelog import Changelog, Commit, subject_of
 
 # Unit and record separators cannot appear in a name or a subject line.
 _FIELD, _RECORD = "\x1f", "\x1e"

@@ -1,7 +1,7 @@
 """Post-release verification: probes, the safe condition language and Argo-style analyses."""
 
-from integrations.checks.analysis import AnalysisSpec, AnalysisState, Verdict, assess
-from integrations.checks.expressions import (
+from bot.domain.checks.analysis import AnalysisSpec, AnalysisState, Verdict, assess
+from bot.domain.checks.expressions import (
     Condition,
     ConditionError,
     describe,

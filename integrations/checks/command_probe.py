@@ -9,10 +9,10 @@ import subprocess
 from collections.abc import Mapping
 from datetime import timedelta
 
-from bot.clock import Clock, ensure_utc
-from bot.errors import InvalidInput
+from bot.domain.checks.measurement import Measurement, Outcome
+from bot.domain.clock import Clock, ensure_utc
+from bot.domain.errors import InvalidInput
 from integrations.checks.http_probe import format_latency
-from integrations.checks.measurement import Measurement, Outcome
 
 TAIL_LINES = 20
 TAIL_CHARS = 1500

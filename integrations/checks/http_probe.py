@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import httpx
 
-from bot.clock import Clock, ensure_utc
-from integrations.checks.measurement import Measurement, Outcome
+from bot.domain.checks.measurement import Measurement, Outcome
+from bot.domain.clock import Clock, ensure_utc
 
 # A health endpoint answers in bytes, not megabytes; the cap keeps a runaway body from
 # filling memory while still finding a marker near the top.

@@ -1,8 +1,8 @@
 """One measurement of a check: the outcome types and the three probes, in one import."""
 
+from bot.domain.checks.measurement import Measurement, Outcome, Probe, judge
 from integrations.checks.command_probe import CommandProbe
 from integrations.checks.http_probe import HttpProbe
-from integrations.checks.measurement import Measurement, Outcome, Probe, judge
 from integrations.checks.prometheus_probe import PrometheusProbe, parse_query_answer
 
 __all__ = [

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from bot.clock import Clock, ensure_utc
-from integrations.checks.expressions import Condition, load_condition
+from bot.domain.checks.expressions import Condition, load_condition
+from bot.domain.checks.measurement import Measurement, Outcome, judge
+from bot.domain.clock import Clock, ensure_utc
 from integrations.checks.http_probe import transport_reason
-from integrations.checks.measurement import Measurement, Outcome, judge
 
 # Prometheus formats sample values as strings: Go floats, plus NaN and ±Inf.
 _SAMPLE = re.compile(r"[+-]?(?:Inf|NaN|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")

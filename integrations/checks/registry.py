@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from bot.clock import Clock
-from bot.config import Check, CommandCheck, HttpCheck, ReleasebotConfig
-from integrations.checks.analysis import AnalysisSpec
-from integrations.checks.measurement import Measurement
+from bot.domain.checks.analysis import AnalysisSpec
+from bot.domain.checks.measurement import Measurement
+from bot.domain.clock import Clock
+from bot.domain.config import Check, CommandCheck, HttpCheck, ReleasebotConfig
+from bot.domain.placeholders import render
 from integrations.checks.probes import CommandProbe, HttpProbe, Probe, PrometheusProbe
-from integrations.deploy.placeholders import render
 
 
 def analysis_spec(check: Check) -> AnalysisSpec:

@@ -1,6 +1,6 @@
 """Deployment backends: one small module each, all behind `DeployBackend`."""
 
-from integrations.deploy.base import (
+from bot.ports.deploy import (
     DeployBackend,
     DeployHandle,
     DeployRequest,

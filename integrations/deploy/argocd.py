@@ -28,9 +28,9 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.clock import Clock, SystemClock
-from bot.errors import BackendError
-from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.errors import BackendError
+from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
 
 INFO_NAME = "releasebot-key"

@@ -27,18 +27,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.clock import Clock, SystemClock
-from bot.durations import format_duration
-from bot.errors import BackendError, InvalidInput
-from bot.versions import VERSION_RULE, is_safe_version
-from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
-from integrations.deploy.command_runner import write_atomically
-from integrations.deploy.placeholders import (
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.durations import format_duration
+from bot.domain.errors import BackendError, InvalidInput
+from bot.domain.placeholders import (
     check_templates,
     release_environment,
     render,
     values_for,
 )
+from bot.domain.versions import VERSION_RULE, is_safe_version
+from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
+from integrations.deploy.command_runner import write_atomically
 
 TAIL_LINES = 40
 TAIL_CHARS = 3000

@@ -22,11 +22,11 @@ from typing import Any
 
 import httpx
 
-from bot.clock import Clock, SystemClock
-from bot.errors import BackendError, InvalidInput
-from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.errors import BackendError, InvalidInput
+from bot.domain.placeholders import check_templates, render, values_for
+from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
-from integrations.deploy.placeholders import check_templates, render, values_for
 
 API_VERSION = "2022-11-28"
 _PENDING = frozenset({"queued", "requested", "waiting", "pending"})

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import BackendError, InvalidInput
+from bot.domain.errors import BackendError, InvalidInput
 
 _RETRYABLE_5XX = frozenset({500, 502, 503, 504})
 _TAG = re.compile(r"<[^>]+>")

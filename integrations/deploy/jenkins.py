@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.errors import BackendError
-from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
+from bot.domain.errors import BackendError
+from bot.domain.placeholders import check_templates, render, values_for
+from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
-from integrations.deploy.placeholders import check_templates, render, values_for
 
 _QUEUE_ITEM = re.compile(r"/queue/item/(\d+)/?$")
 _BUILDS_TREE = "builds[number,url,actions[parameters[name,value]]]{0,50}"

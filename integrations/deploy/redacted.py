@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.errors import ReleasebotError
-from integrations.deploy.base import DeployBackend, DeployHandle, DeployRequest, DeployStatus
+from bot.domain.errors import ReleasebotError
+from bot.ports.deploy import DeployBackend, DeployHandle, DeployRequest, DeployStatus
 
 Redact = Callable[[str], str]
 

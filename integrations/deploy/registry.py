@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.config import (
+from bot.domain.config import (
     ArgoCdSettings,
     CommandSettings,
     GithubActionsSettings,
@@ -17,15 +17,15 @@ from bot.config import (
     ReleasebotConfig,
     WebhookSettings,
 )
-from bot.errors import InvalidInput
+from bot.domain.errors import InvalidInput
+from bot.ports.deploy import DeployBackend
+from bot.ports.flags import FlagClient
 from integrations.deploy.argocd import ArgoCDBackend
-from integrations.deploy.base import DeployBackend
 from integrations.deploy.command import CommandBackend
 from integrations.deploy.github_actions import GitHubActionsBackend
 from integrations.deploy.jenkins import JenkinsBackend
 from integrations.deploy.redacted import Redact, RedactedBackend
 from integrations.deploy.webhook import CallbackLookup, WebhookBackend
-from integrations.flags.base import FlagClient
 from integrations.flags.launchdarkly import LaunchDarklyFlags
 from integrations.flags.unleash import UnleashFlags
 

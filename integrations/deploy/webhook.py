@@ -38,11 +38,11 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.clock import Clock, SystemClock
-from bot.errors import BackendError, InvalidInput
-from integrations.deploy.base import DeployHandle, DeployRequest, DeployState, DeployStatus
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.errors import BackendError, InvalidInput
+from bot.domain.placeholders import check_template, render, values_for
+from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, secret_or_env
-from integrations.deploy.placeholders import check_template, render, values_for
 
 SIGNATURE_HEADER = "X-Releasebot-Signature"
 TIMESTAMP_HEADER = "X-Releasebot-Timestamp"

@@ -1,6 +1,6 @@
 """Feature-flag clients for the feature_flag strategy: LaunchDarkly and Unleash."""
 
-from integrations.flags.base import FlagClient
+from bot.ports.flags import FlagClient
 from integrations.flags.launchdarkly import LaunchDarklyFlags
 from integrations.flags.unleash import UnleashFlags
 

@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.errors import BackendError
+from bot.domain.errors import BackendError
+from bot.ports.flags import check_percentage
 from integrations.deploy.http import ProviderHttp, RetryPolicy, secret_or_env
-from integrations.flags.base import check_percentage
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
 FULL = 100_000  # LaunchDarkly rollout weights are thousandths of a percent

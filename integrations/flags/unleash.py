@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.ports.flags import check_percentage
 from integrations.deploy.http import ProviderHttp, RetryPolicy, secret_or_env
-from integrations.flags.base import check_percentage
 
 STRATEGY = "flexibleRollout"
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.db
+import bot.store.db
 
 revision: str = "acb01f2335dd"
 down_revision: str | None = None
@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("starts_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("lifted_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("starts_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lifted_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lifted_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "inbound_request",
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("received_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
@@ -53,8 +53,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=32), nullable=False),
         sa.Column("strategy", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("requester_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("window_start", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("window_end", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("window_start", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("window_end", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("risks", sa.JSON(), nullable=False),
         sa.Column("stakeholders", sa.JSON(), nullable=False),
@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.Column("override_reason", sa.Text(), nullable=True),
         sa.Column("approval_round", sa.Integer(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("created_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("release_plan", schema=None) as batch_op:
@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("decision", sa.String(length=16), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("is_override", sa.Boolean(), nullable=False),
-        sa.Column("decided_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["plan_id"],
             ["release_plan.id"],
@@ -102,7 +102,7 @@ def upgrade() -> None:
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=True),
-        sa.Column("at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("from_state", sa.String(length=32), nullable=True),
@@ -127,7 +127,7 @@ def upgrade() -> None:
         sa.Column("required", sa.Boolean(), nullable=False),
         sa.Column("phase", sa.String(length=16), nullable=False),
         sa.Column("ticked_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("ticked_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ticked_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],
             ["release_plan.id"],
@@ -146,11 +146,11 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("created_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("due_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("delivered_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.db
+import bot.store.db
 
 revision: str = "f956d0207627"
 down_revision: str | None = "acb01f2335dd"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         "deploy_callback",
         sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("received_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("token"),
     )
     op.create_table(
@@ -33,11 +33,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("due_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("lease_until", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("done_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kind", "subject", "due_at", name="uq_job_once"),
@@ -66,10 +66,10 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("output_tail", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("wait_until", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("wait_until", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],
             ["release_plan.id"],
@@ -91,9 +91,9 @@ def upgrade() -> None:
         sa.Column("phase", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("verdict", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("started_at", bot.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_due", bot.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_due", bot.store.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],
             ["release_plan.id"],
@@ -114,7 +114,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("value", sa.JSON(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("measured_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("measured_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["check_run_id"],
             ["check_run.id"],
@@ -128,7 +128,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("release_plan", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("next_step_at", bot.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("next_step_at", bot.store.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(
             batch_op.f("ix_release_plan_next_step_at"), ["next_step_at"], unique=False

@@ -12,21 +12,21 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.db
+import bot.store.db
 
 revision: str = "5e095c2d0fa9"
 down_revision: str | None = "7c2e5a91d4b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# How bot/freezes.py words a lock's reason: "R-12 (1.4.2) was rolled back: …".
+# How bot/release/freezes.py words a lock's reason: "R-12 (1.4.2) was rolled back: …".
 _LOCK_REASON = re.compile(r"^R-\d+ \((?P<version>.+?)\) was rolled back")
 
 
 def upgrade() -> None:
     with op.batch_alter_table("release_plan", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("deployed_at", bot.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("deployed_at", bot.store.db.UTCDateTime(timezone=True), nullable=True)
         )
     with op.batch_alter_table("freeze", schema=None) as batch_op:
         batch_op.add_column(

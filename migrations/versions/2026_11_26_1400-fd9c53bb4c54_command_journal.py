@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.db
+import bot.store.db
 
 revision: str = "fd9c53bb4c54"
 down_revision: str | None = "5e095c2d0fa9"
@@ -28,16 +28,16 @@ def upgrade() -> None:
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
         sa.Column("response_url", sa.Text(), nullable=True),
-        sa.Column("received_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("lease_until", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("done_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("late", sa.Boolean(), nullable=False),
         sa.Column("answer", sa.JSON(), nullable=True),
-        sa.Column("answered_at", bot.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", bot.store.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("answered_via", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("delivery_key"),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import bot.db
+import bot.store.db
 
 revision: str = "da1114f54aec"
 down_revision: str | None = "e3b30c0bd839"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "write_probe",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("probed_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("probed_at", bot.store.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("release_plan", schema=None) as batch_op:

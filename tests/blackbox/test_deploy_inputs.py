@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.versions import VERSION_RULE
+from bot.domain.versions import VERSION_RULE
 from tests.blackbox.conftest import Shared
 from tests.blackbox.harness import BOT_TOKEN, SIGNING_SECRET, Deployment, FakeSlack, ShippedBot
 

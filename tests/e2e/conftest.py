@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.bootstrap import Releasebot
-from bot.migrate import upgrade
-from bot.settings import Settings
+from bot.app.bootstrap import Releasebot
+from bot.app.console import bind, build_console_stack
+from bot.app.migrate import upgrade
+from bot.app.settings import Settings
 from console.app import DemoHealth
 from console.browser import CHROMIUM, shared_chromium
-from console.run import bind, build_console_stack
 from console.testing import running_server
 from console.workspace import Workspace
 from tests.e2e.console_page import ConsolePage
@@ -67,7 +67,7 @@ def browser() -> Iterator[Browser]:
     """One headless Debian Chromium for the session (never a downloaded browser)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    # Shared with tests/console: Playwright's sync API allows one instance per thread.
+    # Shared with tests/integration/console: Playwright's sync API allows one instance per thread.
     with shared_chromium() as launched:
         yield launched
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Locator, Page, expect
 
-from console.run import DEMO_PEOPLE
+from bot.app.console import DEMO_PEOPLE
 
 PEOPLE = {name: user_id for user_id, (name, _) in DEMO_PEOPLE.items()}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import Releasebot
-from bot.lifecycle import Event
-from bot.plans import NewPlan, create_plan, transition
+from bot.app.bootstrap import Releasebot
+from bot.domain.lifecycle import Event
+from bot.release.plans import NewPlan, create_plan, transition
 
 REQUESTER = "U0REQUESTER"
 

@@ -14,9 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import load_config
-from console.demo import build_demo_repo
-from console.run import (
+from bot.app.console import (
     bind,
     demo_channels,
     demo_check_urls,
@@ -25,6 +23,8 @@ from console.run import (
     follow_console_port,
     run_console,
 )
+from bot.domain.config import load_config
+from console.demo import build_demo_repo
 from tests.e2e.conftest import REPO
 
 STARTUP_DEADLINE_SECONDS = 30.0
@@ -61,7 +61,7 @@ def test_releasebot_starts_the_whole_bot_and_the_console_from_a_fresh_checkout(
     output = tmp_path / "output.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli"],
+            [sys.executable, "-m", "bot.app.cli"],
             cwd=tmp_path,
             env=env,
             stdout=sink,
@@ -118,7 +118,7 @@ def test_releasebot_starts_the_whole_bot_and_the_console_from_a_fresh_checkout(
 def test_a_taken_port_is_refused_with_a_hint_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.settings import Settings
+    from bot.app.settings import Settings
 
     taken = bind(0)
     try:

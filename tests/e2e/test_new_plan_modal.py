@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Locator, expect
 from sqlmodel import Session, select
 
-from bot.models import ReleasePlan
+from bot.store.models import ReleasePlan
 from tests.e2e.conftest import ARTIFACTS, Demo
 from tests.e2e.console_page import PEOPLE, ConsolePage
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.bootstrap import SlackCredentials, build
-from bot.config import ReleasebotConfig
-from bot.settings import Settings
+from bot.app.bootstrap import SlackCredentials, build
+from bot.app.settings import Settings
+from bot.domain.config import ReleasebotConfig
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import ManualClock, running_server
 from tests.scenario.driver import SIGNING_SECRET, InlineExecutor, SlackDriver

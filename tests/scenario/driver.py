@@ -13,9 +13,9 @@ from typing import Any, ParamSpec, TypeVar
 from slack_bolt import BoltRequest, BoltResponse
 from sqlmodel import col, select
 
-from bot.bootstrap import Releasebot
-from bot.models import OutboxMessage, ReleasePlan
-from bot.plans import get_plan
+from bot.app.bootstrap import Releasebot
+from bot.release.plans import get_plan
+from bot.store.models import OutboxMessage, ReleasePlan
 from console import payloads
 from console.models import Message
 from console.slack_api import Workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.models import PlanState
+from bot.store.models import PlanState
 from tests.scenario.driver import SlackDriver, card_text
 
 CARD = re.compile(r"^R-\d+ · ")

@@ -7,9 +7,9 @@ import copy
 import pytest
 from sqlmodel import select
 
-from bot import plans
-from bot.lifecycle import Event
-from bot.models import Approval, AuditEvent, PlanState, ReleasePlan
+from bot.domain.lifecycle import Event
+from bot.release import plans
+from bot.store.models import Approval, AuditEvent, PlanState, ReleasePlan
 from commands.ids import ActionId
 from console import payloads
 from tests.scenario.driver import SlackDriver, buttons, card_text

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bot.cli import check_config
-from bot.config import ReleasebotConfig, load_config
-from bot.settings import Settings
+from bot.app.cli import check_config
+from bot.app.settings import Settings
+from bot.domain.config import ReleasebotConfig, load_config
 from console import payloads
 from console.slack_api import Workspace
 from console.testing import ManualClock, click_payload

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.bootstrap import SlackCredentials, build
-from bot.config import ReleasebotConfig
-from bot.journal import LEASE
-from bot.models import AuditEvent, ReleasePlan
-from bot.settings import Settings
+from bot.app.bootstrap import SlackCredentials, build
+from bot.app.settings import Settings
+from bot.domain.config import ReleasebotConfig
+from bot.store.journal import LEASE
+from bot.store.models import AuditEvent, ReleasePlan
 from commands.ids import ActionId
 from console import payloads
 from console.slack_api import Workspace, create_slack_api_app

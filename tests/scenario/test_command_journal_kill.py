@@ -23,13 +23,13 @@ from sqlalchemy import make_url, text
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot import plans
-from bot.clock import SystemClock
-from bot.config import ReleasebotConfig
-from bot.context import DomainContext, StaticDirectory
-from bot.db import Database
-from bot.lifecycle import Event
-from bot.models import ReleasePlan
+from bot.domain.clock import SystemClock
+from bot.domain.config import ReleasebotConfig
+from bot.domain.context import DomainContext, StaticDirectory
+from bot.domain.lifecycle import Event
+from bot.release import plans
+from bot.store.db import Database
+from bot.store.models import ReleasePlan
 from console import payloads
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import running_server
@@ -59,7 +59,7 @@ def _serve(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Pop
     """`releasebot serve` as operators run it, until it is healthy; stopped (or killed) after."""
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=cwd, stderr=output
+            [sys.executable, "-m", "bot.app.cli", "serve"], env=env, cwd=cwd, stderr=output
         )
     url = f"http://127.0.0.1:{env['PORT']}/healthz"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.config import ReleasebotConfig, load_config
-from bot.models import DeployCallback, DeploymentStage, PlanState
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.store.models import DeployCallback, DeploymentStage, PlanState
 from console.slack_api import Workspace
 from console.testing import ManualClock
 from tests.scenario.driver import SlackDriver, card_text

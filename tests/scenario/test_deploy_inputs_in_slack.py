@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.config import ReleasebotConfig, load_config
-from bot.models import DeploymentStage, PlanState, ReleasePlan
-from bot.versions import VERSION_RULE
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.domain.versions import VERSION_RULE
+from bot.store.models import DeploymentStage, PlanState, ReleasePlan
 from tests.scenario.driver import SlackDriver
 
 DEPLOY_TOKEN = "dpl-4f9a1c7e2b8d6350"

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import ReleasebotConfig, load_config
-from bot.models import PlanState
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.store.models import PlanState
 from commands.ids import ActionId
-from tests.integrations.flags.fakes import FakeLaunchDarkly, FakeUnleash
+from tests.integration.adapters.flags.fakes import FakeLaunchDarkly, FakeUnleash
 from tests.scenario.conftest import Health
 from tests.scenario.driver import SlackDriver
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.db import Database, make_engine
-from bot.http import create_http_app
-from bot.models import ReleasePlan
+from bot.app.http import create_http_app
+from bot.store.db import Database, make_engine
+from bot.store.models import ReleasePlan
 from console import payloads
 from console.testing import running_server
 from tests.scenario.driver import SIGNING_SECRET, SlackDriver
@@ -85,7 +85,7 @@ def test_healthz_reports_a_dead_database_without_its_details(
 ) -> None:
     unreachable = Database(make_engine("postgresql+psycopg://postgres@127.0.0.1:9/gone"))
     app = create_http_app(slack.bot.app, unreachable, signing_secret=SIGNING_SECRET)
-    with caplog.at_level(logging.WARNING, logger="bot.http"), running_server(app) as url:
+    with caplog.at_level(logging.WARNING, logger="bot.app.http"), running_server(app) as url:
         answers = [httpx.get(url + "/healthz") for _ in range(2)]
     assert [a.status_code for a in answers] == [503, 503]
     # Unauthenticated callers learn nothing about the host, port or driver (issue 9.15)...

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import PlanState
+from bot.store.models import PlanState
 from commands.ids import ActionId
 from tests.scenario.driver import SlackDriver, buttons, card_text
 from tests.scenario.releases import plan, release_payments

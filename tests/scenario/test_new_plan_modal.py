@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.models import ReleasePlan
+from bot.store.models import ReleasePlan
 from tests.scenario.driver import SlackDriver
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.models import AuditEvent, ReleasePlan
+from bot.store.models import AuditEvent, ReleasePlan
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 
@@ -47,8 +47,8 @@ def test_a_production_plan_asks_approvers_by_dm_and_shows_who_is_missing(
 ) -> None:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
-        from bot import plans
-        from bot.lifecycle import Event
+        from bot.domain.lifecycle import Event
+        from bot.release import plans
 
         staging = plans.get_plan(session, plan_id=1, for_update=True)
         for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.config import ReleasebotConfig, load_config
-from bot.models import AuditEvent, PlanState
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.store.models import AuditEvent, PlanState
 from tests.conftest import FIXTURES
 from tests.scenario.driver import SlackDriver, card_text
 from tests.scenario.releases import plan, release_payments

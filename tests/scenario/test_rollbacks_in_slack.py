@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import PlanState
+from bot.store.models import PlanState
 from tests.scenario.conftest import Health
 from tests.scenario.driver import SlackDriver, card_text
 from tests.scenario.releases import deploy_envs, non_cards, plan, release_payments

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.models import PlanState
+from bot.store.models import PlanState
 from commands.ids import ActionId
 from tests.scenario.conftest import Health
 from tests.scenario.driver import SlackDriver, buttons, card_text

@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from bot import outbox, plans
-from bot.approvals import decide
-from bot.config import ReleasebotConfig, parse_config
-from bot.lifecycle import Event
-from bot.models import Decision, PlanState
-from bot.mrkdwn import Mrkdwn
+from bot.domain.config import ReleasebotConfig, parse_config
+from bot.domain.lifecycle import Event
+from bot.domain.mrkdwn import Mrkdwn
+from bot.notify import outbox
+from bot.release import plans
+from bot.release.approvals import decide
+from bot.store.models import Decision, PlanState
 from commands.ids import ActionId
 from tests.conftest import FIXTURES
 from tests.scenario.driver import SlackDriver, card_text
@@ -308,10 +309,10 @@ def test_a_broadcast_that_reaches_the_sink_is_defused_and_logged(
             ),
             now=slack.clock.now(),
         )
-    with caplog.at_level(logging.WARNING, logger="bot.mrkdwn"):
+    with caplog.at_level(logging.WARNING, logger="bot.domain.mrkdwn"):
         slack.settle()
     [reply] = slack.workspace.replies("C0RELEASES", slack.card("R-1").ts)
     assert reply.text == "&lt;!channel&gt; from an old row"
     assert card_text(reply) == "&lt;!here&gt; <@U0QA>"  # the mention the bot meant stays
-    warned = [r.getMessage() for r in caplog.records if r.name == "bot.mrkdwn"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.domain.mrkdwn"]
     assert len(warned) == 1 and "chat.postMessage" in warned[0]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot import plans
-from bot.config import ReleasebotConfig, load_config
-from bot.lifecycle import Event
-from bot.models import AuditEvent, ChecklistItem, PlanState
+from bot.domain.config import ReleasebotConfig, load_config
+from bot.domain.lifecycle import Event
+from bot.release import plans
+from bot.store.models import AuditEvent, ChecklistItem, PlanState
 from tests.scenario.driver import SlackDriver, card_text
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "releasebot.toml"

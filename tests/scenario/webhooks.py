@@ -18,10 +18,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.bootstrap import SlackCredentials, build
-from bot.config import ReleasebotConfig
-from bot.http import hook_routes
-from bot.settings import Settings
+from bot.app.bootstrap import SlackCredentials, build
+from bot.app.http import hook_routes
+from bot.app.settings import Settings
+from bot.domain.config import ReleasebotConfig
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import ManualClock, running_server
 from integrations.deploy.webhook import sign

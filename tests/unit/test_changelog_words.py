@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.announcements import ReleaseNotes
+from bot.notify.announcements import ReleaseNotes
+from bot.ports.changelog import Changelog, Commit
 from commands.render.announcements import changelog_sections
-from integrations.changelog.models import Changelog, Commit
 
 
 def _heading(commits: int, *, truncated: bool = False) -> str:

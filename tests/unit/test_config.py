@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import (
+from bot.domain.config import (
     ArgoCdSettings,
     CommandSettings,
     ConfigError,
@@ -19,7 +19,7 @@ from bot.config import (
     WebhookSettings,
     load_config,
 )
-from bot.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

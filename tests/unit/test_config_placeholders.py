@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import CommandSettings
-from integrations.deploy.base import DeployRequest
-from integrations.deploy.command import CommandBackend
-from integrations.deploy.placeholders import (
+from bot.domain.config import CommandSettings
+from bot.domain.placeholders import (
     CHECK_PLACEHOLDERS,
     DEPLOY_PLACEHOLDERS,
     PLACEHOLDERS,
     release_environment,
     values_for,
 )
+from bot.ports.deploy import DeployRequest
+from integrations.deploy.command import CommandBackend
 from tests.unit.test_config import REPO_ROOT, SPEC_EXAMPLE, config_error, edit, load_text
 
 BLUE_GREEN_SERVICE = """

@@ -13,7 +13,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config.recurrence import matching_days, shortest_gap
+from bot.domain.config.recurrence import matching_days, shortest_gap
 from tests.unit.test_config import SPEC_EXAMPLE, config_error, edit, load_text, write
 
 FREEZE = '{ cron = "0 17 * * FRI", duration = "63h", reason = "Weekend freeze" }'

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import load_config, needed_secrets
+from bot.app.cli import main
+from bot.domain.config import load_config, needed_secrets
 from tests.unit.test_config import REPO_ROOT, SPEC_EXAMPLE
 
 SERVICES = """
@@ -75,7 +75,7 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.store.db'}")
     path = tmp_path / "releasebot.toml"
     path.write_text(SPEC_EXAMPLE + SERVICES)
     monkeypatch.setenv("RELEASEBOT_CONFIG", str(path))

@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from integrations.deploy.base import DeployRequest
+from bot.domain.placeholders import release_environment
+from bot.ports.deploy import DeployRequest
 from integrations.deploy.command import CommandBackend
-from integrations.deploy.placeholders import release_environment
 
 REPO = Path(__file__).resolve().parents[2]
 COMMAND = [str(REPO / "demo" / "deploy.sh"), "{service}", "{version}", "{environment}", "{weight}"]

@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.cli import main
-from bot.clock import SystemClock
-from bot.config import CommandSettings
-from bot.errors import BackendError
-from bot.redaction import REDACTED, Redactor, redactor_for
-from integrations.checks.measurement import Outcome
+from bot.app.cli import main
+from bot.domain.checks.measurement import Outcome
+from bot.domain.clock import SystemClock
+from bot.domain.config import CommandSettings
+from bot.domain.errors import BackendError
+from bot.domain.redaction import REDACTED, Redactor, redactor_for
+from bot.ports.deploy import DeployHandle, DeployState, DeployStatus
 from integrations.checks.registry import ProbeFactory
-from integrations.deploy.base import DeployHandle, DeployState, DeployStatus
 from integrations.deploy.redacted import RedactedBackend
 from tests.unit.test_config import SPEC_EXAMPLE, config_error, edit, load_text
 

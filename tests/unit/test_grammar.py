@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ReleasebotError
-from bot.versions import VERSION_RULE
+from bot.domain.errors import ReleasebotError
+from bot.domain.versions import VERSION_RULE
 from commands.grammar import (
     INPUT_LIMIT,
     SUBCOMMANDS,

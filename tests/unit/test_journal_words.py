@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy import exc
 
-from bot.journal import fault_words, is_outage
+from bot.store.journal import fault_words, is_outage
 
 
 @pytest.mark.parametrize(

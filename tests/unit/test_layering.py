@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bot
 
-WIRING = {"bot.bootstrap", "bot.http", "bot.cli"}
+WIRING = {"bot.app.bootstrap", "bot.app.http", "bot.app.cli"}
 
 
 def test_no_domain_module_pulls_in_slack() -> None:
@@ -19,7 +19,7 @@ def test_no_domain_module_pulls_in_slack() -> None:
         for m in pkgutil.walk_packages(bot.__path__)
         if f"bot.{m.name}" not in WIRING and not m.name.startswith("config.")
     )
-    assert "bot.plans" in modules and "bot.engine" in modules
+    assert "bot.release.plans" in modules and "bot.rollout.engine" in modules
     probe = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

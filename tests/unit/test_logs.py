@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot.logs import JsonFormatter, ReadableFormatter, redact
+from bot.app.logs import JsonFormatter, ReadableFormatter, redact
 
 
 def _format(message: str, **extra: object) -> dict[str, object]:
@@ -37,7 +37,7 @@ def test_tokens_and_secrets_are_redacted() -> None:
 
 def test_the_console_terminal_gets_one_readable_line_per_record() -> None:
     record = logging.LogRecord(
-        "bot.outbox", logging.WARNING, __file__, 1, "posted the card\n  again", (), None
+        "bot.notify.outbox", logging.WARNING, __file__, 1, "posted the card\n  again", (), None
     )
     record.plan_id = 3
     record.request_id = "1764000000"
@@ -55,7 +55,7 @@ def test_the_console_terminal_gets_one_readable_line_per_record() -> None:
 
 
 def test_libraries_speak_only_when_something_is_wrong() -> None:
-    from bot.logs import configure
+    from bot.app.logs import configure
 
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)

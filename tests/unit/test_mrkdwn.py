@@ -1,4 +1,4 @@
-"""bot/mrkdwn.py: user text is escaped into mrkdwn, mentions the bot means stay mentions."""
+"""bot/domain/mrkdwn.py: user text is escaped into mrkdwn, mentions the bot means stay mentions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.mrkdwn import (
+from bot.domain.mrkdwn import (
     Mrkdwn,
     channel_link,
     code_block,
@@ -147,7 +147,7 @@ def test_guard_outgoing_defuses_broadcasts_in_text_and_every_block_text(
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "<!everyone>"}]},
     ]
-    with caplog.at_level(logging.WARNING, logger="bot.mrkdwn"):
+    with caplog.at_level(logging.WARNING, logger="bot.domain.mrkdwn"):
         text, safe = guard_outgoing("hi <!here>", blocks, where="chat.postMessage")
     assert text == "hi &lt;!here&gt;"
     assert safe[0]["text"]["text"] == "here plain"  # plain_text is not parsed: its label
@@ -155,7 +155,7 @@ def test_guard_outgoing_defuses_broadcasts_in_text_and_every_block_text(
     assert safe[1]["fields"][0]["text"] == "&lt;!subteam^S0SRE|@sre&gt;"
     assert safe[2]["elements"][0]["text"] == "&lt;!everyone&gt;"
     assert blocks[1]["text"]["text"] == "<@U0QA> says <!channel>"  # the input is not changed
-    [record] = [r for r in caplog.records if r.name == "bot.mrkdwn"]
+    [record] = [r for r in caplog.records if r.name == "bot.domain.mrkdwn"]
     assert record.levelno == logging.WARNING and "chat.postMessage" in record.getMessage()
 
 
@@ -163,7 +163,7 @@ def test_guard_outgoing_leaves_safe_messages_as_they_are_and_quiet(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "<@U0QA> &lt;!here&gt;"}}]
-    with caplog.at_level(logging.WARNING, logger="bot.mrkdwn"):
+    with caplog.at_level(logging.WARNING, logger="bot.domain.mrkdwn"):
         text, safe = guard_outgoing("ok", blocks, where="ephemeral")
     assert (text, safe) == ("ok", blocks)
-    assert not [r for r in caplog.records if r.name == "bot.mrkdwn"]
+    assert not [r for r in caplog.records if r.name == "bot.domain.mrkdwn"]

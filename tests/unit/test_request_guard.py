@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.request_guard import Refused, decode_slack_body, verify_slack_signature
+from bot.app.request_guard import Refused, decode_slack_body, verify_slack_signature
 
-# Slack's documented example (tests/contracts/README.md says where it comes from).
+# Slack's documented example (tests/unit/contracts/README.md says where it comes from).
 VECTOR = json.loads(
-    (Path(__file__).parents[1] / "contracts" / "slack-signature-vector.json").read_text()
+    (Path(__file__).parent / "contracts" / "slack-signature-vector.json").read_text()
 )
 
 

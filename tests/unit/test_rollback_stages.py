@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import parse_config
-from bot.context import DomainContext, StaticDirectory
-from bot.models import ReleasePlan
-from bot.strategies import DEPLOY, FLAG, StagePlan, rollback_stages, rollback_words
+from bot.domain.config import parse_config
+from bot.domain.context import DomainContext, StaticDirectory
+from bot.domain.strategies import DEPLOY, FLAG, StagePlan, rollback_stages, rollback_words
+from bot.store.models import ReleasePlan
 from console.testing import ManualClock
 
 CONFIG = """

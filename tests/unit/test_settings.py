@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 DOCUMENTED = ("DATABASE_URL", "RELEASEBOT_STATE_DIR", "RELEASEBOT_CONFIG", "PORT")
 
@@ -39,7 +39,7 @@ def test_the_default_sqlite_file_is_absolute(deployment: Path) -> None:
     [
         "sqlite://",
         "sqlite:///:memory:",
-        "sqlite:////srv/releasebot/bot.db",
+        "sqlite:////srv/releasebot/bot.store.db",
         "postgresql+psycopg://bot:pw@db.internal:5432/releases",
     ],
 )

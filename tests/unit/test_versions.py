@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.versions import VERSION_RULE, is_safe_version
+from bot.domain.versions import VERSION_RULE, is_safe_version
 from commands.grammar import Edit, Plan, UsageError, parse_command
 from commands.ids import BlockId
 from commands.modals import new_plan_from

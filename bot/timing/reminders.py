@@ -1,0 +1,603 @@
+"""Reminders and timed plan work (SPEC §2, §4): what is owed when, scheduled as durable jobs.
+
+Every reminder is a `ScheduledJob`; `on_plan_changed` recomputes a plan's jobs whenever the plan
+is created, edited or decided, superseding those a change made wrong. Handlers re-read the plan
+and do nothing when it moved on, so a transition that forgot to call us is still safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from sqlmodel import Session, col, or_, select
+
+from bot.domain.config import ReleasebotConfig
+from bot.domain.context import DomainContext
+from bot.domain.lifecycle import Event
+from bot.domain.mrkdwn import md
+from bot.notify import outbox
+from bot.release import holds, plans
+from bot.store.db import Database
+from bot.store.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
+from bot.timing import auto_deploy, scheduler
+from bot.timing.scheduler import JobResult, JobRunner, done, not_needed, skipped
+
+WINDOW_SOON = "window.soon"
+WINDOW_OPEN = "window.open"
+DEPLOY_NUDGE = "window.nudge"
+APPROVAL_NUDGE = "approval.nudge"
+EXPIRE = "plan.expire"
+FREEZE_START = "freeze.start"
+FREEZE_END = "freeze.end"
+# A freeze starting or ending changes what holds the plans of its environment: their cards
+# are redrawn (and, at the end, auto-deploy plans re-checked) however late this runs.
+FREEZE_HOLDS = "freeze.holds"
+DIGEST = "digest.weekly"
+
+ACTOR = "releasebot"
+WAITING = (PlanState.AWAITING_APPROVAL, PlanState.APPROVED)
+# The requester is nudged this long after the window opened with nothing deployed (or halfway
+# through a shorter window): long enough to have started, early enough to still make it.
+NUDGE_AFTER = timedelta(minutes=15)
+# How far ahead recurring freezes and the digest are put in the database on each planning pass.
+PLANNING_HORIZON = timedelta(days=8)
+FREEZE_NOTICE_USEFUL_FOR = timedelta(hours=1)
+DIGEST_USEFUL_FOR = timedelta(hours=12)
+DIGEST_SPAN = timedelta(days=7)
+PLANNING_INTERVAL = timedelta(minutes=5)
+
+
+def plan_subject(plan_id: int) -> str:
+    """The subject of a plan's jobs."""
+    return f"plan:{plan_id}"
+
+
+def _approval_subject(plan: ReleasePlan) -> str:
+    # The round is part of the subject: a new round's first nudge may fall on the same 09:00.
+    return f"plan:{plan.id}:r{plan.approval_round}"
+
+
+# -- working hours and crons ------------------------------------------------------------------
+
+
+def next_working_moment(moment: datetime, config: ReleasebotConfig) -> datetime:
+    """`moment` if it is inside the team's working hours, else the next working day's start."""
+    tz = config.tz
+    hours = config.reminders.working_hours
+    days = config.reminders.working_weekdays
+    local = moment.astimezone(tz)
+    for offset in range(0, 8):
+        day = local.date() + timedelta(days=offset)
+        if day.weekday() not in days:
+            continue
+        start = datetime.combine(day, hours.start, tzinfo=tz)
+        end = (
+            datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+            if hours.end == time.max
+            else datetime.combine(day, hours.end, tzinfo=tz)
+        )
+        if offset == 0 and start <= local < end:
+            return moment
+        if local < start:
+            # Through UTC so a DST change between now and then is applied by zoneinfo.
+            return start.astimezone(ZoneInfo("UTC"))
+    return moment  # no working day configured at all: nudge when due
+
+
+def next_cron(expression: str, after: datetime, tz: ZoneInfo) -> datetime:
+    """The next time `expression` matches after `after`, read in `tz` (DST-aware)."""
+    found: datetime = croniter(expression, after.astimezone(tz)).get_next(datetime)
+    return found.astimezone(ZoneInfo("UTC"))
+
+
+def previous_cron(expression: str, before: datetime, tz: ZoneInfo) -> datetime:
+    """The last time `expression` matched before `before`, read in `tz`."""
+    found: datetime = croniter(expression, before.astimezone(tz)).get_prev(datetime)
+    return found.astimezone(ZoneInfo("UTC"))
+
+
+# -- scheduling -----------------------------------------------------------------------------
+
+
+def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
+    """Make the plan's pending jobs match the plan as it now is (call after create/edit/decide)."""
+    assert plan.id is not None
+    now = ctx.clock.now()
+    wanted = _wanted_jobs(session, ctx=ctx, plan=plan, now=now)
+    keys = {(kind, subject, due) for kind, subject, due, _ in wanted}
+    for job in _pending_of_plan(session, plan.id):
+        # Re-checks of a held auto-deploy plan check for themselves whether they still apply.
+        if job.kind != auto_deploy.RECHECK and (job.kind, job.subject, job.due_at) not in keys:
+            scheduler.supersede(session, job, reason=_why_superseded(plan), now=now)
+    session.flush()
+    for kind, subject, due, payload in wanted:
+        scheduler.schedule(session, kind=kind, subject=subject, due_at=due, payload=payload)
+
+
+def _why_superseded(plan: ReleasePlan) -> str:
+    if plan.state not in WAITING:
+        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+    return f"{plan.ref} changed (revision {plan.revision})"
+
+
+Wanted = tuple[str, str, datetime, dict[str, Any]]
+
+
+def _wanted_jobs(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, now: datetime
+) -> list[Wanted]:
+    if plan.state not in WAITING or plan.id is None:
+        return []
+    config = ctx.config
+    subject = plan_subject(plan.id)
+    wanted: list[Wanted] = []
+    start, end = plan.window_start, plan.window_end
+    if start is not None:
+        stamp = {"window_start": start.isoformat()}
+        for lead in config.reminders.before_window:
+            if start - lead > now:
+                payload = {**stamp, "lead_seconds": int(lead.total_seconds())}
+                wanted.append((WINDOW_SOON, subject, start - lead, payload))
+        if config.auto_deploys(plan.service, plan.environment):
+            wanted.append((WINDOW_OPEN, subject, start, stamp))
+        else:
+            nudge = start + NUDGE_AFTER
+            if end is not None and nudge >= end:
+                nudge = start + (end - start) / 2
+            wanted.append((DEPLOY_NUDGE, subject, nudge, stamp))
+    if end is not None:
+        wanted.append((EXPIRE, subject, end, {"window_end": end.isoformat()}))
+    policy = config.environment(plan.environment).approvals
+    if plan.state == PlanState.AWAITING_APPROVAL and policy.required > 0:
+        existing = scheduler.pending(session, subject=_approval_subject(plan), kind=APPROVAL_NUDGE)
+        due = (
+            existing[0].due_at
+            if existing
+            else next_working_moment(now + config.reminders.approval_every, config)
+        )
+        wanted.append(
+            (APPROVAL_NUDGE, _approval_subject(plan), due, {"round": plan.approval_round})
+        )
+    return wanted
+
+
+def _pending_of_plan(session: Session, plan_id: int) -> Sequence[ScheduledJob]:
+    subject = plan_subject(plan_id)
+    return session.exec(
+        select(ScheduledJob).where(
+            col(ScheduledJob.done_at).is_(None),
+            or_(
+                ScheduledJob.subject == subject,
+                col(ScheduledJob.subject).startswith(subject + ":"),
+            ),
+        )
+    ).all()
+
+
+def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -> None:
+    """Owe the start/end notices of an ad-hoc freeze (call when one is created or lifted)."""
+    if freeze.id is None or freeze.kind != FreezeKind.MANUAL:
+        return
+    now = ctx.clock.now()
+    subject = f"freeze:{freeze.id}"
+    if freeze.lifted_at is not None:
+        for job in scheduler.pending(session, subject=subject):
+            scheduler.supersede(session, job, reason="the freeze was lifted", now=now)
+        return
+    # A freeze that starts now is announced by whoever froze (bot.release.freezes); only a later one
+    # needs its start told.
+    payload = {"environment": freeze.environment}
+    if freeze.starts_at > now:
+        scheduler.schedule(session, kind=FREEZE_START, subject=subject, due_at=freeze.starts_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.starts_at,
+            payload={**payload, "ending": False},
+        )
+    if freeze.ends_at is not None and freeze.ends_at > now:
+        scheduler.schedule(session, kind=FREEZE_END, subject=subject, due_at=freeze.ends_at)
+        scheduler.schedule(
+            session,
+            kind=FREEZE_HOLDS,
+            subject=subject,
+            due_at=freeze.ends_at,
+            payload={**payload, "ending": True},
+        )
+
+
+def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
+    """Put the next digest, recurring freeze notices and ad-hoc freeze notices in the database.
+
+    Idempotent (unique job keys); every process may run it on every planning pass.
+    """
+    config = ctx.config
+    now = ctx.clock.now()
+    tz = config.tz
+    scheduler.schedule(
+        session, kind=DIGEST, subject="digest", due_at=next_cron(config.reminders.digest, now, tz)
+    )
+    horizon = now + PLANNING_HORIZON
+    for name, environment in config.environments.items():
+        for index, rule in enumerate(environment.freezes):
+            zone = rule.zone(tz)
+            subject = f"freeze:{name}:{index}"
+            start = previous_cron(rule.cron, now, zone)
+            while start < horizon:
+                end = start + rule.duration
+                payload: dict[str, object] = {
+                    "environment": name,
+                    "reason": rule.reason,
+                    "starts_at": start.isoformat(),
+                    "ends_at": end.isoformat(),
+                }
+                if start >= now:
+                    scheduler.schedule(
+                        session, kind=FREEZE_START, subject=subject, due_at=start, payload=payload
+                    )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=start,
+                        payload={"environment": name, "ending": False},
+                    )
+                if end >= now:
+                    scheduler.schedule(
+                        session, kind=FREEZE_END, subject=subject, due_at=end, payload=payload
+                    )
+                    scheduler.schedule(
+                        session,
+                        kind=FREEZE_HOLDS,
+                        subject=subject,
+                        due_at=end,
+                        payload={"environment": name, "ending": True},
+                    )
+                start = next_cron(rule.cron, start, zone)
+    manual = session.exec(
+        select(Freeze).where(
+            Freeze.kind == FreezeKind.MANUAL,
+            col(Freeze.lifted_at).is_(None),
+            or_(col(Freeze.ends_at).is_(None), col(Freeze.ends_at) > now),
+        )
+    ).all()
+    for freeze in manual:
+        on_freeze_changed(session, ctx=ctx, freeze=freeze)
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+def register(runner: JobRunner, *, ctx: DomainContext) -> None:
+    """Teach `runner` every reminder kind."""
+    runner.register(WINDOW_SOON, lambda s, j, n: window_soon(s, ctx=ctx, job=j, now=n))
+    runner.register(WINDOW_OPEN, lambda s, j, n: window_open(s, ctx=ctx, job=j, now=n))
+    runner.register(DEPLOY_NUDGE, lambda s, j, n: deploy_nudge(s, ctx=ctx, job=j, now=n))
+    runner.register(APPROVAL_NUDGE, lambda s, j, n: approval_nudge(s, ctx=ctx, job=j, now=n))
+    # Expiry is a state change, not a message: it happens however late we get to it.
+    runner.register(EXPIRE, lambda s, j, n: expire(s, ctx=ctx, job=j, now=n))
+    runner.register(
+        FREEZE_START,
+        lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=True),
+        stale_after=FREEZE_NOTICE_USEFUL_FOR,
+    )
+    runner.register(
+        FREEZE_END,
+        lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=False),
+        stale_after=FREEZE_NOTICE_USEFUL_FOR,
+    )
+    runner.register(FREEZE_HOLDS, lambda s, j, n: freeze_holds(s, ctx=ctx, job=j, now=n))
+    runner.register(
+        DIGEST, lambda s, j, n: digest(s, ctx=ctx, job=j, now=n), stale_after=DIGEST_USEFUL_FOR
+    )
+    auto_deploy.register(runner, ctx=ctx)
+
+
+def _plan_of(session: Session, job: ScheduledJob) -> ReleasePlan | None:
+    plan_id = int(job.subject.split(":")[1])
+    return session.get(ReleasePlan, plan_id)
+
+
+def _moved(plan: ReleasePlan, job: ScheduledJob) -> str | None:
+    """Why the job no longer applies to the plan, or None when it still does."""
+    if plan.state not in WAITING:
+        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+    start = job.payload.get("window_start")
+    if start is not None and (plan.window_start is None or plan.window_start.isoformat() != start):
+        return f"{plan.ref}'s window moved"
+    return None
+
+
+def window_soon(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """T-24h/T-1h/T-15m: tell the requester (and stakeholders) the window is near."""
+    plan = _plan_of(session, job)
+    if plan is None or (why := _moved(plan, job)) is not None:
+        return not_needed(why or "the plan is gone")
+    assert plan.window_start is not None and plan.id is not None
+    lead = timedelta(seconds=int(job.payload.get("lead_seconds", 0)))
+    if now >= plan.window_start:
+        return skipped(f"{plan.ref}'s window already opened")
+    # A reminder more than a quarter of its lead late says the wrong thing ("in 1 h" at T-40m).
+    if now - job.due_at > max(lead / 4, timedelta(minutes=2)):
+        return skipped(f"the T-{_span(lead)} reminder of {plan.ref} is too late to be useful")
+    people = [plan.requester_id, *(s for s in plan.stakeholders if s[:1] in ("U", "W"))]
+    reminded = outbox.owe_dms(
+        session,
+        people=people,
+        template="window_soon",
+        context={"lead_seconds": int(lead.total_seconds())},
+        plan_id=plan.id,
+        now=now,
+        key=f"window-soon:{plan.id}:{job.id}",
+    )
+    return done(f"reminded {reminded} people of the window of {plan.ref}")
+
+
+def approval_nudge(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """Every `approval_every` in working hours: DM approvers who have not decided yet."""
+    plan = _plan_of(session, job)
+    if plan is None or plan.state != PlanState.AWAITING_APPROVAL:
+        return not_needed("the plan is no longer awaiting approval")
+    if int(job.payload.get("round", 0)) != plan.approval_round:
+        return not_needed(f"{plan.ref} is in a newer approval round")
+    every = ctx.config.reminders.approval_every
+    follow_up = next_working_moment(max(now, job.due_at) + every, ctx.config)
+    scheduler.schedule(
+        session,
+        kind=APPROVAL_NUDGE,
+        subject=job.subject,
+        due_at=follow_up,
+        payload={"round": plan.approval_round},
+    )
+    if now - job.due_at > every:
+        return skipped(f"the approval reminder of {plan.ref} is {_span(now - job.due_at)} late")
+    people = undecided_approvers(session, ctx=ctx, plan=plan)
+    nudged = outbox.owe_dms(
+        session,
+        people=people,
+        template="approval_reminder",
+        plan_id=plan.id,
+        now=now,
+        key=f"approval-nudge:{plan.id}:{job.id}",
+    )
+    return done(f"nudged {nudged} approvers of {plan.ref}")
+
+
+def undecided_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> list[str]:
+    """The approvers (groups expanded) who have not decided on the current round."""
+    policy = ctx.config.environment(plan.environment).approvals
+    people: set[str] = set()
+    for principal in policy.approvers:
+        people |= ctx.directory.members(principal) if principal.startswith("@") else {principal}
+    if not policy.allow_self:
+        people.discard(plan.requester_id)
+    decided = set(
+        session.exec(
+            select(Approval.approver_id).where(
+                Approval.plan_id == plan.id, Approval.round == plan.approval_round
+            )
+        ).all()
+    )
+    return sorted(people - decided)
+
+
+def _nudge_requester(
+    session: Session, *, plan: ReleasePlan, job: ScheduledJob, now: datetime
+) -> None:
+    """DM the requester that the window is open and the plan waits for them to deploy it."""
+    outbox.owe_message(
+        session,
+        channel=plan.requester_id,
+        template="deploy_nudge",
+        plan_id=plan.id,
+        now=now,
+        dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
+    )
+
+
+def deploy_nudge(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """The window opened and nothing was deployed: remind the requester."""
+    plan = _plan_of(session, job)
+    if plan is None or (why := _moved(plan, job)) is not None:
+        return not_needed(why or "the plan is gone")
+    if plan.window_end is not None and now >= plan.window_end:
+        return skipped(f"{plan.ref}'s window already closed")
+    _nudge_requester(session, plan=plan, job=job, now=now)
+    return done(f"nudged <@{plan.requester_id}> to deploy {plan.ref}")
+
+
+def window_open(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """auto_deploy: start an approved plan when its window opens (the rollout engine deploys)."""
+    plan = _plan_of(session, job)
+    if plan is None or (why := _moved(plan, job)) is not None:
+        return not_needed(why or "the plan is gone")
+    assert plan.id is not None
+    if plan.window_end is not None and now >= plan.window_end:
+        return skipped(f"{plan.ref}'s window closed before it could start")
+    if plan.state != PlanState.APPROVED:
+        # Its last approval re-checks it (bot/release/holds.py),
+        # so it may still start in its window.
+        _nudge_requester(session, plan=plan, job=job, now=now)
+        return done(f"{plan.ref} is not approved; it does not start by itself")
+    refusal = auto_deploy.start(session, ctx=ctx, plan=plan, because=None)
+    if refusal is not None:
+        # A gate said no (a freeze, an open checklist item): say so where people look.
+        auto_deploy.refused_at_window_open(session, ctx=ctx, plan=plan, refusal=refusal, now=now)
+        _nudge_requester(session, plan=plan, job=job, now=now)
+        return done(f"{plan.ref} did not start by itself: {refusal}")
+    return done(f"started {plan.ref} (auto_deploy)")
+
+
+def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime) -> JobResult:
+    """The window ended before the plan started: it expires, and the requester may plan again."""
+    plan = _plan_of(session, job)
+    if plan is None or plan.state not in WAITING:
+        return not_needed(f"{plan.ref if plan else 'the plan'} already moved on")
+    assert plan.id is not None
+    if plan.window_end is None or plan.window_end > now:
+        return not_needed(f"{plan.ref}'s window no longer ends at {job.due_at.isoformat()}")
+    plans.transition(
+        session,
+        ctx=ctx,
+        plan=plan,
+        event=Event.EXPIRE,
+        actor=ACTOR,
+        reason="its window ended before it was deployed",
+    )
+    on_plan_changed(session, ctx=ctx, plan=plan)
+    plans.say(
+        session,
+        ctx=ctx,
+        plan=plan,
+        text=md(":alarm_clock: {} expired: its window ended before it was deployed.", plan.ref),
+        dedupe_key=f"expired-thread:{plan.id}",
+    )
+    outbox.owe_message(
+        session,
+        channel=plan.requester_id,
+        template="plan_expired",
+        plan_id=plan.id,
+        now=now,
+        dedupe_key=f"expired-dm:{plan.id}",
+    )
+    return done(f"{plan.ref} expired")
+
+
+def freeze_notice(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime, starting: bool
+) -> JobResult:
+    """Tell the releases channel that a freeze starts or ends."""
+    parts = job.subject.split(":")
+    if len(parts) == 2:
+        freeze = session.get(Freeze, int(parts[1]))
+        if freeze is None or freeze.lifted_at is not None:
+            return not_needed("the freeze was lifted")
+        environment, reason = freeze.environment, freeze.reason
+        service, ends_at = freeze.service, freeze.ends_at
+        if not starting and (ends_at is None or ends_at > now):
+            return not_needed("the freeze was extended")
+    else:
+        environment, reason, service = (
+            str(job.payload["environment"]),
+            str(job.payload["reason"]),
+            None,
+        )
+        ends_at = datetime.fromisoformat(str(job.payload["ends_at"]))
+    outbox.owe_message(
+        session,
+        channel=ctx.config.channels.releases,
+        template="freeze_notice",
+        context={
+            "starting": starting,
+            "environment": environment,
+            "service": service,
+            "reason": reason,
+            "ends_at": ends_at.isoformat() if ends_at else None,
+        },
+        now=now,
+        dedupe_key=f"freeze-notice:{job.id}",
+    )
+    verb = "starts" if starting else "ends"
+    return done(f"announced that the {environment} freeze {verb}")
+
+
+def freeze_holds(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A freeze began or ended: redraw the cards it holds; at its end, re-check auto-deploys."""
+    environment = str(job.payload["environment"])
+    ending = bool(job.payload.get("ending"))
+    parts = job.subject.split(":")
+    if len(parts) == 2:
+        freeze = session.get(Freeze, int(parts[1]))
+        if freeze is None or freeze.lifted_at is not None:
+            return not_needed("the freeze was lifted")
+        if ending and (freeze.ends_at is None or freeze.ends_at > now):
+            return not_needed("the freeze was extended")
+    cleared = f"the freeze of {environment} ended" if ending else None
+    holds.holds_changed(session, ctx=ctx, environment=environment, cleared=cleared)
+    return done(f"redrew the cards of {environment} as its freeze {'ends' if ending else 'starts'}")
+
+
+def digest(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime) -> JobResult:
+    """The weekly digest of upcoming releases; the next one is scheduled at once."""
+    config = ctx.config
+    scheduler.schedule(
+        session,
+        kind=DIGEST,
+        subject="digest",
+        due_at=next_cron(config.reminders.digest, max(now, job.due_at), config.tz),
+    )
+    channel = config.channels.announcements or config.channels.releases
+    outbox.owe_message(
+        session,
+        channel=channel,
+        template="weekly_digest",
+        context={"since": now.isoformat(), "until": (now + DIGEST_SPAN).isoformat()},
+        now=now,
+        dedupe_key=f"digest:{job.id}",
+    )
+    return done("posted the weekly digest")
+
+
+def upcoming(session: Session, *, since: datetime, until: datetime) -> Sequence[ReleasePlan]:
+    """Plans waiting or in flight whose window opens before `until` (or that have none)."""
+    active = [
+        PlanState.AWAITING_APPROVAL,
+        PlanState.APPROVED,
+        PlanState.DEPLOYING,
+        PlanState.PAUSED,
+        PlanState.VERIFYING,
+    ]
+    return session.exec(
+        select(ReleasePlan)
+        .where(
+            col(ReleasePlan.state).in_([s.value for s in active]),
+            or_(col(ReleasePlan.window_start).is_(None), col(ReleasePlan.window_start) < until),
+            or_(col(ReleasePlan.window_end).is_(None), col(ReleasePlan.window_end) > since),
+        )
+        .order_by(col(ReleasePlan.window_start), col(ReleasePlan.id))
+        .limit(200)
+    ).all()
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    if minutes >= 60:
+        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
+    return f"{minutes}m"
+
+
+def planner(db: Database, *, ctx: DomainContext) -> Callable[[], None]:
+    """A planning pass for the background scheduler: `plan_recurring` in its own transaction."""
+
+    def plan() -> None:
+        with db.session() as session:
+            plan_recurring(session, ctx=ctx)
+
+    return plan
+
+
+def build_scheduler(
+    db: Database, *, ctx: DomainContext, on_messages: Callable[[], None], owner: str | None = None
+) -> scheduler.Scheduler:
+    """The runner with every reminder kind, polled by APScheduler, planning recurring work."""
+    runner = JobRunner(db=db, clock=ctx.clock, owner=owner)
+    register(runner, ctx=ctx)
+    runner.after_pass = on_messages  # jobs owe messages: wake delivery
+    background = scheduler.Scheduler(runner=runner)
+    background.add_interval(planner(db, ctx=ctx), PLANNING_INTERVAL.total_seconds(), name="plan")
+    return background
