@@ -33,6 +33,7 @@ from bot.ports.deploy import (
     DeployStatus,
 )
 from bot.ports.flags import FlagClient
+from bot.ports.probe import Probes
 from bot.release.checklists import post_release_open
 from bot.release.freezes import lock_after_rollback
 from bot.release.plans import get_plan, say, transition
@@ -46,7 +47,7 @@ from bot.rollout.stages import (
     stage_count,
     stages_of,
 )
-from bot.rollout.verification import Overall, Probes, measure_due, outcome, runs_of, start_runs
+from bot.rollout.verification import Overall, measure_due, outcome, runs_of, start_runs
 from bot.store.db import Database
 from bot.store.leases import process_owner
 from bot.store.models import (

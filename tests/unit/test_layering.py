@@ -142,9 +142,12 @@ def broken_rules(found: Import) -> Iterator[str]:
             yield "ports import only domain and the standard library"
     if found.type_only:
         return
-    if _within(module, "integrations") and ours:
-        if not _within(imported, "bot.domain", "bot.ports", "integrations"):
-            yield "adapters import only domain, ports and adapters"
+    if (
+        _within(module, "integrations")
+        and ours
+        and not _within(imported, "bot.domain", "bot.ports", "integrations")
+    ):
+        yield "adapters import only domain, ports and adapters"
     if _within(module, *CORE) and _within(
         imported, "bot.app", "commands", "console", "integrations"
     ):
