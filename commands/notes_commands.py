@@ -14,4 +14,5 @@ def notes(cmd: Notes, *, desk: Desk, user_id: str) -> Rendered:
     """`/release notes R-<n>`."""
     with desk.db.session() as session:
         plan = plans.get_plan(session, plan_id=cmd.plan_id)
-        return release_notes_reply(release_notes(session, ctx=desk.ctx, plan=plan), plan)
+        notes = release_notes(session, ctx=desk.ctx, plan=plan, changelogs=desk.changelogs)
+        return release_notes_reply(notes, plan)

@@ -22,11 +22,12 @@ from bot.notify.outbox import (
     SlackRefused,
     SlackUnavailable,
 )
+from bot.ports.changelog import ChangelogSources
 from bot.release.gates import deploy_holds
 from bot.release.snapshots import snapshot
 from bot.store.models import OutboxMessage, SlackMessage
 from commands.render import card, replies
-from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
+from commands.render.announcements import templates as announcement_templates
 
 GROUP_CACHE_SECONDS = 300.0
 # How many pages of history a retry reads looking for a message it may already have posted.
@@ -204,8 +205,14 @@ class SlackDirectory:
         return self._handles.get(name)
 
 
-def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
+def renderer(
+    ctx: DomainContext,
+    client: WebClient | None = None,
+    *,
+    changelogs: ChangelogSources | None = None,
+) -> Renderer:
     """Render owed cards and templated messages from the database at delivery time."""
+    announcements = announcement_templates(changelogs)
 
     templates = {
         "approval_request": replies.approval_request,
@@ -227,8 +234,8 @@ def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
             return None  # the alert still goes out, pointing at /release show instead
 
     def render(session: Session, row: OutboxMessage) -> Rendered:
-        if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
-            return ANNOUNCEMENT_TEMPLATES[str(row.payload["template"])](session, ctx, row)
+        if row.kind != CARD and row.payload.get("template") in announcements:
+            return announcements[str(row.payload["template"])](session, ctx, row)
         assert row.plan_id is not None
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:

@@ -124,6 +124,7 @@ def build(
     from commands.app import build_app
     from commands.journal_runner import RECOVERY_SECONDS, JournalRunner
     from commands.slack_port import SlackDirectory, WebApiSlack, renderer
+    from integrations.changelog import ConfiguredChangelogs
     from integrations.checks.registry import ProbeFactory
     from integrations.deploy.registry import ConfiguredBackends
 
@@ -132,14 +133,15 @@ def build(
     db = Database(make_engine(settings.database_url))
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
     ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
+    http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+    changelogs = ConfiguredChangelogs(config, environ=os.environ, http=http)
     dispatcher = OutboxDispatcher(
         db=db,
         slack=WebApiSlack(client),
-        render=renderer(ctx, client),
+        render=renderer(ctx, client, changelogs=changelogs),
         clock=clock,
         owner=settings.lease_owner,
     )
-    http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
 
     def callback_lookup(token: str) -> dict[str, object] | None:
         with db.session() as session:
@@ -177,7 +179,7 @@ def build(
         dispatcher.kick()
         engine.kick()
 
-    desk = Desk(db=db, ctx=ctx, on_change=on_change)
+    desk = Desk(db=db, ctx=ctx, on_change=on_change, changelogs=changelogs)
     journal = JournalRunner(desk=desk)
     app = build_app(
         desk=desk,

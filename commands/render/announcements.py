@@ -25,6 +25,7 @@ from bot.domain.context import DomainContext
 from bot.domain.mrkdwn import Mrkdwn, link, md, person
 from bot.notify.announcements import ReleaseNotes, release_notes
 from bot.notify.outbox import Rendered
+from bot.ports.changelog import ChangelogSources
 from bot.release.gates import DeployHolds, deploy_holds
 from bot.release.snapshots import PlanSnapshot, snapshot
 from bot.store.models import OutboxMessage, ReleasePlan
@@ -287,9 +288,15 @@ def _snap(session: Session, ctx: DomainContext, row: OutboxMessage) -> PlanSnaps
     return snapshot(session, ctx=ctx, plan_id=row.plan_id)
 
 
-def _release_announcement(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
+def _release_announcement(
+    session: Session,
+    ctx: DomainContext,
+    row: OutboxMessage,
+    changelogs: ChangelogSources | None = None,
+) -> Rendered:
     snap = _snap(session, ctx, row)
-    return release_announcement(snap, release_notes(session, ctx=ctx, plan=snap.plan))
+    notes = release_notes(session, ctx=ctx, plan=snap.plan, changelogs=changelogs)
+    return release_announcement(snap, notes)
 
 
 def _window_soon(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
@@ -330,6 +337,13 @@ TEMPLATES: dict[str, Template] = {
     "freeze_notice": _freeze_notice,
     "weekly_digest": _weekly_digest,
 }
+
+
+def templates(changelogs: ChangelogSources | None) -> dict[str, Template]:
+    """`TEMPLATES`, the release announcement reading its changelog through `changelogs`."""
+    return TEMPLATES | {
+        "release_announcement": lambda s, c, r: _release_announcement(s, c, r, changelogs)
+    }
 
 
 def _span(delta: timedelta) -> str:

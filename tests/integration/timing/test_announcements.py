@@ -19,6 +19,7 @@ from bot.release.plans import get_plan, transition
 from bot.release.snapshots import snapshot
 from bot.store.models import ReleasePlan
 from commands.render.announcements import release_announcement
+from integrations.changelog import ConfiguredChangelogs
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -146,7 +147,8 @@ def test_a_github_changelog_links_commits_and_the_comparison(
         httpx.Client(transport=httpx.MockTransport(github)) as http,
     ):
         plan = get_plan(session, plan_id=2)
-        notes = release_notes(session, ctx=ctx, plan=plan, http=http)
+        changelogs = ConfiguredChangelogs(ctx.config, environ={}, http=http)
+        notes = release_notes(session, ctx=ctx, plan=plan, changelogs=changelogs)
         rendered = release_announcement(snapshot(session, ctx=ctx, plan_id=2), notes)
     assert seen == ["/repos/acme/checkout/compare/1.4.1...1.4.2"]
     shown = json.dumps(rendered.blocks, ensure_ascii=False)
@@ -163,6 +165,8 @@ def test_an_unreachable_changelog_still_announces_and_says_why(slack: SlackDrive
     slack.command("U0REQUESTER", "plan checkout 9.9.9 to staging")
     with slack.bot.db.session() as session:
         plan = get_plan(session, plan_id=2)
-        notes = release_notes(session, ctx=slack.bot.desk.ctx, plan=plan)
+        notes = release_notes(
+            session, ctx=slack.bot.desk.ctx, plan=plan, changelogs=slack.bot.desk.changelogs
+        )
     assert notes.changelog is None
     assert notes.problem is not None and "does not know ref '9.9.9'" in notes.problem
