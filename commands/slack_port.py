@@ -14,15 +14,9 @@ from sqlmodel import Session, select
 
 from bot.domain.context import DomainContext
 from bot.domain.mrkdwn import guard_outgoing
-from bot.notify.outbox import (
-    CARD,
-    Rendered,
-    Renderer,
-    SlackLookupImpossible,
-    SlackRefused,
-    SlackUnavailable,
-)
+from bot.notify.outbox import CARD, Rendered, Renderer
 from bot.ports.changelog import ChangelogSources
+from bot.ports.slack import SlackLookupImpossible, SlackRefused, SlackUnavailable
 from bot.release.gates import deploy_holds
 from bot.release.snapshots import snapshot
 from bot.store.models import OutboxMessage, SlackMessage
