@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
+from bot.ports.flags import FlagClient
 
 __all__ = [
+    "Backends",
     "DeployBackend",
     "DeployHandle",
     "DeployRequest",
@@ -40,3 +42,16 @@ class TrafficControl(Protocol):
     def promote(self, handle: DeployHandle) -> None: ...
 
     def abort(self, handle: DeployHandle) -> None: ...
+
+
+class Backends(Protocol):
+    """Resolves the deployment backend and the flag client of a service (the engine's view of
+    integrations.deploy.registry.ConfiguredBackends)."""
+
+    def deployer(self, service: str) -> DeployBackend:
+        """The service's deployment backend."""
+        ...
+
+    def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
+        """The service's flag client for a release to `environment`, and the flag's key."""
+        ...

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -26,13 +25,12 @@ from bot.domain.mrkdwn import code_block, link, md
 from bot.domain.strategies import StagePlan, rollout_stages
 from bot.notify import announcements, outbox
 from bot.ports.deploy import (
-    DeployBackend,
+    Backends,
     DeployHandle,
     DeployRequest,
     DeployState,
     DeployStatus,
 )
-from bot.ports.flags import FlagClient
 from bot.ports.probe import Probes
 from bot.release.checklists import post_release_open
 from bot.release.freezes import lock_after_rollback
@@ -65,18 +63,6 @@ LEASE = timedelta(minutes=2)
 MAX_STEPS = 50
 # I/O done after a step commits; True when the plan's next step is due at once (no waiting).
 Work = Callable[[], bool]
-
-
-class Backends(Protocol):
-    """Resolves the deployment backend and the flag client of a service."""
-
-    def deployer(self, service: str) -> DeployBackend:
-        """The service's deployment backend."""
-        ...
-
-    def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
-        """The service's flag client for a release to `environment`, and the flag's key."""
-        ...
 
 
 def released_handle(
