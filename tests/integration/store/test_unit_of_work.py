@@ -23,8 +23,8 @@ from bot.domain.events import PlanChanged
 from bot.release import freezes, plans
 from bot.release.desk import Desk
 from bot.store import unit_of_work
-from bot.store.models import ReleasePlan, ScheduledJob
-from bot.timing import reminders, scheduler
+from bot.store.models import PlanState, ReleasePlan, ScheduledJob
+from bot.timing import auto_deploy, reminders, scheduler
 from console.testing import ManualClock
 
 
@@ -162,8 +162,10 @@ def test_the_composition_root_wires_the_reminders(
     clock: ManualClock,
     tmp_path: Path,
     rewired: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     unit_of_work.unsubscribe_all()
+    monkeypatch.setattr(auto_deploy, "_deploy", None)
     bot = build(
         Settings(DATABASE_URL=database_url, RELEASEBOT_STATE_DIR=str(tmp_path / "state")),
         credentials=SlackCredentials(
@@ -180,5 +182,12 @@ def test_the_composition_root_wires_the_reminders(
             )
         with bot.db.session() as session:
             assert (reminders.EXPIRE, f"plan:{plan.id}") in _jobs(session)
+        # And the bot can start a plan by itself (what a window opening or a cleared hold does).
+        new = plans.NewPlan(service="checkout", version="1.4.3", environment="staging")
+        with bot.desk.unit_of_work() as session:
+            waiting = plans.create_plan(session, ctx=bot.desk.ctx, actor="U0REQUESTER", new=new)
+            refusal = auto_deploy.start(session, ctx=bot.desk.ctx, plan=waiting, because=None)
+        assert refusal is None
+        assert waiting.state == PlanState.DEPLOYING
     finally:
         bot.close()
