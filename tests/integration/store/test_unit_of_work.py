@@ -108,7 +108,10 @@ def test_a_rolled_back_savepoint_drops_its_events_and_a_released_one_keeps_them(
             unit_of_work.record(session, PlanChanged(kept.id + 2000), ctx=desk.ctx)
         # Released, but the transaction around it has not committed: nothing handled yet.
         assert heard == []
-    assert heard == [kept.id, kept.id + 2000]
+        # A savepoint still open when the transaction commits is released by that commit.
+        session.begin_nested()
+        unit_of_work.record(session, PlanChanged(kept.id + 3000), ctx=desk.ctx)
+    assert heard == [kept.id, kept.id + 2000, kept.id + 3000]
 
 
 def test_a_rolled_back_transaction_forgets_its_events(desk: Desk, rewired: None) -> None:
