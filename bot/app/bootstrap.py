@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.app.settings import Settings
+from bot.app.wiring import wire_defaults
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.config import ReleasebotConfig, load_config
 from bot.domain.context import Directory, DomainContext
@@ -128,6 +129,7 @@ def build(
     from integrations.checks.registry import ProbeFactory
     from integrations.deploy.registry import ConfiguredBackends
 
+    wire_defaults()  # the reminders hear plan/freeze events; auto-deploys start rollouts
     config = config or load_config(Path(settings.config_path))
     clock = clock or SystemClock()
     db = Database(make_engine(settings.database_url))

@@ -10,13 +10,14 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, PermissionDenied
+from bot.domain.events import PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import join, md, person
 from bot.notify import outbox
-from bot.release.plans import get_plan, say, transition
-from bot.store import audit
+from bot.notify.thread import say
+from bot.release.plans import get_plan, transition
+from bot.store import audit, unit_of_work
 from bot.store.models import Approval, Decision, PlanState, ReleasePlan
-from bot.timing import reminders
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def decide(
             plan_id=plan.id,
             now=now,
         )
-    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
+    unit_of_work.record(session, PlanChanged(plan.id), ctx=ctx)
     return plan
 
 

@@ -10,9 +10,10 @@ from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.mrkdwn import md, person
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds
 from bot.release.freezes import local_time
-from bot.release.plans import get_plan, say
+from bot.release.plans import get_plan
 from bot.store import audit
 from bot.store.models import ChecklistItem, ChecklistPhase, PlanState, ReleasePlan
 

@@ -13,16 +13,17 @@ from sqlmodel import Session, col, select
 from bot.domain.config import Freeze as RecurringFreeze
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.events import FreezeChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import Mrkdwn, join, md, person
 from bot.domain.policy import ensure_allowed, requires_approval
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds
 from bot.release.lanes import WAITING
-from bot.release.plans import ask_approvers, say, transition
-from bot.store import audit
+from bot.release.plans import ask_approvers, transition
+from bot.store import audit, unit_of_work
 from bot.store.models import Approval, Decision, Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.timing import reminders
 
 RECURRING = "recurring"
 UPCOMING_HORIZON = timedelta(days=7)
@@ -125,7 +126,8 @@ def freeze(
     session.flush()
     # Replaced freezes stop owing their notices; the new one owes its end (and a later start).
     for changed in (*replaced, row):
-        reminders.on_freeze_changed(session, ctx=ctx, freeze=changed)
+        assert changed.id is not None
+        unit_of_work.record(session, FreezeChanged(changed.id), ctx=ctx)
     window = _window(row, ctx)
     audit.record(
         session,
@@ -188,7 +190,8 @@ def unfreeze(
     lifted = tuple(_window(r, ctx) for r in rows)
     _lift(session, rows=rows, actor=actor, now=now)
     for row in rows:
-        reminders.on_freeze_changed(session, ctx=ctx, freeze=row)
+        assert row.id is not None
+        unit_of_work.record(session, FreezeChanged(row.id), ctx=ctx)
     listed = join("; ", (w.describe(ctx.config.tz) for w in lifted))
     _announce(
         session,

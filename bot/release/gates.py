@@ -21,11 +21,12 @@ from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.domain.policy import Action, ensure_allowed
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds, lanes
 from bot.release.checklists import open_items
 from bot.release.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
 from bot.release.holds import Dependency
-from bot.release.plans import get_plan, say
+from bot.release.plans import get_plan
 from bot.release.snapshots import PlanSnapshot
 from bot.store import audit
 from bot.store.models import (

@@ -24,6 +24,7 @@ from bot.domain.lifecycle import IN_FLIGHT, Event
 from bot.domain.mrkdwn import code_block, link, md
 from bot.domain.strategies import StagePlan, rollout_stages
 from bot.notify import announcements, outbox
+from bot.notify.thread import say
 from bot.ports.deploy import (
     Backends,
     DeployHandle,
@@ -34,7 +35,7 @@ from bot.ports.deploy import (
 from bot.ports.probe import Probes
 from bot.release.checklists import post_release_open
 from bot.release.freezes import lock_after_rollback
-from bot.release.plans import get_plan, say, transition
+from bot.release.plans import get_plan, transition
 from bot.rollout.stages import (
     ENGINE,
     ROLLBACK,

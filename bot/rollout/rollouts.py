@@ -12,8 +12,9 @@ from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md, person
+from bot.notify.thread import say
 from bot.release import gates, lanes
-from bot.release.plans import get_plan, say, transition
+from bot.release.plans import get_plan, transition
 from bot.rollout.stages import (
     ROLLOUT,
     begin_rollback,

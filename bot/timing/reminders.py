@@ -1,7 +1,8 @@
 """Reminders and timed plan work (SPEC §2, §4): what is owed when, scheduled as durable jobs.
 
 Every reminder is a `ScheduledJob`; `on_plan_changed` recomputes a plan's jobs whenever the plan
-is created, edited or decided, superseding those a change made wrong. Handlers re-read the plan
+is created, edited or decided (a `PlanChanged` event, handled just before its transaction commits),
+superseding those a change made wrong. Handlers re-read the plan
 and do nothing when it moved on, so a transition that forgot to call us is still safe.
 """
 
@@ -17,9 +18,11 @@ from sqlmodel import Session, col, or_, select
 
 from bot.domain.config import ReleasebotConfig
 from bot.domain.context import DomainContext
+from bot.domain.events import FreezeChanged, PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds, plans
 from bot.store.db import Database
 from bot.store.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
@@ -104,7 +107,7 @@ def previous_cron(expression: str, before: datetime, tz: ZoneInfo) -> datetime:
 
 
 def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
-    """Make the plan's pending jobs match the plan as it now is (call after create/edit/decide)."""
+    """Make the plan's pending jobs match the plan as it now is (after create/edit/decide)."""
     assert plan.id is not None
     now = ctx.clock.now()
     wanted = _wanted_jobs(session, ctx=ctx, plan=plan, now=now)
@@ -116,6 +119,13 @@ def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) 
     session.flush()
     for kind, subject, due, payload in wanted:
         scheduler.schedule(session, kind=kind, subject=subject, due_at=due, payload=payload)
+
+
+def plan_changed(session: Session, ctx: DomainContext, event: PlanChanged) -> None:
+    """The `PlanChanged` subscriber: recompute the plan's jobs before the change commits."""
+    plan = session.get(ReleasePlan, event.plan_id)
+    if plan is not None:
+        on_plan_changed(session, ctx=ctx, plan=plan)
 
 
 def _why_superseded(plan: ReleasePlan) -> str:
@@ -179,7 +189,7 @@ def _pending_of_plan(session: Session, plan_id: int) -> Sequence[ScheduledJob]:
 
 
 def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -> None:
-    """Owe the start/end notices of an ad-hoc freeze (call when one is created or lifted)."""
+    """Owe the start/end notices of an ad-hoc freeze (when one is created or lifted)."""
     if freeze.id is None or freeze.kind != FreezeKind.MANUAL:
         return
     now = ctx.clock.now()
@@ -209,6 +219,13 @@ def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -
             due_at=freeze.ends_at,
             payload={**payload, "ending": True},
         )
+
+
+def freeze_changed(session: Session, ctx: DomainContext, event: FreezeChanged) -> None:
+    """The `FreezeChanged` subscriber: owe or drop the freeze's notices before it commits."""
+    freeze = session.get(Freeze, event.freeze_id)
+    if freeze is not None:
+        on_freeze_changed(session, ctx=ctx, freeze=freeze)
 
 
 def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
@@ -458,7 +475,7 @@ def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
         reason="its window ended before it was deployed",
     )
     on_plan_changed(session, ctx=ctx, plan=plan)
-    plans.say(
+    say(
         session,
         ctx=ctx,
         plan=plan,
