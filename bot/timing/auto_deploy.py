@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.errors import ReleasebotError
 from bot.domain.mrkdwn import md
 from bot.release import holds, plans
@@ -28,7 +28,7 @@ RECHECK_EVERY = timedelta(minutes=10)
 # the event that cleared the hold (owed a re-check of its own) starts it first and says why.
 SAFETY_GRACE = timedelta(minutes=1)
 SAFETY_REASON = "nothing holds it any more"
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 
 
 def register(runner: JobRunner, *, ctx: DomainContext) -> None:

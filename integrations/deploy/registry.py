@@ -25,11 +25,9 @@ from integrations.deploy.command import CommandBackend
 from integrations.deploy.github_actions import GitHubActionsBackend
 from integrations.deploy.jenkins import JenkinsBackend
 from integrations.deploy.redacted import Redact, RedactedBackend
-from integrations.deploy.webhook import CallbackLookup, WebhookBackend
+from integrations.deploy.webhook import CALLBACK_PATH, CallbackLookup, WebhookBackend
 from integrations.flags.launchdarkly import LaunchDarklyFlags
 from integrations.flags.unleash import UnleashFlags
-
-CALLBACK_PATH = "/hooks/deploy/{token}"
 
 
 class ConfiguredBackends:
