@@ -10,9 +10,9 @@ import pytest
 # importlib import mode puts no test folder on sys.path; the fakes module lives next to us.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from checks_fakes import FakeClock
+from console.testing import ManualClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
