@@ -1,0 +1,21 @@
+"""Small steps many tests share."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.domain.context import DomainContext
+from bot.domain.lifecycle import Event
+from bot.release import plans
+from bot.store.models import ReleasePlan
+
+WITHOUT_STAGES = (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED)
+
+
+def walk_to_released(
+    session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str = "U0REQUESTER"
+) -> None:
+    """Move `plan` to released through the lifecycle, as the engine does for a rollout without
+    stages (deploy, stages done, checks passed), so a later environment may plan its version."""
+    for event in WITHOUT_STAGES:
+        plans.transition(session, ctx=ctx, plan=plan, event=event, actor=actor)
