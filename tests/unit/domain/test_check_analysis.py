@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.checks.analysis import AnalysisSpec, Verdict, assess
+from bot.domain.checks.measurement import Measurement, Outcome
 from bot.domain.errors import InvalidInput
-from integrations.checks.probes import Measurement, Outcome
 
 OK, FAIL, ERR, INC = Outcome.SUCCESS, Outcome.FAILURE, Outcome.ERROR, Outcome.INCONCLUSIVE
 INTERVAL = timedelta(seconds=30)
