@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.config import Freeze as RecurringFreeze
+from bot.domain.mrkdwn import md, person
 from bot.release import freezes
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -127,3 +128,54 @@ def test_overlapping_matches_are_one_freeze_that_ends_with_the_last() -> None:
         hourly, ZoneInfo("UTC"), start=utc(2026, 5, 4, 9, 15), end=utc(2026, 5, 4, 9, 16)
     )
     assert spans == [(utc(2026, 5, 4, 9, 0), utc(2026, 5, 4, 12, 30))]
+
+
+# -- how a freeze reads to the person it refuses ----------------------------------------------
+
+FRIDAY_17, MONDAY_09 = utc(2026, 3, 27, 16), utc(2026, 3, 30, 7)
+
+
+def window(kind: str, reason: str, ends_at: datetime | None, **fields: str) -> freezes.FreezeWindow:
+    rule = {
+        "recurring": md("environments.production.freezes[0]"),
+        "manual": md("ad-hoc freeze by {}", person("U0ADMIN")),
+        "rollback_lock": md("rollback lock"),
+    }[kind]
+    return freezes.FreezeWindow("production", kind, reason, FRIDAY_17, ends_at, rule, **fields)
+
+
+def test_a_freeze_holds_from_its_start_until_just_before_its_end() -> None:
+    weekend = window("recurring", "Weekend freeze", MONDAY_09)
+    assert not weekend.active_at(FRIDAY_17 - TICK)
+    assert weekend.active_at(FRIDAY_17)
+    assert weekend.active_at(MONDAY_09 - TICK)
+    assert not weekend.active_at(MONDAY_09)
+    assert window("manual", "Incident", None).active_at(utc(2027, 1, 1))
+
+
+def test_a_recurring_freeze_names_its_rule_and_its_end_in_the_zone_given() -> None:
+    weekend = window("recurring", "Weekend freeze", MONDAY_09)
+    assert weekend.describe(BERLIN) == (
+        "production is frozen: Weekend freeze "
+        "(environments.production.freezes[0], until Mon 30 Mar 09:00 CEST)"
+    )
+    assert weekend.until(ZoneInfo("UTC")) == "until Mon 30 Mar 07:00 UTC"
+
+
+def test_an_open_ended_freeze_says_who_set_it_and_how_it_is_lifted() -> None:
+    incident = window("manual", "Incident <2026-11> & co", None)
+    assert incident.describe(BERLIN) == (
+        "production is frozen: Incident &lt;2026-11&gt; &amp; co "
+        "(ad-hoc freeze by <@U0ADMIN>, until `/release unfreeze production`)"
+    )
+
+
+def test_a_rollback_lock_says_which_version_lifts_it() -> None:
+    lock = window("rollback_lock", "R-2 rolled back", None, service="checkout", version="1.4.2")
+    assert lock.describe(BERLIN) == (
+        "checkout is locked in production: R-2 rolled back (until a new plan of a version "
+        "other than 1.4.2 is approved, or an admin runs "
+        '`/release unlock checkout production "&lt;reason&gt;"`)'
+    )
+    unversioned = window("rollback_lock", "R-2 rolled back", None, service="checkout")
+    assert unversioned.until(BERLIN).startswith("until a new plan is approved, or an admin runs")
