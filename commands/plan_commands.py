@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.domain.mrkdwn import channel_link, inline_code, md
+from bot.domain.states import state_label
 from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.approvals import decide
@@ -99,7 +100,7 @@ def plan(cmd: Plan, *, desk: Desk, user_id: str, request_key: str | None) -> Ren
 
     def work(session: Session) -> Rendered:
         created = plans.create_plan(session, ctx=desk.ctx, actor=user_id, new=new)
-        state = created.state.replace("_", " ")
+        state = state_label(created.state)
         return replies.notice(
             md(
                 ":memo: Planned *{}*: {} {} → {} ({}). The card is in {}.",
@@ -181,7 +182,7 @@ def approve(
         verb = "approved" if decision == Decision.APPROVE else "rejected"
         return replies.notice(
             f"You {verb} {decided.ref}. {snap.approvals.required - snap.approvals.missing} of "
-            f"{snap.approvals.required} approvals; it is now {decided.state.replace('_', ' ')}."
+            f"{snap.approvals.required} approvals; it is now {state_label(decided.state)}."
         )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)

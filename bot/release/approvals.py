@@ -13,6 +13,7 @@ from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.events import PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import join, md, person
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release.plans import get_plan, transition
@@ -66,7 +67,7 @@ def ensure_may_decide(
         )
     if plan.state != PlanState.AWAITING_APPROVAL:
         raise InvalidInput(
-            f"{plan.ref} is {plan.state.replace('_', ' ')}; it is not waiting for a decision"
+            f"{plan.ref} is {state_label(plan.state)}; it is not waiting for a decision"
         )
     # The requester hears the rule that applies to them, whether or not they are listed.
     if actor == plan.requester_id and not policy.allow_self:

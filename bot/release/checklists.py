@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.mrkdwn import md, person
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release import holds
@@ -115,7 +116,7 @@ def _tick(
             plan_id=plan.id,
         )
     if not tickable(plan.state, item):
-        state = plan.state.replace("_", " ")
+        state = state_label(plan.state)
         when = (
             "before the plan starts deploying"
             if item.phase == ChecklistPhase.PRE_DEPLOY

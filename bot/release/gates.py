@@ -20,6 +20,7 @@ from bot.domain.errors import IllegalTransition, InvalidInput, PermissionDenied
 from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.domain.policy import Action, ensure_allowed
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release import holds, lanes
@@ -270,7 +271,7 @@ def approve_override(
         )
     if not can(plan.state, Event.DEPLOY):
         raise InvalidInput(
-            f"{plan.ref} is {plan.state.replace('_', ' ')}; there is no deploy to let through"
+            f"{plan.ref} is {state_label(plan.state)}; there is no deploy to let through"
         )
     now = ctx.clock.now()
     assert plan.id is not None
@@ -390,7 +391,7 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
     """Every deploy gate except freezes."""
     if not can(plan.state, Event.DEPLOY):
         raise IllegalTransition(
-            f"can't deploy {plan.ref}: it is {plan.state.replace('_', ' ')} "
+            f"can't deploy {plan.ref}: it is {state_label(plan.state)} "
             "(a plan deploys once it is approved)"
         )
     _allowed(ctx, actor=actor, action="deploy", plan=plan)
@@ -453,8 +454,7 @@ def _override_approvers(ctx: DomainContext, *, plan: ReleasePlan, requester: str
     for principal in ctx.config.environment(plan.environment).permissions.granted("override"):
         # "anyone" cannot be messaged one by one; the admins stand in for everyone.
         principals = ctx.config.admins if principal in ("admins", "anyone") else [principal]
-        for p in principals:
-            people |= ctx.directory.members(p) if p.startswith("@") else {p}
+        people |= ctx.people(principals)
     people.discard(requester)
     return sorted(people)
 

@@ -16,6 +16,7 @@ from bot.domain.events import PlanChanged
 from bot.domain.lifecycle import ACTIVE, Event, next_state
 from bot.domain.mrkdwn import md, person
 from bot.domain.policy import ensure_allowed, requires_approval
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release import holds, lanes, signoffs
@@ -190,7 +191,7 @@ def edit_plan(
     _ensure_owner_or_admin(ctx, actor=actor, plan=plan, verb="edit")
     if plan.state not in (PlanState.AWAITING_APPROVAL, PlanState.APPROVED):
         raise InvalidInput(
-            f"can't edit {plan.ref}: it is {plan.state.replace('_', ' ')} "
+            f"can't edit {plan.ref}: it is {state_label(plan.state)} "
             "(plans can be edited until they start deploying)"
         )
     now = ctx.clock.now()
@@ -364,12 +365,7 @@ def history(
 def ask_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> int:
     """DM every individual approver (groups expanded) who may decide; return how many."""
     policy = ctx.config.environment(plan.environment).approvals
-    people: set[str] = set()
-    for principal in policy.approvers:
-        if principal.startswith("@"):
-            people |= ctx.directory.members(principal)
-        else:
-            people.add(principal)
+    people = ctx.people(policy.approvers)
     if not policy.allow_self:
         people.discard(plan.requester_id)
     now = ctx.clock.now()

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.errors import ReleasebotError
 from bot.domain.mrkdwn import md
 from bot.notify.thread import say
@@ -30,7 +30,7 @@ RECHECK_EVERY = timedelta(minutes=10)
 # the event that cleared the hold (owed a re-check of its own) starts it first and says why.
 SAFETY_GRACE = timedelta(minutes=1)
 SAFETY_REASON = "nothing holds it any more"
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 
 
 class Deploy(Protocol):

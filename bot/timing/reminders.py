@@ -17,10 +17,12 @@ from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
 from bot.domain.config import ReleasebotConfig
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
+from bot.domain.durations import format_duration
 from bot.domain.events import FreezeChanged, PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release import holds, plans
@@ -41,7 +43,7 @@ FREEZE_END = "freeze.end"
 FREEZE_HOLDS = "freeze.holds"
 DIGEST = "digest.weekly"
 
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 WAITING = (PlanState.AWAITING_APPROVAL, PlanState.APPROVED)
 # The requester is nudged this long after the window opened with nothing deployed (or halfway
 # through a shorter window): long enough to have started, early enough to still make it.
@@ -130,7 +132,7 @@ def plan_changed(session: Session, ctx: DomainContext, event: PlanChanged) -> No
 
 def _why_superseded(plan: ReleasePlan) -> str:
     if plan.state not in WAITING:
-        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+        return f"{plan.ref} is {state_label(plan.state)}"
     return f"{plan.ref} changed (revision {plan.revision})"
 
 
@@ -323,7 +325,7 @@ def _plan_of(session: Session, job: ScheduledJob) -> ReleasePlan | None:
 def _moved(plan: ReleasePlan, job: ScheduledJob) -> str | None:
     """Why the job no longer applies to the plan, or None when it still does."""
     if plan.state not in WAITING:
-        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+        return f"{plan.ref} is {state_label(plan.state)}"
     start = job.payload.get("window_start")
     if start is not None and (plan.window_start is None or plan.window_start.isoformat() != start):
         return f"{plan.ref}'s window moved"
@@ -392,9 +394,7 @@ def approval_nudge(
 def undecided_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> list[str]:
     """The approvers (groups expanded) who have not decided on the current round."""
     policy = ctx.config.environment(plan.environment).approvals
-    people: set[str] = set()
-    for principal in policy.approvers:
-        people |= ctx.directory.members(principal) if principal.startswith("@") else {principal}
+    people = ctx.people(policy.approvers)
     if not policy.allow_self:
         people.discard(plan.requester_id)
     decided = set(
@@ -592,10 +592,7 @@ def upcoming(session: Session, *, since: datetime, until: datetime) -> Sequence[
 
 
 def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds()) // 60
-    if minutes >= 60:
-        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
-    return f"{minutes}m"
+    return format_duration(delta, largest="h", smallest="m")
 
 
 def planner(db: Database, *, ctx: DomainContext) -> Callable[[], None]:

@@ -22,7 +22,9 @@ from slack_sdk.models.blocks import (
 from sqlmodel import Session
 
 from bot.domain.context import DomainContext
+from bot.domain.durations import spoken_duration
 from bot.domain.mrkdwn import Mrkdwn, link, md, person
+from bot.domain.states import state_label
 from bot.notify.announcements import ReleaseNotes, release_notes
 from bot.notify.outbox import Rendered
 from bot.ports.changelog import ChangelogSources
@@ -194,7 +196,7 @@ def deploy_nudge(snap: PlanSnapshot, holds: DeployHolds) -> Rendered:
     else:
         line = (
             f":hourglass: The window of *{escape(title(snap))}* is open, but it is still "
-            f"{plan.state.replace('_', ' ')}. {approvals_line(snap)}"
+            f"{state_label(plan.state)}. {approvals_line(snap)}"
         )
     if plan.window_end is not None:
         closes = when(plan.window_end, snap.timezone, snap.today)
@@ -347,10 +349,4 @@ def templates(changelogs: ChangelogSources | None) -> dict[str, Template]:
 
 
 def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds()) // 60
-    if minutes >= 60 * 24 and minutes % (60 * 24) == 0:
-        return f"{minutes // (60 * 24)} days" if minutes > 60 * 24 else "24 hours"
-    if minutes >= 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h" + (f" {rest} min" if rest else "")
-    return f"{minutes} min"
+    return spoken_duration(delta)

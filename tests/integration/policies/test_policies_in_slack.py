@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.domain.lifecycle import Event
 from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.approvals import decide
@@ -21,6 +20,7 @@ from commands.ids import ActionId
 from commands.render import replies
 from console import payloads
 from console.models import Message
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 
@@ -52,8 +52,7 @@ def production(slack: SlackDriver) -> None:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=ctx, plan=staging, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=ctx, plan=staging)
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")
     for approver in ("U0APPROVER1", "U0APPROVER2"):
         with slack.bot.db.session() as session:

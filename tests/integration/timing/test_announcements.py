@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.config import ReleasebotConfig, load_config
-from bot.domain.lifecycle import Event
 from bot.notify.announcements import owe_release_announcement, release_notes
-from bot.release.plans import get_plan, transition
+from bot.release.plans import get_plan
 from bot.release.snapshots import snapshot
 from bot.store.models import ReleasePlan
 from commands.render.announcements import release_announcement
 from integrations.changelog import ConfiguredChangelogs
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -71,8 +71,7 @@ def _release(slack: SlackDriver, version: str, *, announce: bool) -> None:
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)
         ctx = slack.bot.desk.ctx
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            transition(session, ctx=ctx, plan=plan, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=ctx, plan=plan)
         if announce:
             owe_release_announcement(session, ctx=ctx, plan=plan)
             owe_release_announcement(session, ctx=ctx, plan=plan)  # owed twice, sent once
