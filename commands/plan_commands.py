@@ -252,7 +252,9 @@ SUBCOMMANDS = (
         command=Show,
         parse=grammar.parse_show,
         usage=(
-            "`/release show R-<n>`\nShows the plan's card, only to you.\nExample: `/release show R-12`"
+            "`/release show R-<n>`\n"
+            "Shows the plan's card, only to you.\n"
+            "Example: `/release show R-12`"
         ),
         synopsis="`/release show R-<n>`",
         listed=(30, 2),
