@@ -54,13 +54,13 @@ def _declared() -> Iterator[SubCommand]:
             yield from getattr(handlers, "SUBCOMMANDS", ())  # buttons only: none
 
 
-def _in_help_order(entry: SubCommand) -> tuple[int, int, str]:
+def _in_help_order(entry: SubCommand) -> tuple[bool, int, int]:
     line, place = entry.listed or (0, 0)
-    return (line, place, entry.name)
+    return (entry.listed is None, line, place)
 
 
 REGISTRY: tuple[SubCommand, ...] = tuple(sorted(_declared(), key=_in_help_order))
-"""Every sub-command, in the order `/release help` lists them (those it names inline first)."""
+"""Every sub-command, in the order `/release help` lists them; those it names inline last."""
 
 GRAMMAR = Grammar(REGISTRY)
 NAMES: tuple[str, ...] = GRAMMAR.names
