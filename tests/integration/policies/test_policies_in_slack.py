@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,11 +14,11 @@ from bot.release.approvals import decide
 from bot.release.desk import Desk
 from bot.rollout import rollouts
 from bot.store.models import AuditEvent, ChecklistItem, Decision
-from commands import release
-from commands.freeze_commands import with_override
+from commands import registry
 from commands.grammar import Deploy
 from commands.ids import ActionId
 from commands.render import replies
+from commands.rollout_commands import with_override
 from console import payloads
 from console.models import Message
 from tests.helpers import walk_to_released
@@ -42,7 +43,8 @@ def _deploy(cmd: Deploy, *, desk: Desk, user_id: str, request_key: str | None) -
 
 @pytest.fixture
 def deploys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(release.WRITERS, Deploy, with_override(_deploy))
+    declared = replace(registry.BY_COMMAND[Deploy], handler=with_override(_deploy))
+    monkeypatch.setitem(registry.BY_COMMAND, Deploy, declared)
 
 
 @pytest.fixture
