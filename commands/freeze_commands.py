@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.domain.freeze_windows import local_time
 from bot.domain.mrkdwn import Mrkdwn, channel_link, join, md
 from bot.notify.outbox import Rendered
 from bot.release import freezes
 from bot.release.desk import Desk
-from bot.release.freezes import local_time
 from bot.store.models import FreezeKind
 from commands.grammar import TIMES, Freeze, Freezes, Unfreeze, Unlock
 from commands.grammar import parser as grammar

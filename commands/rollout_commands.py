@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
+from bot.domain.freeze_windows import local_time
 from bot.domain.mrkdwn import Mrkdwn, join, md, person
 from bot.domain.strategies import rollback_words
 from bot.notify.outbox import Rendered
 from bot.release import gates
 from bot.release.desk import Desk
-from bot.release.freezes import local_time
 from bot.release.snapshots import snapshot
 from bot.rollout import rollouts
 from bot.rollout.verification import measurements_of

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import IllegalTransition, InvalidInput, PermissionDenied
+from bot.domain.freeze_windows import FreezeWindow, lock_refusal
 from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.domain.policy import Action, ensure_allowed
@@ -25,7 +26,7 @@ from bot.notify import outbox
 from bot.notify.thread import say
 from bot.release import holds, lanes
 from bot.release.checklists import open_items
-from bot.release.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
+from bot.release.freezes import WAITING_STATES, active_freezes
 from bot.release.holds import Dependency
 from bot.release.plans import get_plan
 from bot.release.snapshots import PlanSnapshot

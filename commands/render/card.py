@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.domain.checklists import tickable
 from bot.domain.context import BOT_ACTOR
+from bot.domain.freeze_windows import FreezeWindow
 from bot.domain.lifecycle import Event, can
 from bot.domain.states import state_label
 from bot.domain.strategies import rollback_words
 from bot.notify.outbox import Rendered
-from bot.release.checklists import tickable
-from bot.release.freezes import FreezeWindow
 from bot.release.gates import DeployHolds
 from bot.release.holds import Dependency
 from bot.release.snapshots import PlanSnapshot

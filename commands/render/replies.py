@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.context import BOT_ACTOR
+from bot.domain.freeze_windows import EnvironmentFreezes
 from bot.domain.mrkdwn import Mrkdwn, link
 from bot.domain.states import state_label
 from bot.domain.strategies import rollback_words
 from bot.notify.outbox import Rendered
-from bot.release.freezes import EnvironmentFreezes
 from bot.release.snapshots import PlanSnapshot
 from bot.store.models import AuditEvent, ReleasePlan
 from commands.ids import ActionId, button_value

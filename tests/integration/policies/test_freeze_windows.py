@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain import freeze_windows
 from bot.domain.errors import PermissionDenied
 from bot.release import checklists, freezes, gates
 from bot.release.desk import Desk
@@ -70,6 +71,6 @@ def test_freezes_overview_shows_the_next_weekend_in_local_time(db: Database) -> 
     assert production.active == ()
     [upcoming] = production.upcoming
     tz = desk.ctx.config.tz
-    assert freezes.local_time(upcoming.starts_at, BERLIN) == "Fri 23 Oct 17:00 CEST"
+    assert freeze_windows.local_time(upcoming.starts_at, BERLIN) == "Fri 23 Oct 17:00 CEST"
     assert upcoming.until(BERLIN) == "until Mon 26 Oct 07:00 CET"
     assert upcoming.until(tz) == "until Mon 26 Oct 06:00 UTC"

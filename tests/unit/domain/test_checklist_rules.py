@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.checklists import find_item, tickable
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.states import ChecklistPhase, PlanState
-from bot.release.checklists import find_item, tickable
 from bot.store.models import ChecklistItem
 
 PRE, POST = ChecklistPhase.PRE_DEPLOY, ChecklistPhase.POST_RELEASE

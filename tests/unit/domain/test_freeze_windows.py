@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain import freeze_windows as freezes
 from bot.domain.config import Freeze as RecurringFreeze
 from bot.domain.mrkdwn import md, person
-from bot.release import freezes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKEND = RecurringFreeze.model_validate(
