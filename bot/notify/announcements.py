@@ -81,12 +81,12 @@ def changelog_source(
     if path is not None:
         return LocalGitChangelog(path, web_url=web_url, limit=CHANGELOG_LIMIT)
     if settings.repo:
-        token = os.environ.get(settings.token_env or "GITHUB_TOKEN")
+        token = os.environ.get(settings.written("token_env") or "GITHUB_TOKEN")
         return GitHubChangelog(
             http,
             settings.repo,
             token,
-            api_url=settings.api_url or "https://api.github.com",
+            api_url=settings.written("api_url") or "https://api.github.com",
             limit=CHANGELOG_LIMIT,
         )
     return None
