@@ -151,38 +151,8 @@ class Service(ConfigModel):
             )
         except ValidationError as error:
             problems += [humanize(cls, detail) for detail in error.errors()]
-        # TOML has no null; a None from Python means "left out", as for the service's own keys.
-        written = {
-            key: value
-            for key, value in data.items()
-            if key not in cls.model_fields and value is not None
-        }
-        name = data.get("backend", "command")
-        chosen = BACKENDS.get(name) if isinstance(name, str) else None
-        if chosen is None and "backend" not in data:
-            problems.append((("backend",), unknown_backend(name)))  # the default is unregistered
-        settings: BackendSettings | None = None
-        if chosen is not None:
-            own = {
-                key: value
-                for key, value in data.items()
-                if key in chosen.settings.model_fields and value is not None
-            }
-            settings, found = _validated(chosen.settings, own)
-            problems += found
-            problems += backend_key_problems(chosen.name, [*own, *written])
-        for key, value in written.items():
-            if chosen is not None and key in chosen.settings.model_fields:
-                continue
-            owners = BACKENDS.owners(key)
-            if not owners:
-                problems.append(((key,), unknown_key(key, _known_keys())))
-                continue
-            # Another backend's key is reported as misplaced above, and checked here as that
-            # backend would, so moving it to the right service holds no second surprise.
-            owner = BACKENDS.get(owners[0])
-            assert owner is not None
-            problems += _validated(owner.settings, {key: value})[1]
+        settings, found = _backend_settings(data, common=cls.model_fields.keys())
+        problems += found
         raise_problems(cls.__name__, list(dict.fromkeys(problems)))
         assert service is not None and settings is not None  # no problems: both were built
         service._settings = settings
@@ -214,6 +184,40 @@ class Service(ConfigModel):
             return None
         value = getattr(settings, key)
         return value if isinstance(value, str) else None
+
+
+def _backend_settings(
+    data: Mapping[str, Any], *, common: Iterable[str]
+) -> tuple[BackendSettings | None, list[tuple[Loc, str]]]:
+    """The chosen backend's settings from a service table, or every problem with its keys."""
+    # TOML has no null; a None from Python means "left out", as for the service's own keys.
+    table = {key: value for key, value in data.items() if value is not None}
+    name = data.get("backend", "command")
+    chosen = BACKENDS.get(name) if isinstance(name, str) else None
+    problems: list[tuple[Loc, str]] = []
+    if chosen is None and "backend" not in data:
+        problems.append((("backend",), unknown_backend(name)))  # the default is unregistered
+    settings: BackendSettings | None = None
+    fields = chosen.settings.model_fields if chosen is not None else {}
+    if chosen is not None:
+        own = {key: value for key, value in table.items() if key in fields}
+        settings, found = _validated(chosen.settings, own)
+        problems += found
+    for key, value in table.items():
+        if key in fields or key in common:
+            continue
+        owners = BACKENDS.owners(key)
+        if not owners:
+            problems.append(((key,), unknown_key(key, _known_keys())))
+            continue
+        # Another backend's key is reported as misplaced below, and checked here as that
+        # backend would, so moving it to the right service holds no second surprise.
+        owner = BACKENDS.get(owners[0])
+        assert owner is not None
+        problems += _validated(owner.settings, {key: value})[1]
+    if chosen is not None:
+        problems += backend_key_problems(chosen.name, table)
+    return settings, problems
 
 
 def _validated(
