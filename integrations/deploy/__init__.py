@@ -16,7 +16,7 @@ from bot.ports.deploy import (
 )
 
 # Each module registers the backend of its name; config errors list them in this order.
-BUILT_IN = ("command", "github_actions", "argocd", "jenkins", "webhook")
+BUILT_IN = ("command", "github_actions", "argocd", "jenkins", "webhook", "noop")
 for _module in BUILT_IN:
     import_module(f"{__name__}.{_module}")
 

@@ -282,7 +282,8 @@ PROBLEMS = [
     pytest.param(
         edit("backend = ", 'backend = "ansible"\n# ', text=SPEC_EXAMPLE),
         "services.checkout.backend",
-        "expected 'command', 'github_actions', 'argocd', 'jenkins' or 'webhook', got \"ansible\"",
+        "expected 'command', 'github_actions', 'argocd', 'jenkins', 'webhook' or 'noop', "
+        'got "ansible"',
         id="unknown-backend",
     ),
     pytest.param(
