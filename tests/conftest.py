@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+import integrations.deploy  # noqa: F401  (registers the deploy backends releasebot.toml names)
 from bot.app.migrate import upgrade
 from bot.app.wiring import wire_defaults
 from bot.domain.config import ReleasebotConfig, load_config

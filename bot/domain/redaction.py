@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
-from bot.domain.config import CommandSettings, ReleasebotConfig, needed_secrets
+from bot.domain.config import ReleasebotConfig, needed_secrets
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8
@@ -75,9 +75,8 @@ def configured_secrets(
     found = [environ.get(name, "") for name in BOT_VARIABLES]
     found += [environ.get(secret.variable, "") for secret in needed_secrets(config)]
     for service in config.services.values():
-        settings = service.backend_settings()
-        if isinstance(settings, CommandSettings):
-            found += [environ.get(v, "") for v in settings.pass_through if looks_secret(v)]
+        passed = service.backend_settings().passed_through()
+        found += [environ.get(v, "") for v in passed if looks_secret(v)]
     found.append(database_password(database_url) or "")
     return [value for value in found if value]
 

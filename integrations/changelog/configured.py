@@ -48,8 +48,8 @@ class ConfiguredChangelogs:
             return GitHubChangelog(
                 self._http,
                 settings.repo,
-                self._environ.get(settings.token_env or "GITHUB_TOKEN"),
-                api_url=settings.api_url or "https://api.github.com",
+                self._environ.get(settings.written("token_env") or "GITHUB_TOKEN"),
+                api_url=settings.written("api_url") or "https://api.github.com",
                 limit=CHANGELOG_LIMIT,
                 timeout=self._github_timeout,
             )

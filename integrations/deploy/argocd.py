@@ -27,11 +27,15 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import Field
 
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.config import BackendSettings
+from bot.domain.config.values import EnvVarName, Text, Url
 from bot.domain.errors import BackendError
 from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
+from integrations.deploy.registration import BackendDeps, register_backend
 
 INFO_NAME = "releasebot-key"
 _ANY_STATUS = range(200, 600)
@@ -474,3 +478,28 @@ class ArgoCDBackend:
             },
             url=self.app_url,
         )
+
+
+class ArgoCdSettings(BackendSettings):
+    """Sync an Argo CD Application (and drive an Argo Rollout when named)."""
+
+    argocd_url: Url = Field(description="the Argo CD server URL")
+    app: Text = Field(description="the Argo CD Application name")
+    rollout: Text | None = None
+    namespace: Text | None = None
+    token_env: EnvVarName = "ARGOCD_TOKEN"
+
+
+def _build(settings: ArgoCdSettings, deps: BackendDeps) -> ArgoCDBackend:
+    return ArgoCDBackend(
+        deps.http,
+        argocd_url=settings.argocd_url,
+        app=settings.app,
+        rollout=settings.rollout,
+        namespace=settings.namespace,
+        token=deps.environ.get(settings.token_env),
+        token_env=settings.token_env,
+    )
+
+
+register_backend("argocd", ArgoCdSettings, _build)

@@ -26,8 +26,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, model_validator
 
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.config import BackendSettings, anchored_command
+from bot.domain.config.base import raise_problems
+from bot.domain.config.commands import DeployArgv
+from bot.domain.config.values import EnvVarName, PositiveDuration
 from bot.domain.durations import format_duration
 from bot.domain.errors import BackendError, InvalidInput
 from bot.domain.placeholders import (
@@ -39,6 +46,7 @@ from bot.domain.placeholders import (
 from bot.domain.versions import VERSION_RULE, is_safe_version
 from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.command_runner import write_atomically
+from integrations.deploy.registration import BackendDeps, register_backend
 
 TAIL_LINES = 40
 TAIL_CHARS = 3000
@@ -315,3 +323,78 @@ class CommandBackend:
         if code != 0:
             detail = (state / "runner.err").read_text(errors="replace").strip()
             raise BackendError(f"could not start the command runner: {detail or code}")
+
+
+# The bot's own credentials: a deploy script never needs them, and a leak posts them to Slack.
+BOT_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
+
+
+def _command_variable(name: str) -> str:
+    if name.startswith("RELEASE_"):
+        raise ValueError(
+            f"{name} is set by releasebot for each deploy; RELEASE_* names are its own"
+        )
+    if name in BOT_SECRETS:
+        raise ValueError(f"{name} is releasebot's own secret; deploy commands never get it")
+    return name
+
+
+CommandVariable = Annotated[EnvVarName, AfterValidator(_command_variable)]
+
+
+def _no_repeats(names: list[str]) -> list[str]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once")
+    return names
+
+
+class CommandSettings(BackendSettings):
+    """Run a local argument list; exit code 0 is success."""
+
+    command: DeployArgv = Field(
+        description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
+    )
+    timeout: PositiveDuration = Field(timedelta(minutes=30), description="default 30m")
+    pass_env: Annotated[list[CommandVariable], AfterValidator(_no_repeats)] = Field(
+        default_factory=list,
+        description="names of variables the deploy command gets from releasebot's own "
+        'environment, e.g. ["AWS_PROFILE", "KUBECONFIG"]; it gets nothing else of it',
+    )
+    env: dict[CommandVariable, str] = Field(
+        default_factory=dict,
+        description='variables set for the deploy command, e.g. { REGION = "eu-west-1" }',
+    )
+
+    @model_validator(mode="after")
+    def _passed_or_set(self) -> Self:
+        both = sorted(set(self.pass_env) & set(self.env))
+        if both:
+            raise_problems(
+                "CommandSettings",
+                [(("env",), f"{', '.join(both)} is in both pass_env and env; keep one")],
+            )
+        return self
+
+    def anchored(self, base_dir: Path) -> Self:
+        """A `./` or `../` program made absolute against the config's folder."""
+        return self.model_copy(update={"command": anchored_command(base_dir, self.command)})
+
+    def passed_through(self) -> tuple[str, ...]:
+        """The `pass_env` names."""
+        return tuple(self.pass_env)
+
+
+def _build(settings: CommandSettings, deps: BackendDeps) -> CommandBackend:
+    return CommandBackend(
+        command=settings.command,
+        state_dir=deps.state_dir / "deploys",
+        timeout=settings.timeout,
+        workdir=deps.workdir,
+        pass_env=settings.pass_env,
+        env=settings.env,
+        environ=deps.environ,
+    )
+
+
+register_backend("command", CommandSettings, _build)

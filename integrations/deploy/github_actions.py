@@ -21,12 +21,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.config import BackendSettings
+from bot.domain.config.commands import DeployTemplate
+from bot.domain.config.values import EnvVarName, GithubRepo, Text, Url
 from bot.domain.errors import BackendError, InvalidInput
 from bot.domain.placeholders import check_templates, render, values_for
 from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
+from integrations.deploy.registration import BackendDeps, register_backend
 
 API_VERSION = "2022-11-28"
 _PENDING = frozenset({"queued", "requested", "waiting", "pending"})
@@ -338,3 +343,31 @@ class GitHubActionsBackend:
             },
             url=url or fallback,
         )
+
+
+class GithubActionsSettings(BackendSettings):
+    """Dispatch a workflow and follow its run."""
+
+    repo: GithubRepo = Field(description='the GitHub repository, "owner/name"')
+    workflow: Text = Field(description='the workflow file, e.g. "deploy.yml"')
+    ref: Text = Field("main", description="default main")
+    ref_input: Text = Field("version", description="default version")
+    inputs: dict[str, DeployTemplate] = Field(default_factory=dict)
+    token_env: EnvVarName = "GITHUB_TOKEN"
+    api_url: Url = Field("https://api.github.com", description="default https://api.github.com")
+
+
+def _build(settings: GithubActionsSettings, deps: BackendDeps) -> GitHubActionsBackend:
+    return GitHubActionsBackend(
+        deps.http,
+        repo=settings.repo,
+        workflow=settings.workflow,
+        ref=settings.ref,
+        ref_input=settings.ref_input,
+        inputs=settings.inputs,
+        token=deps.environ.get(settings.token_env),
+        api_url=settings.api_url,
+    )
+
+
+register_backend("github_actions", GithubActionsSettings, _build)

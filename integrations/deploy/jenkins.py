@@ -15,15 +15,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import BeforeValidator, Field
 
+from bot.domain.config import BackendSettings
+from bot.domain.config.commands import DeployTemplate
+from bot.domain.config.values import EnvVarName, Text, Url
 from bot.domain.errors import BackendError
 from bot.domain.placeholders import check_templates, render, values_for
 from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, describe_error, secret_or_env
+from integrations.deploy.registration import BackendDeps, register_backend
 
 _QUEUE_ITEM = re.compile(r"/queue/item/(\d+)/?$")
 _BUILDS_TREE = "builds[number,url,actions[parameters[name,value]]]{0,50}"
@@ -240,3 +245,38 @@ class JenkinsBackend:
             ref={"key": key, "queue_id": queue_id, "build_number": build_number},
             url=url,
         )
+
+
+def _to_parameter(value: object) -> object:
+    # Jenkins parameters travel as text; let admins write `DRY_RUN = false` naturally.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+class JenkinsSettings(BackendSettings):
+    """Trigger a parameterised Jenkins job and follow its build."""
+
+    jenkins_url: Url = Field(description="the Jenkins base URL")
+    job: Text = Field(description='the job path, e.g. "deploy/checkout"')
+    parameters: dict[str, Annotated[DeployTemplate, BeforeValidator(_to_parameter)]] = Field(
+        default_factory=dict
+    )
+    user_env: EnvVarName = "JENKINS_USER"
+    token_env: EnvVarName = "JENKINS_TOKEN"
+
+
+def _build(settings: JenkinsSettings, deps: BackendDeps) -> JenkinsBackend:
+    return JenkinsBackend(
+        deps.http,
+        jenkins_url=settings.jenkins_url,
+        job=settings.job,
+        parameters=settings.parameters,
+        user=deps.environ.get(settings.user_env),
+        token=deps.environ.get(settings.token_env),
+    )
+
+
+register_backend("jenkins", JenkinsSettings, _build)

@@ -10,23 +10,13 @@ from pathlib import Path
 import httpx
 
 from bot.domain.callbacks import CALLBACK_PATH
-from bot.domain.config import (
-    ArgoCdSettings,
-    CommandSettings,
-    GithubActionsSettings,
-    JenkinsSettings,
-    ReleasebotConfig,
-    WebhookSettings,
-)
+from bot.domain.config import ReleasebotConfig
 from bot.domain.errors import InvalidInput
 from bot.ports.deploy import DeployBackend
 from bot.ports.flags import FlagClient
-from integrations.deploy.argocd import ArgoCDBackend
-from integrations.deploy.command import CommandBackend
-from integrations.deploy.github_actions import GitHubActionsBackend
-from integrations.deploy.jenkins import JenkinsBackend
 from integrations.deploy.redacted import Redact, RedactedBackend
-from integrations.deploy.webhook import CallbackLookup, WebhookBackend
+from integrations.deploy.registration import BackendDeps, CallbackLookup, build_backend
+from integrations.deploy.webhook import WebhookSettings
 from integrations.flags.launchdarkly import LaunchDarklyFlags
 from integrations.flags.unleash import UnleashFlags
 
@@ -101,53 +91,13 @@ class ConfiguredBackends:
         return None
 
     def _build(self, service: str) -> DeployBackend:
-        settings = self._config.backend_settings(service)
-        env = self._environ
-        if isinstance(settings, CommandSettings):
-            return CommandBackend(
-                command=settings.command,
-                state_dir=self._state_dir / "deploys",
-                timeout=settings.timeout,
-                workdir=self._config.base_dir,
-                pass_env=settings.pass_through,
-                env=settings.variables,
-                environ=env,
-            )
-        if isinstance(settings, GithubActionsSettings):
-            return GitHubActionsBackend(
-                self._http,
-                repo=settings.repo,
-                workflow=settings.workflow,
-                ref=settings.ref,
-                ref_input=settings.ref_input,
-                inputs=settings.inputs,
-                token=env.get(settings.token_env),
-                api_url=settings.api_url,
-            )
-        if isinstance(settings, ArgoCdSettings):
-            return ArgoCDBackend(
-                self._http,
-                argocd_url=settings.argocd_url,
-                app=settings.app,
-                rollout=settings.rollout,
-                namespace=settings.namespace,
-                token=env.get(settings.token_env),
-                token_env=settings.token_env,
-            )
-        if isinstance(settings, JenkinsSettings):
-            return JenkinsBackend(
-                self._http,
-                jenkins_url=settings.jenkins_url,
-                job=settings.job,
-                parameters=settings.parameters,
-                user=env.get(settings.user_env),
-                token=env.get(settings.token_env),
-            )
-        return WebhookBackend(
-            self._http,
-            url=settings.url,
-            secret=env.get(settings.secret_env),
-            status_url=settings.status_url,
+        deps = BackendDeps(
+            http=self._http,
+            state_dir=self._state_dir,
+            workdir=self._config.base_dir,
             callback_url=self._public_url + CALLBACK_PATH,
             callback_lookup=self._callback_lookup,
+            environ=self._environ,
         )
+        name = self._config.service(service).backend
+        return build_backend(name, self._config.backend_settings(service), deps)

@@ -29,11 +29,12 @@ retry it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import AfterValidator, Field
 
 from bot.domain.callbacks import (
     CALLBACK_PATH,
@@ -46,12 +47,14 @@ from bot.domain.callbacks import (
 from bot.domain.callbacks import CallbackRefused as CallbackRefused  # the contract, re-exported
 from bot.domain.callbacks import verify_callback as verify_callback
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.config import BackendSettings
+from bot.domain.config.commands import check_template as known_placeholders_only
+from bot.domain.config.values import EnvVarName, Url
 from bot.domain.errors import BackendError, InvalidInput
 from bot.domain.placeholders import check_template, render, values_for
 from bot.ports.deploy import DeployHandle, DeployRequest, DeployState, DeployStatus
 from integrations.deploy.http import ProviderHttp, RetryPolicy, secret_or_env
-
-CallbackLookup = Callable[[str], Mapping[str, Any] | None]
+from integrations.deploy.registration import BackendDeps, CallbackLookup, register_backend
 
 
 def _status_from(payload: Mapping[str, Any], fallback_url: str | None) -> DeployStatus:
@@ -209,3 +212,25 @@ class WebhookBackend:
             ref={"key": request.idempotency_key, "token": token, "status_url": status_url},
             url=url,
         )
+
+
+class WebhookSettings(BackendSettings):
+    """POST a signed JSON payload; status by polling status_url or by signed callback."""
+
+    url: Url = Field(description="where the signed deployment request is POSTed")
+    status_url: Annotated[Url, AfterValidator(known_placeholders_only)] | None = None
+    secret_env: EnvVarName = "RELEASEBOT_WEBHOOK_SECRET"
+
+
+def _build(settings: WebhookSettings, deps: BackendDeps) -> WebhookBackend:
+    return WebhookBackend(
+        deps.http,
+        url=settings.url,
+        secret=deps.environ.get(settings.secret_env),
+        status_url=settings.status_url,
+        callback_url=deps.callback_url,
+        callback_lookup=deps.callback_lookup,
+    )
+
+
+register_backend("webhook", WebhookSettings, _build)

@@ -8,18 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.domain.config import (
-    ArgoCdSettings,
-    CommandSettings,
-    ConfigError,
-    GithubActionsSettings,
-    HttpCheck,
-    JenkinsSettings,
-    ReleasebotConfig,
-    WebhookSettings,
-    load_config,
-)
+from bot.domain.config import ConfigError, HttpCheck, ReleasebotConfig, load_config
 from bot.domain.errors import InvalidInput, NotFound
+from integrations.deploy.argocd import ArgoCdSettings
+from integrations.deploy.command import CommandSettings
+from integrations.deploy.github_actions import GithubActionsSettings
+from integrations.deploy.jenkins import JenkinsSettings
+from integrations.deploy.webhook import WebhookSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -287,7 +282,8 @@ PROBLEMS = [
     pytest.param(
         edit("backend = ", 'backend = "ansible"\n# ', text=SPEC_EXAMPLE),
         "services.checkout.backend",
-        "expected 'command', 'github_actions', 'argocd', 'jenkins' or 'webhook', got \"ansible\"",
+        "expected 'command', 'github_actions', 'argocd', 'jenkins', 'webhook' or 'noop', "
+        'got "ansible"',
         id="unknown-backend",
     ),
     pytest.param(

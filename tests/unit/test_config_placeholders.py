@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.config import CommandSettings
 from bot.domain.placeholders import (
     CHECK_PLACEHOLDERS,
     DEPLOY_PLACEHOLDERS,
@@ -16,7 +15,8 @@ from bot.domain.placeholders import (
     values_for,
 )
 from bot.ports.deploy import DeployRequest
-from integrations.deploy.command import CommandBackend
+from integrations.deploy.command import CommandBackend, CommandSettings
+from integrations.deploy.github_actions import GithubActionsSettings
 from tests.unit.test_config import REPO_ROOT, SPEC_EXAMPLE, config_error, edit, load_text
 
 BLUE_GREEN_SERVICE = """
@@ -185,7 +185,9 @@ def test_json_braces_in_a_workflow_input_are_not_placeholders(tmp_path: Path) ->
 
     config = load_text(tmp_path, text)
 
-    assert config.services["payments"].inputs == {"payload": '{"colour": "{colour}"}'}
+    settings = config.backend_settings("payments")
+    assert isinstance(settings, GithubActionsSettings)
+    assert settings.inputs == {"payload": '{"colour": "{colour}"}'}
 
 
 def test_the_example_config_lists_every_placeholder_in_its_comments() -> None:

@@ -14,11 +14,11 @@ import pytest
 from bot.app.cli import main
 from bot.domain.checks.measurement import Outcome
 from bot.domain.clock import SystemClock
-from bot.domain.config import CommandSettings
 from bot.domain.errors import BackendError
 from bot.domain.redaction import REDACTED, Redactor, redactor_for
 from bot.ports.deploy import DeployHandle, DeployState, DeployStatus
 from integrations.checks.registry import ProbeFactory
+from integrations.deploy.command import CommandSettings
 from integrations.deploy.redacted import RedactedBackend
 from tests.unit.test_config import SPEC_EXAMPLE, config_error, edit, load_text
 
@@ -45,8 +45,8 @@ def test_pass_env_and_env_reach_the_command_settings(tmp_path: Path) -> None:
     )
     settings = config.backend_settings("checkout")
     assert isinstance(settings, CommandSettings)
-    assert settings.pass_through == ("AWS_PROFILE", "KUBECONFIG")
-    assert settings.variables == {"REGION": "eu"}
+    assert settings.pass_env == ["AWS_PROFILE", "KUBECONFIG"]
+    assert settings.env == {"REGION": "eu"}
     assert settings.timeout == timedelta(minutes=30)
 
 

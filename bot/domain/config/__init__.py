@@ -1,5 +1,13 @@
 """The typed releasebot.toml: models, lookups and `load_config`."""
 
+from bot.domain.config.backends import (
+    BACKENDS,
+    Backend,
+    BackendRegistry,
+    BackendSettings,
+    UnregisteredBackends,
+    anchored_command,
+)
 from bot.domain.config.checks import (
     Check,
     CheckSchedule,
@@ -29,27 +37,19 @@ from bot.domain.config.secrets import (
     unset_pass_env,
     unset_secrets,
 )
-from bot.domain.config.services import (
-    ArgoCdSettings,
-    BackendName,
-    BackendSettings,
-    CommandSettings,
-    FeatureFlag,
-    GithubActionsSettings,
-    JenkinsSettings,
-    Service,
-    WebhookSettings,
-)
+from bot.domain.config.services import BackendName, FeatureFlag, Service
 from bot.domain.config.strategies import BUILTIN_STRATEGIES, Step, Strategy, StrategyKind
 from bot.domain.config.values import ADMINS, ANYONE, WorkingHours, is_group_handle, is_user_id
 
 __all__ = [
     "ADMINS",
     "ANYONE",
+    "BACKENDS",
     "BUILTIN_STRATEGIES",
     "ApprovalPolicy",
-    "ArgoCdSettings",
+    "Backend",
     "BackendName",
+    "BackendRegistry",
     "BackendSettings",
     "Channels",
     "Check",
@@ -58,15 +58,12 @@ __all__ = [
     "ChecklistItem",
     "ChecklistPhase",
     "CommandCheck",
-    "CommandSettings",
     "ConfigError",
     "ConfigProblem",
     "Environment",
     "FeatureFlag",
     "Freeze",
-    "GithubActionsSettings",
     "HttpCheck",
-    "JenkinsSettings",
     "NeededSecret",
     "PermissionAction",
     "Permissions",
@@ -77,8 +74,9 @@ __all__ = [
     "Step",
     "Strategy",
     "StrategyKind",
-    "WebhookSettings",
+    "UnregisteredBackends",
     "WorkingHours",
+    "anchored_command",
     "is_group_handle",
     "is_user_id",
     "load_config",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -18,13 +17,14 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.config.backends import BackendSettings, anchored_command
 from bot.domain.config.base import ConfigModel, Loc, raise_problems
 from bot.domain.config.checks import Check
 from bot.domain.config.environments import Environment
 from bot.domain.config.freeze_windows import overlap_problems
 from bot.domain.config.problems import humanize
 from bot.domain.config.references import prepare, reference_problems, secret_problems
-from bot.domain.config.services import BackendSettings, CommandSettings, Service
+from bot.domain.config.services import Service
 from bot.domain.config.strategies import BUILTIN_STRATEGIES, Strategy
 from bot.domain.config.values import (
     WEEKDAYS,
@@ -136,10 +136,7 @@ class ReleasebotConfig(ConfigModel):
 
     def resolve_command(self, command: Sequence[str]) -> list[str]:
         """The argument list with a `./` or `../` program resolved against `base_dir`."""
-        program, *arguments = command
-        if program.startswith(("./", "../")):
-            program = str(self.resolve_path(program))
-        return [program, *arguments]
+        return anchored_command(self._base_dir, command)
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or NotFound listing the known ones."""
@@ -195,10 +192,7 @@ class ReleasebotConfig(ConfigModel):
 
     def backend_settings(self, service_name: str) -> BackendSettings:
         """The service's backend settings, defaults filled and the command path resolved."""
-        settings = self.service(service_name).backend_settings()
-        if isinstance(settings, CommandSettings):
-            return replace(settings, command=self.resolve_command(settings.command))
-        return settings
+        return self.service(service_name).backend_settings().anchored(self._base_dir)
 
     def repo_path(self, service_name: str) -> Path | None:
         """The service's local git repository (for the changelog), resolved."""

@@ -128,7 +128,11 @@ _BOUNDS = {
 
 
 def _unknown_key(key: str, holder: type[BaseModel] | None) -> str:
-    known = list(holder.model_fields) if holder else []
+    return unknown_key(key, list(holder.model_fields) if holder else [])
+
+
+def unknown_key(key: str, known: Sequence[str]) -> str:
+    """`unknown key 'x'`, with the closest of the `known` keys or the list of them."""
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"unknown key '{key}'; did you mean '{close[0]}'?"

@@ -9,12 +9,10 @@ checks send no credentials).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.domain.config.model import ReleasebotConfig
-from bot.domain.config.services import CommandSettings
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,7 @@ def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list
     """
     lines = []
     for name, service in config.services.items():
-        settings = service.backend_settings()
-        if not isinstance(settings, CommandSettings):
-            continue
-        for variable in settings.pass_through:
+        for variable in service.backend_settings().passed_through():
             if variable not in environ:
                 lines.append(
                     f"services.{name}.pass_env: {variable} is not set in the environment; "
@@ -80,15 +75,10 @@ def unset_pass_env(config: ReleasebotConfig, environ: Mapping[str, str]) -> list
 def _needed(config: ReleasebotConfig) -> Iterator[NeededSecret]:
     for name, service in config.services.items():
         owner = f"service '{name}'"
-        settings = service.backend_settings()
-        for field in dataclasses.fields(settings):
-            if field.name.endswith("_env"):
-                yield NeededSecret(
-                    owner,
-                    f"its {service.backend} backend",
-                    f"services.{name}.{field.name}",
-                    getattr(settings, field.name),
-                )
+        for key, variable in service.backend_settings().secret_keys().items():
+            yield NeededSecret(
+                owner, f"its {service.backend} backend", f"services.{name}.{key}", variable
+            )
         if service.flag is not None:
             yield NeededSecret(
                 owner,

@@ -1,60 +1,56 @@
-"""Services: where the code lives, how it is deployed, and what verifies it."""
+"""Services: where the code lives, how it is deployed, and what verifies it.
+
+A service table holds the keys every service has (below) plus the keys of its backend, which
+the backend's own `BackendSettings` model in the registry (`backends.py`) declares and checks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Annotated, Literal, Self, TypeVar, get_args
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    PlainValidator,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
+from bot.domain.config.backends import BACKENDS, BackendSettings
 from bot.domain.config.base import ConfigModel, Loc, raise_problems
-from bot.domain.config.commands import DeployArgv, DeployTemplate, check_template
+from bot.domain.config.problems import humanize, unknown_key
 from bot.domain.config.values import (
     EnvVarName,
     GithubRepo,
     Name,
-    PositiveDuration,
     Text,
     Url,
     is_name,
     toml_repr,
 )
 
-BackendName = Literal["command", "github_actions", "argocd", "jenkins", "webhook"]
-BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 
-# The service keys each backend must have, then the ones it may have.
-_REQUIRED_KEYS: dict[BackendName, tuple[str, ...]] = {
-    "command": ("command",),
-    "github_actions": ("repo", "workflow"),
-    "argocd": ("argocd_url", "app"),
-    "jenkins": ("jenkins_url", "job"),
-    "webhook": ("url",),
-}
-_OPTIONAL_KEYS: dict[BackendName, tuple[str, ...]] = {
-    "command": ("timeout", "pass_env", "env"),
-    "github_actions": ("ref", "ref_input", "inputs", "token_env", "api_url"),
-    "argocd": ("rollout", "namespace", "token_env"),
-    "jenkins": ("parameters", "user_env", "token_env"),
-    "webhook": ("status_url", "secret_env"),
-}
-# `repo` also names where the changelog comes from, whatever the backend.
-_SHARED_KEYS = frozenset({"repo"})
+def _registered_backend(value: object) -> str:
+    if isinstance(value, str) and value in BACKENDS.names():
+        return value
+    raise ValueError(unknown_backend(value))
 
 
-def _to_parameter(value: object) -> object:
-    # Jenkins parameters travel as text; let admins write `DRY_RUN = false` naturally.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return value
+def unknown_backend(value: object) -> str:
+    """Worded as the Literal it replaced, listing the registered backends."""
+    names = BACKENDS.names()
+    quoted = [repr(name) for name in names]
+    expected = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"expected {expected}, got {toml_repr(value)}"
 
 
-JenkinsParameter = Annotated[DeployTemplate, BeforeValidator(_to_parameter)]
-StatusUrl = Annotated[Url, AfterValidator(check_template)]
+# A `backend = "..."` name: one of the registered backends.
+BackendName = Annotated[str, PlainValidator(_registered_backend)]
 
 
 def _to_provider_environments(value: object) -> str | dict[str, str]:
@@ -79,34 +75,6 @@ def _to_provider_environments(value: object) -> str | dict[str, str]:
 
 
 ProviderEnvironments = Annotated[str | dict[str, str], PlainValidator(_to_provider_environments)]
-
-
-# The bot's own credentials: a deploy script never needs them, and a leak posts them to Slack.
-BOT_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
-
-
-def _command_variable(name: str) -> str:
-    if name.startswith("RELEASE_"):
-        raise ValueError(
-            f"{name} is set by releasebot for each deploy; RELEASE_* names are its own"
-        )
-    if name in BOT_SECRETS:
-        raise ValueError(f"{name} is releasebot's own secret; deploy commands never get it")
-    return name
-
-
-CommandVariable = Annotated[EnvVarName, AfterValidator(_command_variable)]
-
-
-def _no_repeats(names: list[str]) -> list[str]:
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"{', '.join(repeated)} listed more than once")
-    return names
-
-
-PassEnv = Annotated[list[CommandVariable], AfterValidator(_no_repeats)]
-CommandEnv = dict[CommandVariable, str]
 
 
 class FeatureFlag(ConfigModel):
@@ -152,67 +120,6 @@ class FeatureFlag(ConfigModel):
         return self
 
 
-@dataclass(frozen=True)
-class CommandSettings:
-    """Run a local argument list; exit code 0 is success."""
-
-    command: list[str]
-    timeout: timedelta
-    # `pass_env`: names the command gets from the bot's environment; `env`: values it is given.
-    # (Not called `..._env` here: those fields name one secret each, see secrets.py.)
-    pass_through: tuple[str, ...] = ()
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GithubActionsSettings:
-    """Dispatch a workflow and follow its run."""
-
-    repo: str
-    workflow: str
-    ref: str
-    ref_input: str
-    inputs: Mapping[str, str]
-    token_env: str
-    api_url: str
-
-
-@dataclass(frozen=True)
-class ArgoCdSettings:
-    """Sync an Argo CD Application (and drive an Argo Rollout when named)."""
-
-    argocd_url: str
-    app: str
-    rollout: str | None
-    namespace: str | None
-    token_env: str
-
-
-@dataclass(frozen=True)
-class JenkinsSettings:
-    """Trigger a parameterised Jenkins job and follow its build."""
-
-    jenkins_url: str
-    job: str
-    parameters: Mapping[str, str]
-    user_env: str
-    token_env: str
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """POST a signed JSON payload; status by polling status_url or by signed callback."""
-
-    url: str
-    status_url: str | None
-    secret_env: str
-
-
-BackendSettings = (
-    CommandSettings | GithubActionsSettings | ArgoCdSettings | JenkinsSettings | WebhookSettings
-)
-
-
 class Service(ConfigModel):
     """One `[services.<name>]` table. Backend keys are checked against the chosen backend."""
 
@@ -226,110 +133,128 @@ class Service(ConfigModel):
     environments: list[Name] | None = Field(None, description="the only environments it may go to")
     flag: FeatureFlag | None = None
 
-    command: DeployArgv | None = Field(
-        None, description='the argument list, e.g. ["./deploy.sh", "{service}", "{version}"]'
-    )
-    timeout: PositiveDuration | None = Field(None, description="default 30m")
-    pass_env: PassEnv | None = Field(
-        None,
-        description="names of variables the deploy command gets from releasebot's own "
-        'environment, e.g. ["AWS_PROFILE", "KUBECONFIG"]; it gets nothing else of it',
-    )
-    env: CommandEnv | None = Field(
-        None, description='variables set for the deploy command, e.g. { REGION = "eu-west-1" }'
-    )
+    _settings: BackendSettings | None = PrivateAttr(default=None)
 
-    workflow: Text | None = Field(None, description='the workflow file, e.g. "deploy.yml"')
-    ref: Text | None = Field(None, description="default main")
-    ref_input: Text | None = Field(None, description="default version")
-    inputs: dict[str, DeployTemplate] | None = None
-    token_env: EnvVarName | None = None
-    api_url: Url | None = Field(None, description="default https://api.github.com")
-
-    argocd_url: Url | None = Field(None, description="the Argo CD server URL")
-    app: Text | None = Field(None, description="the Argo CD Application name")
-    rollout: Text | None = None
-    namespace: Text | None = None
-
-    jenkins_url: Url | None = Field(None, description="the Jenkins base URL")
-    job: Text | None = Field(None, description='the job path, e.g. "deploy/checkout"')
-    parameters: dict[str, JenkinsParameter] | None = None
-    user_env: EnvVarName | None = None
-
-    url: Url | None = Field(None, description="where the signed deployment request is POSTed")
-    status_url: StatusUrl | None = None
-    secret_env: EnvVarName | None = None
-
-    @model_validator(mode="after")
-    def _keys_match_the_backend(self) -> Self:
-        written = {key for key in self.model_fields_set if getattr(self, key) is not None}
-        raise_problems("Service", backend_key_problems(self.backend, written))
-        both = sorted(set(self.pass_env or ()) & set(self.env or {}))
-        if both:
-            raise_problems(
-                "Service",
-                [(("env",), f"{', '.join(both)} is in both pass_env and env; keep one")],
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate_backend_keys(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # The service's own keys go to this model, the rest to the chosen backend's model;
+        # every problem of both is reported together, each at its own key.
+        if not isinstance(data, Mapping):
+            return handler(data)
+        BACKENDS.names()  # refuses loudly when no entry point registered the backends
+        problems: list[tuple[Loc, str]] = []
+        service: Self | None = None
+        try:
+            service = handler(
+                {key: value for key, value in data.items() if key in cls.model_fields}
             )
-        return self
+        except ValidationError as error:
+            problems += [humanize(cls, detail) for detail in error.errors()]
+        settings, found = _backend_settings(data, common=cls.model_fields.keys())
+        problems += found
+        raise_problems(cls.__name__, list(dict.fromkeys(problems)))
+        assert service is not None and settings is not None  # no problems: both were built
+        service._settings = settings
+        return service
+
+    @model_serializer(mode="wrap")
+    def _with_backend_keys(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # Dumped as the table was written: the backend's keys sit beside the service's own.
+        table: dict[str, Any] = handler(self)
+        if self._settings is not None:
+            table |= self._settings.model_dump(
+                mode=info.mode, exclude_none=info.exclude_none, round_trip=info.round_trip
+            )
+        return table
 
     def backend_settings(self) -> BackendSettings:
         """The chosen backend's settings with their defaults filled in."""
-        match self.backend:
-            case "command":
-                return CommandSettings(
-                    command=list(_present(self.command, "command")),
-                    timeout=self.timeout or timedelta(minutes=30),
-                    pass_through=tuple(self.pass_env or ()),
-                    variables=dict(self.env or {}),
-                )
-            case "github_actions":
-                return GithubActionsSettings(
-                    repo=_present(self.repo, "repo"),
-                    workflow=_present(self.workflow, "workflow"),
-                    ref=self.ref or "main",
-                    ref_input=self.ref_input or "version",
-                    inputs=dict(self.inputs or {}),
-                    token_env=self.token_env or "GITHUB_TOKEN",
-                    api_url=self.api_url or "https://api.github.com",
-                )
-            case "argocd":
-                return ArgoCdSettings(
-                    argocd_url=_present(self.argocd_url, "argocd_url"),
-                    app=_present(self.app, "app"),
-                    rollout=self.rollout,
-                    namespace=self.namespace,
-                    token_env=self.token_env or "ARGOCD_TOKEN",
-                )
-            case "jenkins":
-                return JenkinsSettings(
-                    jenkins_url=_present(self.jenkins_url, "jenkins_url"),
-                    job=_present(self.job, "job"),
-                    parameters=dict(self.parameters or {}),
-                    user_env=self.user_env or "JENKINS_USER",
-                    token_env=self.token_env or "JENKINS_TOKEN",
-                )
-            case "webhook":
-                return WebhookSettings(
-                    url=_present(self.url, "url"),
-                    status_url=self.status_url,
-                    secret_env=self.secret_env or "RELEASEBOT_WEBHOOK_SECRET",
-                )
+        # Validation sets them; only a hand-built (model_construct) Service can miss them.
+        if self._settings is None:
+            raise ValueError("service has no backend settings")
+        return self._settings
+
+    def written(self, key: str) -> str | None:
+        """A backend key's text as the table spells it; None when it is left out."""
+        settings = self._settings
+        if settings is None or key not in settings.model_fields_set:
+            return None
+        value = getattr(settings, key)
+        return value if isinstance(value, str) else None
+
+
+def _backend_settings(
+    data: Mapping[str, Any], *, common: Iterable[str]
+) -> tuple[BackendSettings | None, list[tuple[Loc, str]]]:
+    """The chosen backend's settings from a service table, or every problem with its keys."""
+    # TOML has no null; a None from Python means "left out", as for the service's own keys.
+    table = {key: value for key, value in data.items() if value is not None}
+    name = data.get("backend", "command")
+    chosen = BACKENDS.get(name) if isinstance(name, str) else None
+    problems: list[tuple[Loc, str]] = []
+    if chosen is None and "backend" not in data:
+        problems.append((("backend",), unknown_backend(name)))  # the default is unregistered
+    settings: BackendSettings | None = None
+    fields = chosen.settings.model_fields if chosen is not None else {}
+    if chosen is not None:
+        own = {key: value for key, value in table.items() if key in fields}
+        settings, found = _validated(chosen.settings, own)
+        problems += found
+    for key, value in table.items():
+        if key in fields or key in common:
+            continue
+        owners = BACKENDS.owners(key)
+        if not owners:
+            problems.append(((key,), unknown_key(key, _known_keys())))
+            continue
+        # Another backend's key is reported as misplaced below, and checked here as that
+        # backend would, so moving it to the right service holds no second surprise.
+        owner = BACKENDS.get(owners[0])
+        assert owner is not None
+        problems += _validated(owner.settings, {key: value})[1]
+    if chosen is not None:
+        problems += backend_key_problems(chosen.name, table)
+    return settings, problems
+
+
+def _validated(
+    model: type[BackendSettings], table: Mapping[str, Any]
+) -> tuple[BackendSettings | None, list[tuple[Loc, str]]]:
+    """The backend's settings from `table`, or the problems found, worded for the admin."""
+    try:
+        return model.model_validate(table), []
+    except ValidationError as error:
+        return None, [
+            humanize(model, detail)
+            for detail in error.errors()
+            # A missing key is named with its backend by `backend_key_problems`.
+            if not (detail["type"] == "missing" and len(detail["loc"]) == 1)
+        ]
+
+
+def _known_keys() -> list[str]:
+    return list(dict.fromkeys([*Service.model_fields, *BACKENDS.keys()]))
 
 
 def backend_key_problems(backend: str, written: Iterable[str]) -> list[tuple[Loc, str]]:
     """Keys the backend needs but the table lacks, and keys that belong to another backend."""
-    if backend not in BACKENDS:
+    chosen = BACKENDS.get(backend)
+    if chosen is None:
         return []  # the unknown backend itself is the problem, reported on its own
-    chosen: BackendName = backend
+    fields = chosen.settings.model_fields
     keys = set(written)
     problems: list[tuple[Loc, str]] = []
-    for key in _REQUIRED_KEYS[chosen]:
-        if key not in keys:
-            hint = Service.model_fields[key].description
-            problems.append(((key,), f"'{key}' is required for backend '{backend}' ({hint})"))
-    own = {*_REQUIRED_KEYS[chosen], *_OPTIONAL_KEYS[chosen], *_SHARED_KEYS}
+    for key, field in fields.items():
+        if field.is_required() and key not in keys:
+            hint = f" ({field.description})" if field.description else ""
+            problems.append(((key,), f"'{key}' is required for backend '{backend}'{hint}"))
+    # A key of the service itself (`repo` also names where the changelog comes from) is shared.
+    own = {*fields, *Service.model_fields}
     for key in sorted(keys - own):
-        users = [b for b in BACKENDS if key in _REQUIRED_KEYS[b] + _OPTIONAL_KEYS[b]]
+        users = BACKENDS.owners(key)
         if users:
             problems.append(
                 (
@@ -339,13 +264,3 @@ def backend_key_problems(backend: str, written: Iterable[str]) -> list[tuple[Loc
                 )
             )
     return problems
-
-
-_T = TypeVar("_T")
-
-
-def _present(value: _T | None, key: str) -> _T:
-    # Validation guarantees these; only a hand-built (model_construct) Service can miss them.
-    if value is None:
-        raise ValueError(f"service has no '{key}'")
-    return value
