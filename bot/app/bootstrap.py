@@ -28,8 +28,8 @@ from bot.release.desk import Desk
 from bot.rollout.engine import POLL_INTERVAL, RolloutEngine
 from bot.store.db import Database, make_engine
 from bot.store.models import DeployCallback
+from bot.timing import reminders
 from bot.timing.kinds import UnknownKind, check_kinds
-from bot.timing.reminders import KINDS, build_scheduler
 from bot.timing.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -115,7 +115,9 @@ def slack_credentials(settings: Settings) -> SlackCredentials:
 def refuse_unknown_kinds(*, handled: Iterable[str], rendered: Iterable[str]) -> None:
     """Stop with one line unless every reminder kind runs and every owed template is drawn."""
     try:
-        check_kinds(KINDS, core_templates=CORE_TEMPLATES, handled=handled, rendered=rendered)
+        check_kinds(
+            reminders.KINDS, core_templates=CORE_TEMPLATES, handled=handled, rendered=rendered
+        )
     except UnknownKind as problem:
         raise SystemExit(f"releasebot: refusing to start: {problem}") from None
 
@@ -197,7 +199,7 @@ def build(
         signing_secret=credentials.signing_secret,
         executor=executor,
     )
-    scheduler = build_scheduler(
+    scheduler = reminders.build_scheduler(
         db, ctx=ctx, on_messages=dispatcher.kick, owner=settings.lease_owner
     )
     refuse_unknown_kinds(handled=scheduler.runner.kinds, rendered=template_names())
