@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
+from bot.domain.config import load_config
 from bot.domain.context import DomainContext
 from bot.notify.outbox_queue import CORE_TEMPLATES, MessageTemplate, Priority
 from bot.store.models import ScheduledJob
@@ -14,6 +16,9 @@ from bot.timing import reminders
 from bot.timing.kinds import ReminderKind, UnknownKind, check_kinds, kind_problems
 from bot.timing.scheduler import JobResult, done
 from commands.slack_port import template_names
+from tests.unit.test_config import SPEC_EXAMPLE, config_error, load_text
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _nothing(
@@ -128,3 +133,13 @@ def test_one_template_name_with_two_priorities_is_refused() -> None:
         handled=DECLARED_JOBS | {"gate.loud"},
         rendered=template_names(),
     ) == ["message template 'gate_nudge' is declared with two priorities"]
+
+
+def test_gate_nudge_after_defaults_to_half_an_hour_and_must_be_positive(tmp_path: Path) -> None:
+    assert load_text(tmp_path, SPEC_EXAMPLE).reminders.gate_nudge_after == timedelta(minutes=30)
+    shipped = load_config(REPO / "releasebot.toml")
+    assert shipped.reminders.gate_nudge_after == timedelta(minutes=30)
+    later = load_text(tmp_path, SPEC_EXAMPLE + '\n[reminders]\ngate_nudge_after = "2h"\n')
+    assert later.reminders.gate_nudge_after == timedelta(hours=2)
+    _, problem = config_error(tmp_path, SPEC_EXAMPLE + '\n[reminders]\ngate_nudge_after = "0m"\n')
+    assert "reminders.gate_nudge_after" in str(problem)
