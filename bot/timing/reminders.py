@@ -3,6 +3,10 @@
 Every reminder is a `ScheduledJob`; `on_plan_changed` recomputes a plan's jobs whenever the plan
 is created, edited or decided, superseding those a change made wrong. Handlers re-read the plan
 and do nothing when it moved on, so a transition that forgot to call us is still safe.
+
+A new kind is one `ReminderKind` in `KINDS` (its job kind, handler, the `MessageTemplate`s it
+owes) plus its template in commands/render/announcements.py `TEMPLATES`; the bot refuses to
+start when a declared template has no renderer (bot/timing/kinds.py).
 """
 
 from __future__ import annotations
@@ -687,7 +691,8 @@ KINDS: tuple[ReminderKind, ...] = (
 
 
 def planner(db: Database, *, ctx: DomainContext) -> Callable[[], None]:
-    """A planning pass for the background scheduler: `plan_recurring` in its own transaction."""
+    """A planning pass for the background scheduler, in its own transaction: recurring work,
+    and the nudges of rollouts newly seen waiting at a gate."""
 
     def plan() -> None:
         with db.session() as session:
