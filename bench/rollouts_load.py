@@ -25,7 +25,7 @@ from bench.ack_latency import (
     _one,
 )
 from bot.domain.lifecycle import IN_FLIGHT
-from commands.grammar import usage_for
+from commands.registry import usage_for
 from commands.render import replies
 from console import payloads
 

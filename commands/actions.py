@@ -15,7 +15,7 @@ from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.desk import Desk
 from bot.store.journal import Asked, JournalUnavailable
-from commands import freeze_commands, replan_commands, rollout_commands
+from commands import checklist_commands, replan_commands, rollout_commands
 from commands.grammar import Approve, Cancel
 from commands.ids import ActionId, parse_button_value
 from commands.journal_runner import JournalRunner
@@ -40,8 +40,8 @@ HANDLERS: dict[str, Handler] = {
     ActionId.APPROVE: _approve,
     ActionId.CANCEL: _cancel,
     ActionId.REPLAN: replan_commands.plan_again,
-    ActionId.TICK: freeze_commands.tick_option,
-    ActionId.OVERRIDE_APPROVE: freeze_commands.approve_override,
+    ActionId.TICK: checklist_commands.tick_option,
+    ActionId.OVERRIDE_APPROVE: rollout_commands.approve_override,
     ActionId.DEPLOY: rollout_commands.act_on_button("deploy"),
     ActionId.PROMOTE: rollout_commands.act_on_button("promote"),
     ActionId.PAUSE: rollout_commands.act_on_button("pause"),

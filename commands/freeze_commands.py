@@ -1,21 +1,19 @@
-"""Handlers of freeze, unfreeze, unlock, freezes and tick; the break-glass step before deploy."""
+"""The freeze sub-commands, declared with their handlers: freeze, unfreeze, unlock, freezes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlmodel import Session
 
-from bot.domain.mrkdwn import Mrkdwn, channel_link, join, md, person
+from bot.domain.freeze_windows import local_time
+from bot.domain.mrkdwn import Mrkdwn, channel_link, join, md
 from bot.notify.outbox import Rendered
-from bot.release import checklists, freezes, gates
+from bot.release import freezes
 from bot.release.desk import Desk
-from bot.release.freezes import local_time
 from bot.store.models import FreezeKind
-from commands.grammar import Deploy, Freeze, Freezes, Tick, Unfreeze, Unlock
+from commands.grammar import TIMES, Freeze, Freezes, Unfreeze, Unlock
+from commands.grammar import parser as grammar
 from commands.render import replies
-
-DeployWriter = Callable[..., Rendered | None]
+from commands.subcommand import Kind, SubCommand
 
 
 def freezes_list(cmd: Freezes, *, desk: Desk, user_id: str) -> Rendered:
@@ -101,99 +99,58 @@ def unlock(cmd: Unlock, *, desk: Desk, user_id: str, request_key: str | None) ->
     return desk.act(actor=user_id, request_key=request_key, work=work)
 
 
-def tick(cmd: Tick, *, desk: Desk, user_id: str, request_key: str | None) -> Rendered | None:
-    """`/release tick R-<n> <item>`."""
-
-    def work(session: Session) -> Rendered:
-        item = checklists.tick(
-            session, ctx=desk.ctx, actor=user_id, plan_id=cmd.plan_id, item=cmd.item
-        )
-        return replies.notice(f":ballot_box_with_check: Ticked '{item.name}' on R-{cmd.plan_id}.")
-
-    return desk.act(actor=user_id, request_key=request_key, work=work)
-
-
-def tick_option(desk: Desk, user: str, plan_id: int, item_id: int, key: str) -> Rendered | None:
-    """The card's checklist menu: its option carries the item id where buttons carry a round."""
-
-    def work(session: Session) -> Rendered:
-        item = checklists.tick_by_id(
-            session, ctx=desk.ctx, actor=user, plan_id=plan_id, item_id=item_id
-        )
-        return replies.notice(f":ballot_box_with_check: Ticked '{item.name}' on R-{plan_id}.")
-
-    return desk.act(actor=user, request_key=key, work=work)
-
-
-def approve_override(
-    desk: Desk, user: str, plan_id: int, round_seen: int, key: str
-) -> Rendered | None:
-    """The "Approve override" button of the DM an admin gets."""
-
-    def work(session: Session) -> Rendered:
-        status = gates.approve_override(
-            session, ctx=desk.ctx, actor=user, plan_id=plan_id, round_seen=round_seen
-        )
-        return replies.notice(
-            md(
-                ":unlock: You approved the override of R-{}; {} is told to deploy it.",
-                plan_id,
-                person(status.requested_by),
-            )
-        )
-
-    return desk.act(actor=user, request_key=key, work=work)
-
-
-def with_override(deploy: DeployWriter) -> DeployWriter:
-    """Put the break-glass step in front of the deploy writer.
-
-    `/release deploy R-n --override "<reason>"` into a freeze records the request and asks an
-    admin, in its own transaction, and answers that it waits; when nothing is frozen or the
-    override is already approved, the deploy itself runs.
-    """
-
-    def deploy_or_ask(
-        cmd: Deploy, *, desk: Desk, user_id: str, request_key: str | None
-    ) -> Rendered | None:
-        if cmd.override_reason is None:
-            return deploy(cmd, desk=desk, user_id=user_id, request_key=request_key)
-        reason = cmd.override_reason
-
-        def work(session: Session) -> tuple[gates.OverrideStatus | None]:
-            found = gates.request_override(
-                session, ctx=desk.ctx, actor=user_id, plan_id=cmd.plan_id, reason=reason
-            )
-            return (found,)
-
-        key = f"{request_key}:override" if request_key is not None else None
-        outcome = desk.act(actor=user_id, request_key=key, work=work)
-        if outcome is None:
-            return None  # a repeated delivery: the first one answered
-        (status,) = outcome
-        if status is None:
-            return deploy(cmd, desk=desk, user_id=user_id, request_key=request_key)
-        return replies.notice(_waiting(status, plan_ref=f"R-{cmd.plan_id}", desk=desk))
-
-    return deploy_or_ask
-
-
-def _waiting(status: gates.OverrideStatus, *, plan_ref: str, desk: Desk) -> Mrkdwn:
-    if status.fresh:
-        asked = join(", ", (person(p) for p in status.asked)) or "nobody (no other admin is listed)"
-        return md(
-            ":rotating_light: {} is waiting for an admin to approve the override (asked: {}). "
-            "You get a DM when it is approved; then deploy it with the Deploy button or "
-            "`/release deploy {}`.",
-            plan_ref,
-            asked,
-            plan_ref,
-        )
-    since = local_time(status.requested_at, desk.ctx.config.tz)
-    return md(
-        ":hourglass_flowing_sand: {} is still waiting for an admin to approve the override {} "
-        "asked for ({}).",
-        plan_ref,
-        person(status.requested_by),
-        since,
-    )
+SUBCOMMANDS = (
+    SubCommand(
+        name="freeze",
+        command=Freeze,
+        parse=grammar.parse_freeze,
+        usage=(
+            '`/release freeze <env> [until <time>] reason "<text>"`\n'
+            "Stops deploys to an environment until the time given or until `unfreeze`.\n"
+            'Example: `/release freeze production until +3d reason "Black Friday"`\n' + TIMES
+        ),
+        synopsis='`/release freeze <env> [until <time>] reason "<text>"`',
+        listed=(90, 1),
+        kind=Kind.WRITE,
+        handler=freeze,
+    ),
+    SubCommand(
+        name="unfreeze",
+        command=Unfreeze,
+        parse=grammar.parse_unfreeze,
+        usage=(
+            "`/release unfreeze <env>`\n"
+            "Ends an ad-hoc freeze of an environment (not a rollback lock: see `unlock`).\n"
+            "Example: `/release unfreeze production`"
+        ),
+        synopsis="`/release unfreeze <env>`",
+        listed=(90, 2),
+        kind=Kind.WRITE,
+        handler=unfreeze,
+    ),
+    SubCommand(
+        name="freezes",
+        command=Freezes,
+        parse=grammar.parse_freezes,
+        usage="`/release freezes`\nLists active and upcoming freezes.",
+        synopsis="`/release freezes`",
+        listed=(90, 3),
+        kind=Kind.READ,
+        handler=freezes_list,
+    ),
+    SubCommand(
+        name="unlock",
+        command=Unlock,
+        parse=grammar.parse_unlock,
+        usage=(
+            '`/release unlock <service> <env> "<reason>"`\n'
+            "Lifts the lock a rollback leaves on a service in an environment (admins only; audited "
+            "and announced). A new plan of another version lifts it too, once it is approved.\n"
+            'Example: `/release unlock checkout production "fix verified on staging"`'
+        ),
+        synopsis='`/release unlock <service> <env> "<reason>"`',
+        listed=(100, 1),
+        kind=Kind.WRITE,
+        handler=unlock,
+    ),
+)

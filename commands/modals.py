@@ -19,26 +19,9 @@ from commands.grammar import values as grammar_values
 from commands.grammar.errors import ArgumentError
 from commands.ids import BlockId, ViewId, parse_button_value
 from commands.plan_commands import approve
-from commands.render import modals
-from commands.replying import guard_ephemeral, guard_view
+from commands.replying import guard_ephemeral
 
 log = logging.getLogger(__name__)
-
-
-def open_new_plan(client: WebClient, *, desk: Desk, trigger_id: str, channel_id: str) -> None:
-    """Open the plan form (Slack allows it for 3 s after the command)."""
-    config = desk.ctx.config
-    client.views_open(
-        trigger_id=trigger_id,
-        view=guard_view(
-            modals.new_plan(
-                services=sorted(config.services),
-                environments=sorted(config.environments),
-                strategies=sorted({*config.strategies, "all_at_once"}),
-                channel_id=channel_id,
-            )
-        ),
-    )
 
 
 def _value(values: dict[str, Any], block: BlockId) -> Any:

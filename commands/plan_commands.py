@@ -1,10 +1,12 @@
-"""Handlers of the plan sub-commands: each calls one domain function and renders its result."""
+"""The plan sub-commands, declared with their handlers: each calls one domain function."""
 
 from __future__ import annotations
 
+from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.domain.mrkdwn import channel_link, inline_code, md
+from bot.domain.states import state_label
 from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.approvals import decide
@@ -14,25 +16,39 @@ from bot.release.snapshots import snapshot, snapshot_of
 from bot.store.audit import trail
 from bot.store.models import Decision
 from commands.grammar import (
+    TIMES,
     Approve,
     Audit,
     Cancel,
     Edit,
-    Help,
     History,
     ListPlans,
+    New,
     Plan,
     Reject,
     Show,
-    usage_for,
 )
-from commands.render import replies
+from commands.grammar import parser as grammar
+from commands.render import modals, replies
 from commands.render.card import card
+from commands.replying import guard_view
+from commands.subcommand import Kind, SubCommand
 
 
-def help_text(cmd: Help, *, desk: Desk, user_id: str) -> Rendered:
-    """`/release help [sub-command]`."""
-    return replies.usage(usage_for(cmd.topic))
+def open_new_plan(client: WebClient, *, desk: Desk, trigger_id: str, channel_id: str) -> None:
+    """`/release new`: open the plan form (Slack allows it for 3 s after the command)."""
+    config = desk.ctx.config
+    client.views_open(
+        trigger_id=trigger_id,
+        view=guard_view(
+            modals.new_plan(
+                services=sorted(config.services),
+                environments=sorted(config.environments),
+                strategies=sorted({*config.strategies, "all_at_once"}),
+                channel_id=channel_id,
+            )
+        ),
+    )
 
 
 def show(cmd: Show, *, desk: Desk, user_id: str) -> Rendered:
@@ -99,7 +115,7 @@ def plan(cmd: Plan, *, desk: Desk, user_id: str, request_key: str | None) -> Ren
 
     def work(session: Session) -> Rendered:
         created = plans.create_plan(session, ctx=desk.ctx, actor=user_id, new=new)
-        state = created.state.replace("_", " ")
+        state = state_label(created.state)
         return replies.notice(
             md(
                 ":memo: Planned *{}*: {} {} → {} ({}). The card is in {}.",
@@ -181,7 +197,164 @@ def approve(
         verb = "approved" if decision == Decision.APPROVE else "rejected"
         return replies.notice(
             f"You {verb} {decided.ref}. {snap.approvals.required - snap.approvals.missing} of "
-            f"{snap.approvals.required} approvals; it is now {decided.state.replace('_', ' ')}."
+            f"{snap.approvals.required} approvals; it is now {state_label(decided.state)}."
         )
 
     return desk.act(actor=user_id, request_key=request_key, work=work)
+
+
+SUBCOMMANDS = (
+    SubCommand(
+        name="new",
+        command=New,
+        parse=grammar.parse_new,
+        usage="`/release new`\nOpens a form with every plan field.",
+        synopsis="`/release new` — open a form to plan a release",
+        listed=(10, 1),
+        kind=Kind.FORM,
+        handler=open_new_plan,
+    ),
+    SubCommand(
+        name="plan",
+        command=Plan,
+        parse=grammar.parse_plan,
+        usage=(
+            "`/release plan <service> <version> to <env> [at <time>] [until <time>] "
+            '[strategy <name>] [after R-<n> …] [notes "<text>"]`\n'
+            "Plans a release of a version (tag, sha, artifact version) of a service to an "
+            "environment. Options may come in any order, each once.\n"
+            "Example: `/release plan checkout v1.4.2 to production at 2026-11-24T15:00 until +2h "
+            'strategy canary after R-11 notes "needs the new schema"`\n' + TIMES
+        ),
+        synopsis=(
+            "`/release plan <service> <version> to <env> [at <time>] [until <time>] "
+            '[strategy <name>] [after R-<n>] [notes "<text>"]`'
+        ),
+        listed=(20, 1),
+        kind=Kind.WRITE,
+        handler=plan,
+    ),
+    SubCommand(
+        name="list",
+        command=ListPlans,
+        parse=grammar.parse_list,
+        usage=(
+            "`/release list [<env>] [--all]`\n"
+            "Upcoming and active plans, optionally for one environment; `--all` adds history.\n"
+            "Example: `/release list production --all`"
+        ),
+        synopsis="`/release list [<env>] [--all]`",
+        listed=(30, 1),
+        kind=Kind.READ,
+        handler=list_plans,
+    ),
+    SubCommand(
+        name="show",
+        command=Show,
+        parse=grammar.parse_show,
+        usage=(
+            "`/release show R-<n>`\n"
+            "Shows the plan's card, only to you.\n"
+            "Example: `/release show R-12`"
+        ),
+        synopsis="`/release show R-<n>`",
+        listed=(30, 2),
+        kind=Kind.READ,
+        handler=show,
+    ),
+    SubCommand(
+        name="edit",
+        command=Edit,
+        parse=grammar.parse_edit,
+        usage=(
+            "`/release edit R-<n> window <time> [until <time>]`\n"
+            "`/release edit R-<n> version <version>`\n"
+            '`/release edit R-<n> notes "<text>"`\n'
+            '`/release edit R-<n> risk "<text>"`\n'
+            "`/release edit R-<n> after (R-<k> … | none)`\n"
+            "Changes one thing per command. Changing the window or version of an approved plan "
+            "asks for approval again; a new version also re-opens the sign-offs of the old one. "
+            "`after` changes which plans must be released first (`none`: no dependency); "
+            "approvals still count.\n"
+            "Example: `/release edit R-12 window 2026-11-25T09:00 until +2h` or "
+            "`/release edit R-12 after none`\n" + TIMES
+        ),
+        synopsis=(
+            "`/release edit R-<n> (window <time> [until <time>] | version <v> | "
+            'notes "<text>" | risk "<text>" | after R-<k>|none)`'
+        ),
+        listed=(40, 1),
+        kind=Kind.WRITE,
+        handler=edit,
+    ),
+    SubCommand(
+        name="approve",
+        command=Approve,
+        parse=grammar.parse_approve,
+        usage=(
+            "`/release approve R-<n> [comment]`\n"
+            "Approves the plan.\n"
+            "Example: `/release approve R-12 looks good, schema reviewed`"
+        ),
+        synopsis="`/release approve R-<n> [comment]`",
+        listed=(50, 1),
+        kind=Kind.WRITE,
+        handler=approve,
+    ),
+    SubCommand(
+        name="reject",
+        command=Reject,
+        parse=grammar.parse_reject,
+        usage=(
+            "`/release reject R-<n> <reason>`\n"
+            "Rejects the plan; the reason is required and shown to the requester.\n"
+            "Example: `/release reject R-12 migration not reviewed yet`"
+        ),
+        synopsis="`/release reject R-<n> <reason>`",
+        listed=(50, 2),
+        kind=Kind.WRITE,
+        handler=approve,
+    ),
+    SubCommand(
+        name="cancel",
+        command=Cancel,
+        parse=grammar.parse_cancel,
+        usage=(
+            "`/release cancel R-<n> [reason]`\n"
+            "Cancels a plan that has not started.\n"
+            "Example: `/release cancel R-12 superseded by R-14`"
+        ),
+        synopsis="`/release cancel R-<n> [reason]`",
+        listed=(80, 2),
+        kind=Kind.WRITE,
+        handler=cancel,
+    ),
+    SubCommand(
+        name="audit",
+        command=Audit,
+        parse=grammar.parse_audit,
+        usage=(
+            "`/release audit R-<n>`\n"
+            "Shows every recorded event of the plan.\n"
+            "Example: `/release audit R-12`"
+        ),
+        synopsis="`/release audit R-<n>`",
+        listed=(120, 3),
+        kind=Kind.READ,
+        handler=audit_trail,
+    ),
+    SubCommand(
+        name="history",
+        command=History,
+        parse=grammar.parse_history,
+        usage=(
+            "`/release history <service> [<env>]`\n"
+            "Past releases of a service, optionally in one environment.\n"
+            "Example: `/release history checkout production`"
+        ),
+        synopsis="`/release history <service> [<env>]`",
+        listed=(130, 1),
+        kind=Kind.READ,
+        handler=history,
+    ),
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,89 +15,38 @@ from bot.domain.mrkdwn import Mrkdwn, inline_code
 from bot.notify.outbox import Rendered
 from bot.release.desk import Desk
 from bot.store.journal import Asked, JournalUnavailable
-from commands import freeze_commands, modals, notes_commands, plan_commands, rollout_commands
-from commands.grammar import (
-    Approve,
-    Audit,
-    Cancel,
-    Checks,
-    Command,
-    Deploy,
-    Edit,
-    Freeze,
-    Freezes,
-    Help,
-    History,
-    ListPlans,
-    New,
-    Notes,
-    Plan,
-    Reject,
-    Rollback,
-    RolloutAction,
-    Show,
-    Tick,
-    Unfreeze,
-    Unlock,
-    UsageError,
-    parse_command,
-)
+from commands import registry
+from commands.grammar import Command, UsageError
 from commands.journal_runner import JournalRunner
 from commands.render import replies
 from commands.render.text import clip
 from commands.replying import answer, ephemeral
+from commands.subcommand import Kind
 
 log = logging.getLogger(__name__)
 
-Reader = Callable[..., Rendered]
-Writer = Callable[..., Rendered | None]
-
-# Sub-commands that only read: answered inside the ack, so the caller sees them at once.
-READERS: dict[type[Any], Reader] = {
-    Freezes: freeze_commands.freezes_list,
-    Help: plan_commands.help_text,
-    Show: plan_commands.show,
-    ListPlans: plan_commands.list_plans,
-    History: plan_commands.history,
-    Audit: plan_commands.audit_trail,
-    Checks: rollout_commands.checks,
-}
-
-
-# A read that may be slow (git, GitHub): acked empty and answered through response_url.
-SLOW_READERS: dict[type[Any], Reader] = {Notes: notes_commands.notes}
-
-# Sub-commands that change something: journalled before an empty ack, carried out right after
-# it (or by the recovery pass after a crash), answered by response_url.
-WRITERS: dict[type[Any], Writer] = {
-    Freeze: freeze_commands.freeze,
-    Unfreeze: freeze_commands.unfreeze,
-    Unlock: freeze_commands.unlock,
-    Tick: freeze_commands.tick,
-    Plan: plan_commands.plan,
-    Edit: plan_commands.edit,
-    Cancel: plan_commands.cancel,
-    Approve: plan_commands.approve,
-    Reject: plan_commands.approve,
-    Deploy: freeze_commands.with_override(rollout_commands.deploy),
-    RolloutAction: rollout_commands.rollout_action,
-    Rollback: rollout_commands.rollback,
-}
+# How each kind is answered: READ inside the ack, so the caller sees it at once; SLOW_READ and
+# FORM after an empty ack (the slow read through response_url, the form within Slack's 3 s);
+# WRITE journalled before an empty ack and carried out right after it (or by the recovery pass
+# after a crash), answered by response_url. Which sub-command is which: commands/registry.py.
 JOURNAL_KIND = "command"
 
 
 def _parse(desk: Desk, text: str, received_at: str | None) -> Command:
     now = datetime.fromisoformat(received_at) if received_at else desk.ctx.clock.now()
-    return parse_command(text, now=now, tz=desk.ctx.config.tz)
+    return registry.parse_command(text, now=now, tz=desk.ctx.config.tz)
 
 
 def carry_out(desk: Desk, asked: Asked) -> Rendered | None:
     """Carry out a journalled `/release` write (parsed again, as of when it was received)."""
     parsed = _parse(desk, str(asked.request.get("text", "")), asked.received_at.isoformat())
-    writer = WRITERS.get(type(parsed))
-    if writer is None:
+    declared = registry.declaration_of(parsed)
+    if declared.kind is not Kind.WRITE:
         raise InvalidInput(f"`/release {_name(parsed)}` changes nothing to carry out")
-    return writer(parsed, desk=desk, user_id=asked.user_id, request_key=asked.delivery_key)
+    done: Rendered | None = declared.handler(
+        parsed, desk=desk, user_id=asked.user_id, request_key=asked.delivery_key
+    )
+    return done
 
 
 def describe(asked: Asked) -> Mrkdwn:
@@ -116,15 +64,12 @@ def register(app: App, desk: Desk, journal: JournalRunner) -> None:
         context["received_at"] = received_at.isoformat()
         try:
             parsed = _parse(desk, command.get("text", ""), context["received_at"])
-            reader = READERS.get(type(parsed))
-            if reader is not None:
-                ack(**ephemeral(reader(parsed, desk=desk, user_id=command["user_id"])))
+            declared = registry.declaration_of(parsed)
+            if declared.kind is Kind.READ:
+                ack(**ephemeral(declared.handler(parsed, desk=desk, user_id=command["user_id"])))
                 return
-            if isinstance(parsed, New) or type(parsed) in SLOW_READERS:
+            if declared.kind is not Kind.WRITE:
                 ack()  # answered after the ack: a modal opens, or the slow read arrives
-                return
-            if type(parsed) not in WRITERS:
-                ack(**ephemeral(replies.error(f"`/release {_name(parsed)}` is not available yet.")))
                 return
         except UsageError as problem:
             ack(**ephemeral(replies.error(problem.message, problem.usage)))
@@ -159,17 +104,17 @@ def register(app: App, desk: Desk, journal: JournalRunner) -> None:
             parsed = _parse(desk, command.get("text", ""), context.get("received_at"))
         except ReleasebotError:
             return  # already answered in the ack
-        if isinstance(parsed, New):
-            modals.open_new_plan(
+        declared = registry.declaration_of(parsed)
+        if declared.kind is Kind.FORM:
+            declared.handler(
                 client,
                 desk=desk,
                 trigger_id=command["trigger_id"],
                 channel_id=command.get("channel_id", ""),
             )
-            return
-        reader = SLOW_READERS.get(type(parsed))
-        if reader is not None:
-            answer(respond, lambda: reader(parsed, desk=desk, user_id=command["user_id"]))
+        elif declared.kind is Kind.SLOW_READ:
+            slow = declared.handler
+            answer(respond, lambda: slow(parsed, desk=desk, user_id=command["user_id"]))
 
     # Reads are answered in the ack, so only other sub-commands need the after-ack listener;
     # routing by the first word is only a shortcut (the lazy listener ignores reads anyway).
@@ -177,7 +122,8 @@ def register(app: App, desk: Desk, journal: JournalRunner) -> None:
     app.command("/release")(ack=ack_release, lazy=[do_release])
 
 
-READ_WORDS = frozenset({"", "help", "show", "list", "history", "audit", "checks", "freezes"})
+# The empty text is help.
+READ_WORDS = frozenset({"", *(sub.name for sub in registry.REGISTRY if sub.kind is Kind.READ)})
 
 
 def _is_read(command: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.domain.mrkdwn import channel_link, md
+from bot.domain.states import state_label
 from bot.notify.outbox import Rendered
 from bot.release.desk import Desk
 from bot.release.expiry import replan
@@ -25,7 +26,7 @@ def plan_again(
                     ":repeat: R-{} was already planned again as *{}* ({}); its card is in {}.",
                     plan_id,
                     created.ref,
-                    created.state.replace("_", " "),
+                    state_label(created.state),
                     channel_link(desk.ctx.config.channels.releases),
                 )
             )

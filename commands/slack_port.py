@@ -15,19 +15,15 @@ from sqlmodel import Session, select
 
 from bot.domain.context import DomainContext
 from bot.domain.mrkdwn import guard_outgoing
-from bot.notify.outbox import (
-    CARD,
-    Rendered,
-    Renderer,
-    SlackLookupImpossible,
-    SlackRefused,
-    SlackUnavailable,
-)
+from bot.notify.outbox import CARD, Rendered, Renderer
+from bot.ports.changelog import ChangelogSources
+from bot.ports.slack import SlackLookupImpossible, SlackRefused, SlackUnavailable
 from bot.release.gates import deploy_holds
 from bot.release.snapshots import PlanSnapshot, snapshot
 from bot.store.models import OutboxMessage, SlackMessage
 from commands.render import card, replies
 from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
+from commands.render.announcements import templates as announcement_templates
 
 GROUP_CACHE_SECONDS = 300.0
 # How many pages of history a retry reads looking for a message it may already have posted.
@@ -220,8 +216,14 @@ def template_names() -> frozenset[str]:
     return frozenset(ANNOUNCEMENT_TEMPLATES) | frozenset(PLAN_TEMPLATES) | {ROLLBACK_ALERT}
 
 
-def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
+def renderer(
+    ctx: DomainContext,
+    client: WebClient | None = None,
+    *,
+    changelogs: ChangelogSources | None = None,
+) -> Renderer:
     """Render owed cards and templated messages from the database at delivery time."""
+    announcements = announcement_templates(changelogs)
 
     def card_link(session: Session, plan_id: int) -> str | None:
         found = session.exec(
@@ -237,8 +239,8 @@ def renderer(ctx: DomainContext, client: WebClient | None = None) -> Renderer:
             return None  # the alert still goes out, pointing at /release show instead
 
     def render(session: Session, row: OutboxMessage) -> Rendered:
-        if row.kind != CARD and row.payload.get("template") in ANNOUNCEMENT_TEMPLATES:
-            return ANNOUNCEMENT_TEMPLATES[str(row.payload["template"])](session, ctx, row)
+        if row.kind != CARD and row.payload.get("template") in announcements:
+            return announcements[str(row.payload["template"])](session, ctx, row)
         assert row.plan_id is not None
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from slack_sdk import signature as slack_signature
 from starlette.types import ASGIApp
 
 from bot.domain.clock import ensure_utc
@@ -96,6 +97,18 @@ class ManualClock:
         """Move time forward."""
         with self._lock:
             self._now += delta
+
+    def for_slack_sdk(self) -> slack_signature.Clock:
+        """This clock as slack_sdk's SignatureVerifier reads one: epoch seconds."""
+        return _EpochSeconds(self)
+
+
+class _EpochSeconds(slack_signature.Clock):
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock.now().timestamp()
 
 
 def wait_until(

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.app.migrate import upgrade
+from bot.app.wiring import wire_defaults
 from bot.domain.config import ReleasebotConfig, load_config
 from bot.domain.context import DomainContext, StaticDirectory
 from bot.release.desk import Desk
@@ -29,6 +30,13 @@ POSTGRES_URL = os.environ.get(
 )
 FIXTURES = Path(__file__).parent / "fixtures"
 GROUPS = {"sre": ["U0APPROVER4", "U0ADMIN"]}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """The core's process-wide wiring, as the composition root does it (bot/app/wiring.py):
+    use cases only record events, and an event nobody hears fails its commit."""
+    wire_defaults()
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.app.settings import Settings
+from bot.app.wiring import wire_defaults
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.config import ReleasebotConfig, load_config
 from bot.domain.context import Directory, DomainContext
@@ -137,22 +138,25 @@ def build(
     from commands.app import build_app
     from commands.journal_runner import RECOVERY_SECONDS, JournalRunner
     from commands.slack_port import SlackDirectory, WebApiSlack, renderer, template_names
+    from integrations.changelog import ConfiguredChangelogs
     from integrations.checks.registry import ProbeFactory
     from integrations.deploy.registry import ConfiguredBackends
 
+    wire_defaults()  # the reminders hear plan/freeze events; auto-deploys start rollouts
     config = config or load_config(Path(settings.config_path))
     clock = clock or SystemClock()
     db = Database(make_engine(settings.database_url))
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url, timeout=10)
     ctx = DomainContext(config=config, clock=clock, directory=directory or SlackDirectory(client))
+    http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+    changelogs = ConfiguredChangelogs(config, environ=os.environ, http=http)
     dispatcher = OutboxDispatcher(
         db=db,
         slack=WebApiSlack(client),
-        render=renderer(ctx, client),
+        render=renderer(ctx, client, changelogs=changelogs),
         clock=clock,
         owner=settings.lease_owner,
     )
-    http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
 
     def callback_lookup(token: str) -> dict[str, object] | None:
         with db.session() as session:
@@ -190,7 +194,7 @@ def build(
         dispatcher.kick()
         engine.kick()
 
-    desk = Desk(db=db, ctx=ctx, on_change=on_change)
+    desk = Desk(db=db, ctx=ctx, on_change=on_change, changelogs=changelogs)
     journal = JournalRunner(desk=desk)
     app = build_app(
         desk=desk,

@@ -20,12 +20,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.app.request_guard import Refused, decode_slack_body, read_capped, verify_slack_signature
+from bot.domain.callbacks import CALLBACK_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused
 from bot.domain.clock import Clock
 from bot.domain.errors import BackendError
 from bot.rollout.hooks import SecretOf, accept_callback
 from bot.store.db import Database
 from bot.store.health import DatabaseUnusable, WriteCheck, describe_failure
-from integrations.deploy.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, CallbackRefused
 
 if TYPE_CHECKING:
     from bot.app.bootstrap import Releasebot
@@ -230,7 +230,7 @@ def hook_routes(
         on_callback()
         return JSONResponse({"ok": True})
 
-    return [Route("/hooks/deploy/{token}", deploy_callback, methods=["POST"])]
+    return [Route(CALLBACK_PATH, deploy_callback, methods=["POST"])]
 
 
 def create_http_app(

@@ -11,6 +11,9 @@ from bot.domain.clock import Clock
 if TYPE_CHECKING:
     from bot.domain.config import ReleasebotConfig
 
+BOT_ACTOR = "releasebot"
+"""The actor id recorded for what the bot does by itself (timers, the engine, auto-deploys)."""
+
 
 class Directory(Protocol):
     """Resolves `@handle` user groups to member ids (Slack's usergroups API behind a cache)."""
@@ -48,6 +51,13 @@ class DomainContext:
             if principal.startswith("@") and user_id in self.directory.members(principal):
                 return True
         return False
+
+    def people(self, principals: Iterable[str]) -> set[str]:
+        """The individual user ids behind `principals`: each `@group` expanded to its members."""
+        found: set[str] = set()
+        for principal in principals:
+            found |= self.directory.members(principal) if principal.startswith("@") else {principal}
+        return found
 
     def is_admin(self, user_id: str) -> bool:
         """True for the config's `admins` (ids or groups)."""

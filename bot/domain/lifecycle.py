@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.domain.errors import IllegalTransition
-from bot.domain.states import PlanState
+from bot.domain.states import PlanState, state_label
 
 S = PlanState
 
@@ -85,10 +85,6 @@ ACTIVE: frozenset[PlanState] = frozenset(
 IN_FLIGHT: frozenset[PlanState] = frozenset({S.DEPLOYING, S.PAUSED, S.VERIFYING, S.ROLLING_BACK})
 
 
-def _label(state: PlanState) -> str:
-    return state.value.replace("_", " ")
-
-
 def allowed_from(event: Event) -> tuple[PlanState, ...]:
     """The states in which `event` may happen."""
     return tuple(TRANSITIONS[event])
@@ -99,9 +95,9 @@ def next_state(current: str, event: Event, *, plan_ref: str) -> PlanState:
     state = PlanState(current)
     target = TRANSITIONS[event].get(state)
     if target is None:
-        where = " or ".join(_label(s) for s in allowed_from(event))
+        where = " or ".join(state_label(s) for s in allowed_from(event))
         raise IllegalTransition(
-            f"can't {VERBS[event]} {plan_ref}: it is {_label(state)} "
+            f"can't {VERBS[event]} {plan_ref}: it is {state_label(state)} "
             f"(that works only while a plan is {where})"
         )
     return target

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.domain.deploy import DeployRequest
 from bot.domain.errors import InvalidInput
-from bot.ports.deploy import DeployRequest
 
 
 @dataclass(frozen=True)

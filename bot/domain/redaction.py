@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from urllib.parse import unquote
 
 from bot.domain.config import CommandSettings, ReleasebotConfig, needed_secrets
 
@@ -21,6 +19,8 @@ MIN_SECRET_LENGTH = 8
 # The bot's own credentials, read from the environment by Settings.
 BOT_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 # A `pass_env` variable with one of these words in its name holds a secret.
+# `dialect+driver://` at the start of a database URL.
+_URL_SCHEME = re.compile(r"[\w+]+://")
 _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION|DSN"
 )
@@ -52,11 +52,20 @@ def looks_secret(variable: str) -> bool:
 
 
 def database_password(url: str) -> str | None:
-    """The password inside a database URL, if it has one."""
-    try:
-        return make_url(url).password
-    except ArgumentError:
+    """The password inside a database URL, if it has one, as the database driver is given it.
+
+    Read the way the database layer reads it: the user part ends at the first `@` and the
+    password is what follows its first `:`, percent-decoded; a `/`, `?` or `#` typed into a
+    password unencoded stays part of it.
+    """
+    scheme = _URL_SCHEME.match(url)
+    if scheme is None:
         return None
+    user_part, at, _ = url[scheme.end() :].partition("@")
+    user, colon, password = user_part.partition(":")
+    if not at or not colon or "/" in user:
+        return None
+    return unquote(password)
 
 
 def configured_secrets(

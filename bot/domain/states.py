@@ -45,3 +45,8 @@ class StageStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+def state_label(state: str) -> str:
+    """A state as people read it: `rolling_back` → `rolling back`."""
+    return state.replace("_", " ")

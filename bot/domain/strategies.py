@@ -7,15 +7,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from bot.domain.context import DomainContext
-from bot.store.models import ReleasePlan
 
 DEPLOY = "deploy"
 FLAG = "flag"
 COLOURS = ("blue", "green")
 # A stage's name is stored in 100 characters; versions may be longer.
 NAME_LIMIT = 100
+
+
+class PlanFields(Protocol):
+    """The fields of a release plan that decide its stages (the stored plan has them)."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def strategy(self) -> str: ...
+
+    @property
+    def rollback_version(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +54,7 @@ def other_colour(colour: str | None) -> str:
 
 
 def rollout_stages(
-    ctx: DomainContext, *, plan: ReleasePlan, live_colour: str | None = None
+    ctx: DomainContext, *, plan: PlanFields, live_colour: str | None = None
 ) -> list[StagePlan]:
     """The stages that take `plan` from nothing to fully released."""
     service = ctx.config.service(plan.service)
@@ -90,7 +106,7 @@ def rollback_words(version: str, previous: str | None) -> str:
 def rollback_stages(
     ctx: DomainContext,
     *,
-    plan: ReleasePlan,
+    plan: PlanFields,
     previous_colour: str | None = None,
     deployed_colour: str | None = None,
 ) -> list[StagePlan]:

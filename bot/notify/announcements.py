@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-import httpx
 from sqlmodel import Session
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import BackendError
 from bot.notify import outbox
+from bot.ports.changelog import Changelog, ChangelogSources
 from bot.release import plans
 from bot.store.models import ReleasePlan
-from integrations.changelog import (
-    Changelog,
-    ChangelogSource,
-    GitHubChangelog,
-    LocalGitChangelog,
-)
-
-CHANGELOG_LIMIT = 200
-GITHUB_TIMEOUT_SECONDS = 5.0
 
 
 def owe_release_announcement(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
@@ -71,39 +61,25 @@ class ReleaseNotes:
     problem: str | None = None
 
 
-def changelog_source(
-    ctx: DomainContext, *, service: str, http: httpx.Client
-) -> ChangelogSource | None:
-    """Where a service's changelog comes from: `repo_path` (local git) or `repo` (GitHub)."""
-    settings = ctx.config.service(service)
-    web_url = f"https://github.com/{settings.repo}" if settings.repo else None
-    path = ctx.config.repo_path(service)
-    if path is not None:
-        return LocalGitChangelog(path, web_url=web_url, limit=CHANGELOG_LIMIT)
-    if settings.repo:
-        token = os.environ.get(settings.token_env or "GITHUB_TOKEN")
-        return GitHubChangelog(
-            http,
-            settings.repo,
-            token,
-            api_url=settings.api_url or "https://api.github.com",
-            limit=CHANGELOG_LIMIT,
-        )
-    return None
-
-
 def release_notes(
-    session: Session, *, ctx: DomainContext, plan: ReleasePlan, http: httpx.Client | None = None
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    changelogs: ChangelogSources | None,
 ) -> ReleaseNotes:
-    """The commits between the previous release of the service there and this plan's version."""
+    """The commits between the previous release of the service there and this plan's version.
+
+    `changelogs` is the composition root's (integrations.changelog.ConfiguredChangelogs); a bot
+    wired without one (a test rig) reads no changelog and says so.
+    """
     previous = plans.last_released(
         session, service=plan.service, environment=plan.environment, before_id=plan.id
     )
     base = previous.version if previous is not None else plan.rollback_version
-    if http is None:
-        with httpx.Client(timeout=GITHUB_TIMEOUT_SECONDS) as client:
-            return release_notes(session, ctx=ctx, plan=plan, http=client)
-    source = changelog_source(ctx, service=plan.service, http=http)
+    if changelogs is None:
+        return ReleaseNotes(plan.ref, base, plan.version, None, "this bot reads no changelogs")
+    source = changelogs.source_for(plan.service)
     if source is None:
         return ReleaseNotes(
             plan.ref,

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -23,6 +23,7 @@ from bot.domain.mrkdwn import Mrkdwn
 from bot.notify.outbox_queue import CARD as CARD
 from bot.notify.outbox_queue import TEMPLATE_PRIORITY, MessageTemplate, queue_heads
 from bot.notify.outbox_queue import Priority as Priority
+from bot.ports.slack import SlackLookupImpossible, SlackPort, SlackRefused, SlackUnavailable
 from bot.store.db import Database
 from bot.store.leases import process_owner
 from bot.store.models import OutboxMessage, ReleasePlan, SlackMessage
@@ -56,51 +57,6 @@ class Rendered:
 
     text: Mrkdwn
     blocks: list[dict[str, Any]] = field(default_factory=list)
-
-
-class SlackUnavailable(Exception):
-    """Slack said 'later' (429, 5xx, timeout): keep the message and try again."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-class SlackRefused(Exception):
-    """Slack refused the message for good (invalid_blocks, channel_not_found): do not retry."""
-
-
-class SlackLookupImpossible(Exception):
-    """Slack will not let us look for an earlier copy (a scope not granted, not in the channel)."""
-
-
-class SlackPort(Protocol):
-    """What delivery needs from Slack; the slack_sdk adapter lives in commands/."""
-
-    def post(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, Any]],
-        thread_ts: str | None,
-        metadata: dict[str, Any] | None = None,
-    ) -> tuple[str, str]:
-        """Post a message (with Slack message `metadata`); return (channel id, ts)."""
-        ...
-
-    def find(
-        self, *, channel: str, thread_ts: str | None, key: dict[str, Any], oldest: datetime
-    ) -> tuple[str, str] | None:
-        """(channel id, ts) of a message posted since `oldest` carrying metadata `key`.
-
-        Raises SlackLookupImpossible when Slack refuses to show the conversation.
-        """
-        ...
-
-    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Edit a message in place."""
-        ...
 
 
 # Renders a card, or a templated message, from the database as it is at delivery time.

@@ -39,6 +39,14 @@ class ChangelogSource(Protocol):
         ...
 
 
+class ChangelogSources(Protocol):
+    """Finds where each service's changelog comes from (built by the composition root)."""
+
+    def source_for(self, service: str) -> ChangelogSource | None:
+        """`service`'s changelog source, or None when its config names no repository."""
+        ...
+
+
 def subject_of(message: str) -> str:
     """The first line of a commit message."""
     lines = message.strip().splitlines()

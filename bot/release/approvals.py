@@ -10,13 +10,15 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, PermissionDenied
+from bot.domain.events import PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import join, md, person
+from bot.domain.states import state_label
 from bot.notify import outbox
-from bot.release.plans import get_plan, say, transition
-from bot.store import audit
+from bot.notify.thread import say
+from bot.release.plans import get_plan, transition
+from bot.store import audit, unit_of_work
 from bot.store.models import Approval, Decision, PlanState, ReleasePlan
-from bot.timing import reminders
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def ensure_may_decide(
         )
     if plan.state != PlanState.AWAITING_APPROVAL:
         raise InvalidInput(
-            f"{plan.ref} is {plan.state.replace('_', ' ')}; it is not waiting for a decision"
+            f"{plan.ref} is {state_label(plan.state)}; it is not waiting for a decision"
         )
     # The requester hears the rule that applies to them, whether or not they are listed.
     if actor == plan.requester_id and not policy.allow_self:
@@ -170,7 +172,7 @@ def decide(
             plan_id=plan.id,
             now=now,
         )
-    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
+    unit_of_work.record(session, PlanChanged(plan.id), ctx=ctx)
     return plan
 
 

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlmodel import Session, col, select
 
+from bot.domain.checklists import find_item, tickable
 from bot.domain.context import DomainContext
-from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.errors import InvalidInput, PermissionDenied
+from bot.domain.freeze_windows import local_time
 from bot.domain.mrkdwn import md, person
+from bot.domain.states import state_label
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds
-from bot.release.freezes import local_time
-from bot.release.plans import get_plan, say
+from bot.release.plans import get_plan
 from bot.store import audit
 from bot.store.models import ChecklistItem, ChecklistPhase, PlanState, ReleasePlan
-
-S = PlanState
-# A pre-deploy item matters until the plan starts; a post-release one from the rollout on.
-TICKABLE_IN: dict[str, frozenset[str]] = {
-    ChecklistPhase.PRE_DEPLOY: frozenset({S.AWAITING_APPROVAL, S.APPROVED}),
-    ChecklistPhase.POST_RELEASE: frozenset({S.DEPLOYING, S.PAUSED, S.VERIFYING, S.RELEASED}),
-}
-
-
-def tickable(state: str, item: ChecklistItem) -> bool:
-    """True when `item` is open and may be ticked while its plan is in `state`."""
-    return item.ticked_at is None and state in TICKABLE_IN.get(item.phase, frozenset())
 
 
 def open_items(session: Session, *, plan_id: int, phase: ChecklistPhase) -> list[ChecklistItem]:
@@ -48,23 +37,6 @@ def open_items(session: Session, *, plan_id: int, phase: ChecklistPhase) -> list
 def post_release_open(session: Session, *, plan_id: int) -> list[ChecklistItem]:
     """Required post-release items still open: the plan stays `verifying` while any are."""
     return open_items(session, plan_id=plan_id, phase=ChecklistPhase.POST_RELEASE)
-
-
-def find_item(items: Sequence[ChecklistItem], text: str, *, plan_ref: str) -> ChecklistItem:
-    """The item named `text`: case-insensitively by its whole name, else by a unique prefix."""
-    wanted = " ".join(text.split()).casefold()
-    exact = [i for i in items if i.name.casefold() == wanted]
-    if exact:
-        return exact[0]
-    prefixed = [i for i in items if wanted and i.name.casefold().startswith(wanted)]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    names = ", ".join(f"'{i.name}'" for i in (prefixed or items))
-    if prefixed:
-        raise InvalidInput(f"'{text}' matches several items of {plan_ref}: {names}; say which")
-    if not items:
-        raise NotFound(f"{plan_ref} has no checklist")
-    raise NotFound(f"{plan_ref} has no checklist item '{text}'; its items are {names}")
 
 
 def tick(
@@ -114,7 +86,7 @@ def _tick(
             plan_id=plan.id,
         )
     if not tickable(plan.state, item):
-        state = plan.state.replace("_", " ")
+        state = state_label(plan.state)
         when = (
             "before the plan starts deploying"
             if item.phase == ChecklistPhase.PRE_DEPLOY
@@ -129,7 +101,7 @@ def _tick(
     assert plan.id is not None
     session.flush()
     left = open_items(session, plan_id=plan.id, phase=ChecklistPhase(item.phase))
-    if item.phase == ChecklistPhase.POST_RELEASE and plan.state == S.VERIFYING and not left:
+    if item.phase == ChecklistPhase.POST_RELEASE and plan.state == PlanState.VERIFYING and not left:
         # Nothing held by people any more: let the rollout engine look at the plan at once.
         plan.next_step_at = now
     session.add(plan)

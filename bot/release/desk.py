@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import PermissionDenied
+from bot.ports.changelog import ChangelogSources
 from bot.store import audit
 from bot.store.db import Database
 from bot.store.inbound import claim
@@ -30,6 +31,8 @@ class Desk:
     # Set while a journalled command is carried out: its work joins the journal's transaction
     # (each act in a savepoint), so the effect and the entry's done mark commit together.
     joined: Session | None = None
+    # Where `/release notes` reads each service's changelog (None: a rig that reads none).
+    changelogs: ChangelogSources | None = None
 
     def joining(self, session: Session) -> Desk:
         """This desk, with every unit of work inside `session`'s transaction."""

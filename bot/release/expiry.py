@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.mrkdwn import md, person
+from bot.domain.states import state_label
 from bot.release import plans
 from bot.store.models import PlanState, ReleasePlan
 
@@ -47,7 +48,7 @@ def replan(
     old = plans.get_plan(session, plan_id=plan_id, for_update=True)
     if old.state != PlanState.EXPIRED:
         raise InvalidInput(
-            f"{old.ref} is {old.state.replace('_', ' ')}; only an expired plan is planned again"
+            f"{old.ref} is {state_label(old.state)}; only an expired plan is planned again"
         )
     if actor != old.requester_id and not ctx.is_admin(actor):
         raise PermissionDenied(

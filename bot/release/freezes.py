@@ -3,96 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from croniter import croniter
 from sqlmodel import Session, col, select
 
-from bot.domain.config import Freeze as RecurringFreeze
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.events import FreezeChanged
+from bot.domain.freeze_windows import (
+    EnvironmentFreezes,
+    FreezeWindow,
+    recurring_freezes,
+)
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import Mrkdwn, join, md, person
 from bot.domain.policy import ensure_allowed, requires_approval
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds
 from bot.release.lanes import WAITING
-from bot.release.plans import ask_approvers, say, transition
-from bot.store import audit
+from bot.release.plans import ask_approvers, transition
+from bot.store import audit, unit_of_work
 from bot.store.models import Approval, Decision, Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.timing import reminders
 
-RECURRING = "recurring"
 UPCOMING_HORIZON = timedelta(days=7)
-# A bound on cron matches walked per question, so an every-minute cron cannot stall a reply.
-MAX_OCCURRENCES = 5000
 # Plans whose card shows the freeze: those that have not started yet.
 WAITING_STATES = (PlanState.AWAITING_APPROVAL.value, PlanState.APPROVED.value)
-
-
-def local_time(value: datetime, tz: ZoneInfo) -> str:
-    """A time as the team reads it: `Fri 27 Nov 17:00 CET`."""
-    local = value.astimezone(tz)
-    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or str(tz))
-
-
-@dataclass(frozen=True)
-class FreezeWindow:
-    """One freeze in force (or coming): where it comes from, why, and from when to when."""
-
-    environment: str
-    kind: str  # manual | rollback_lock | recurring
-    reason: str
-    starts_at: datetime
-    ends_at: datetime | None
-    rule: Mrkdwn  # what set it, as a person would look it up
-    service: str | None = None
-    created_by: str | None = None
-    version: str | None = None  # a rollback lock: the version rolled back
-
-    def active_at(self, at: datetime) -> bool:
-        """True when the freeze holds at `at`."""
-        return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
-
-    def until(self, tz: ZoneInfo) -> Mrkdwn:
-        """`until Mon 30 Nov 08:00 UTC`, or what ends an open-ended freeze."""
-        if self.ends_at is not None:
-            return md("until {}", local_time(self.ends_at, tz))
-        if self.kind == FreezeKind.ROLLBACK_LOCK:
-            which = md(" of a version other than {}", self.version) if self.version else ""
-            return md(
-                'until a new plan{} is approved, or an admin runs `/release unlock {} {} "{}"`',
-                which,
-                self.service,
-                self.environment,
-                "<reason>",
-            )
-        return md("until `/release unfreeze {}`", self.environment)
-
-    def describe(self, tz: ZoneInfo) -> Mrkdwn:
-        """One line a refused person can act on (the reason as typed, escaped)."""
-        if self.kind == FreezeKind.ROLLBACK_LOCK:
-            return md(
-                "{} is locked in {}: {} ({})",
-                self.service,
-                self.environment,
-                self.reason,
-                self.until(tz),
-            )
-        return md(
-            "{} is frozen: {} ({}, {})", self.environment, self.reason, self.rule, self.until(tz)
-        )
-
-
-@dataclass(frozen=True)
-class EnvironmentFreezes:
-    """What `/release freezes` shows for one environment."""
-
-    environment: str
-    active: tuple[FreezeWindow, ...]
-    upcoming: tuple[FreezeWindow, ...]
 
 
 def freeze(
@@ -125,7 +61,8 @@ def freeze(
     session.flush()
     # Replaced freezes stop owing their notices; the new one owes its end (and a later start).
     for changed in (*replaced, row):
-        reminders.on_freeze_changed(session, ctx=ctx, freeze=changed)
+        assert changed.id is not None
+        unit_of_work.record(session, FreezeChanged(changed.id), ctx=ctx)
     window = _window(row, ctx)
     audit.record(
         session,
@@ -174,7 +111,9 @@ def unfreeze(
         still = [w.describe(ctx.config.tz) for w in _lock_windows(session, ctx, environment)]
         if still:
             still[-1] = md("{}. `/release unfreeze` does not lift rollback locks", still[-1])
-        recurring = _recurring(ctx, environment, start=now, end=now + timedelta(microseconds=1))
+        recurring = recurring_freezes(
+            ctx, environment, start=now, end=now + timedelta(microseconds=1)
+        )
         if recurring:
             still.append(
                 md(
@@ -188,7 +127,8 @@ def unfreeze(
     lifted = tuple(_window(r, ctx) for r in rows)
     _lift(session, rows=rows, actor=actor, now=now)
     for row in rows:
-        reminders.on_freeze_changed(session, ctx=ctx, freeze=row)
+        assert row.id is not None
+        unit_of_work.record(session, FreezeChanged(row.id), ctx=ctx)
     listed = join("; ", (w.describe(ctx.config.tz) for w in lifted))
     _announce(
         session,
@@ -329,29 +269,6 @@ def lock_after_rollback(
     return row
 
 
-def lock_refusal(lock: FreezeWindow, *, plan: ReleasePlan, tz: ZoneInfo) -> Mrkdwn:
-    """Why `plan` may not deploy under `lock`, and how to lift the lock."""
-    why = (
-        f"it is the version that was rolled back ({plan.version})"
-        if lock.version is not None and plan.version == lock.version
-        else "it was planned before the rollback"
-    )
-    other = f"a version other than {lock.version}" if lock.version else "a new version"
-    return md(
-        "{}. {} cannot lift the lock: {}. To lift it, plan {} (`/release plan {} &lt;version&gt; "
-        "to {}`): the lock lifts once that plan is approved. Or an admin runs "
-        '`/release unlock {} {} "&lt;reason&gt;"`.',
-        lock.describe(tz),
-        plan.ref,
-        why,
-        other,
-        lock.service,
-        lock.environment,
-        lock.service,
-        lock.environment,
-    )
-
-
 def _ask_again(
     session: Session, *, ctx: DomainContext, rolled_back: ReleasePlan, actor: str
 ) -> None:
@@ -421,7 +338,7 @@ def active_freezes(
     ctx.config.environment(environment)
     manual = [_window(r, ctx) for r in _manual(session, environment, at)]
     locks = [_window(r, ctx) for r in _locks(session, environment, service) if r.starts_at <= at]
-    recurring = _recurring(ctx, environment, start=at, end=at + timedelta(microseconds=1))
+    recurring = recurring_freezes(ctx, environment, start=at, end=at + timedelta(microseconds=1))
     return (*manual, *locks, *(w for w in recurring if w.active_at(at)))
 
 
@@ -433,59 +350,10 @@ def freeze_overview(
     for name, _ in ctx.config.ordered_environments():
         active = active_freezes(session, ctx=ctx, environment=name, at=at)
         upcoming = tuple(
-            w for w in _recurring(ctx, name, start=at, end=at + horizon) if w.starts_at > at
+            w for w in recurring_freezes(ctx, name, start=at, end=at + horizon) if w.starts_at > at
         )
         overview.append(EnvironmentFreezes(environment=name, active=active, upcoming=upcoming))
     return tuple(overview)
-
-
-def recurring_windows(
-    rule: RecurringFreeze, zone: ZoneInfo, *, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """The (start, end) instants of `rule`'s freezes that overlap [start, end), merged.
-
-    The cron is walked in naive local wall-clock time and each match is then placed in `zone`
-    (croniter's own DST handling has a history of bugs): 17:00 stays 17:00 local on both sides
-    of a DST change, a match inside a spring-forward gap lands just after it, and the duration
-    is real elapsed time.
-    """
-    # Three hours of slack cover the local hour a DST fall-back repeats.
-    first = (start - rule.duration).astimezone(zone).replace(tzinfo=None) - timedelta(hours=3)
-    matches = croniter(rule.cron, first)
-    spans: list[tuple[datetime, datetime]] = []
-    for _ in range(MAX_OCCURRENCES):
-        local: datetime = matches.get_next(datetime)
-        began = local.replace(tzinfo=zone).astimezone(UTC)
-        ended = began + rule.duration
-        if spans and began <= spans[-1][1]:
-            # Overlapping matches are one freeze: deploys open again only after the last ends.
-            spans[-1] = (spans[-1][0], max(spans[-1][1], ended))
-            continue
-        if began >= end:
-            break
-        if ended > start:
-            spans.append((began, ended))
-    return spans
-
-
-def _recurring(
-    ctx: DomainContext, environment: str, *, start: datetime, end: datetime
-) -> list[FreezeWindow]:
-    windows = []
-    for index, rule in enumerate(ctx.config.environment(environment).freezes):
-        zone = rule.zone(ctx.config.tz)
-        for began, ended in recurring_windows(rule, zone, start=start, end=end):
-            windows.append(
-                FreezeWindow(
-                    environment=environment,
-                    kind=RECURRING,
-                    reason=rule.reason,
-                    starts_at=began,
-                    ends_at=ended,
-                    rule=md("environments.{}.freezes[{}]", environment, index),
-                )
-            )
-    return sorted(windows, key=lambda w: w.starts_at)
 
 
 def _manual(session: Session, environment: str, at: datetime) -> list[Freeze]:

@@ -17,15 +17,18 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import IllegalTransition, InvalidInput, PermissionDenied
+from bot.domain.freeze_windows import FreezeWindow, lock_refusal
 from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.domain.policy import Action, ensure_allowed
+from bot.domain.states import state_label
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds, lanes
 from bot.release.checklists import open_items
-from bot.release.freezes import WAITING_STATES, FreezeWindow, active_freezes, lock_refusal
+from bot.release.freezes import WAITING_STATES, active_freezes
 from bot.release.holds import Dependency
-from bot.release.plans import get_plan, say
+from bot.release.plans import get_plan
 from bot.release.snapshots import PlanSnapshot
 from bot.store import audit
 from bot.store.models import (
@@ -269,7 +272,7 @@ def approve_override(
         )
     if not can(plan.state, Event.DEPLOY):
         raise InvalidInput(
-            f"{plan.ref} is {plan.state.replace('_', ' ')}; there is no deploy to let through"
+            f"{plan.ref} is {state_label(plan.state)}; there is no deploy to let through"
         )
     now = ctx.clock.now()
     assert plan.id is not None
@@ -389,7 +392,7 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
     """Every deploy gate except freezes."""
     if not can(plan.state, Event.DEPLOY):
         raise IllegalTransition(
-            f"can't deploy {plan.ref}: it is {plan.state.replace('_', ' ')} "
+            f"can't deploy {plan.ref}: it is {state_label(plan.state)} "
             "(a plan deploys once it is approved)"
         )
     _allowed(ctx, actor=actor, action="deploy", plan=plan)
@@ -452,8 +455,7 @@ def _override_approvers(ctx: DomainContext, *, plan: ReleasePlan, requester: str
     for principal in ctx.config.environment(plan.environment).permissions.granted("override"):
         # "anyone" cannot be messaged one by one; the admins stand in for everyone.
         principals = ctx.config.admins if principal in ("admins", "anyone") else [principal]
-        for p in principals:
-            people |= ctx.directory.members(p) if p.startswith("@") else {p}
+        people |= ctx.people(principals)
     people.discard(requester)
     return sorted(people)
 

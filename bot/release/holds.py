@@ -23,6 +23,7 @@ from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.lifecycle import TERMINAL
 from bot.domain.mrkdwn import Mrkdwn, md
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.store.models import PlanState, ReleasePlan, ScheduledJob
 from bot.timing import scheduler
@@ -66,7 +67,7 @@ class Dependency:
 
     def fate(self) -> str:
         """`was rolled back`, or `is deploying` while it may still be released."""
-        return DEAD_WORDS.get(self.state) or f"is {self.state.replace('_', ' ')}"
+        return DEAD_WORDS.get(self.state) or f"is {state_label(self.state)}"
 
 
 def dependencies(session: Session, *, plan: ReleasePlan) -> tuple[Dependency, ...]:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import IN_FLIGHT
+from bot.domain.states import state_label
 from bot.notify import outbox
 from bot.store.models import PlanState, ReleasePlan
 
@@ -87,7 +88,7 @@ def ensure_free(session: Session, *, plan: ReleasePlan, doing: str) -> None:
     busy = in_flight(session, service=plan.service, environment=plan.environment, excluding=plan.id)
     if busy is None:
         return
-    state = busy.state.replace("_", " ")
+    state = state_label(busy.state)
     raise InvalidInput(
         f"can't {doing} {plan.ref} now: {busy.ref} ({plan.service} {busy.version}) is {state} "
         f"in {plan.environment}, and a service rolls out to an environment one plan at a time. "

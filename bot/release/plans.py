@@ -12,14 +12,16 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.events import PlanChanged
 from bot.domain.lifecycle import ACTIVE, Event, next_state
-from bot.domain.mrkdwn import Mrkdwn, md, person
+from bot.domain.mrkdwn import md, person
 from bot.domain.policy import ensure_allowed, requires_approval
+from bot.domain.states import state_label
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.release import holds, lanes, signoffs
-from bot.store import audit
+from bot.store import audit, unit_of_work
 from bot.store.models import ChecklistItem, Freeze, FreezeKind, PlanState, ReleasePlan
-from bot.timing import reminders
 
 LIST_LIMIT = 25
 
@@ -177,7 +179,7 @@ def create_plan(session: Session, *, ctx: DomainContext, actor: str, new: NewPla
         # Where no approval is needed, planning is approving.
         lift_rollback_lock(session, ctx=ctx, plan=plan, actor=actor)
     lanes.refresh(session, ctx=ctx, plan=plan, before=None)
-    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
+    unit_of_work.record(session, PlanChanged(plan.id), ctx=ctx)
     return plan
 
 
@@ -189,7 +191,7 @@ def edit_plan(
     _ensure_owner_or_admin(ctx, actor=actor, plan=plan, verb="edit")
     if plan.state not in (PlanState.AWAITING_APPROVAL, PlanState.APPROVED):
         raise InvalidInput(
-            f"can't edit {plan.ref}: it is {plan.state.replace('_', ' ')} "
+            f"can't edit {plan.ref}: it is {state_label(plan.state)} "
             "(plans can be edited until they start deploying)"
         )
     now = ctx.clock.now()
@@ -250,7 +252,7 @@ def edit_plan(
         signoffs.reopen_for_version(session, ctx=ctx, plan=plan, previous=previous_version)
     if edit.after is not None:
         _say_after_changed(session, ctx=ctx, plan=plan, actor=actor, before=previous_after)
-    reminders.on_plan_changed(session, ctx=ctx, plan=plan)
+    unit_of_work.record(session, PlanChanged(plan.id), ctx=ctx)
     return plan
 
 
@@ -313,29 +315,6 @@ def transition(
     return plan
 
 
-def say(
-    session: Session,
-    *,
-    ctx: DomainContext,
-    plan: ReleasePlan,
-    text: Mrkdwn,
-    dedupe_key: str | None = None,
-) -> None:
-    """Owe a reply in the thread of the plan's card (cards live in the releases channel).
-
-    `text` is mrkdwn built with `md()`: reasons and comments people typed are escaped in it.
-    """
-    assert plan.id is not None
-    outbox.owe_thread_reply(
-        session,
-        plan_id=plan.id,
-        channel=ctx.config.channels.releases,
-        message=outbox.Rendered(text),
-        now=ctx.clock.now(),
-        dedupe_key=dedupe_key,
-    )
-
-
 def cancel_plan(
     session: Session, *, ctx: DomainContext, actor: str, plan_id: int, reason: str | None
 ) -> ReleasePlan:
@@ -386,12 +365,7 @@ def history(
 def ask_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> int:
     """DM every individual approver (groups expanded) who may decide; return how many."""
     policy = ctx.config.environment(plan.environment).approvals
-    people: set[str] = set()
-    for principal in policy.approvers:
-        if principal.startswith("@"):
-            people |= ctx.directory.members(principal)
-        else:
-            people.add(principal)
+    people = ctx.people(policy.approvers)
     if not policy.allow_self:
         people.discard(plan.requester_id)
     now = ctx.clock.now()

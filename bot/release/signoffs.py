@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.notify import outbox
 from bot.store import audit
 from bot.store.models import ChecklistItem, ReleasePlan
 
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 
 
 def reopen_for_version(

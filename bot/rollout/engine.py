@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -25,17 +24,18 @@ from bot.domain.lifecycle import IN_FLIGHT, Event
 from bot.domain.mrkdwn import code_block, link, md
 from bot.domain.strategies import StagePlan, rollout_stages
 from bot.notify import announcements, outbox
+from bot.notify.thread import say
 from bot.ports.deploy import (
-    DeployBackend,
+    Backends,
     DeployHandle,
     DeployRequest,
     DeployState,
     DeployStatus,
 )
-from bot.ports.flags import FlagClient
+from bot.ports.probe import Probes
 from bot.release.checklists import post_release_open
 from bot.release.freezes import lock_after_rollback
-from bot.release.plans import get_plan, say, transition
+from bot.release.plans import get_plan, transition
 from bot.rollout.stages import (
     ENGINE,
     ROLLBACK,
@@ -46,7 +46,7 @@ from bot.rollout.stages import (
     stage_count,
     stages_of,
 )
-from bot.rollout.verification import Overall, Probes, measure_due, outcome, runs_of, start_runs
+from bot.rollout.verification import Overall, measure_due, outcome, runs_of, start_runs
 from bot.store.db import Database
 from bot.store.leases import process_owner
 from bot.store.models import (
@@ -64,18 +64,6 @@ LEASE = timedelta(minutes=2)
 MAX_STEPS = 50
 # I/O done after a step commits; True when the plan's next step is due at once (no waiting).
 Work = Callable[[], bool]
-
-
-class Backends(Protocol):
-    """Resolves the deployment backend and the flag client of a service."""
-
-    def deployer(self, service: str) -> DeployBackend:
-        """The service's deployment backend."""
-        ...
-
-    def flags(self, service: str, environment: str) -> tuple[FlagClient, str]:
-        """The service's flag client for a release to `environment`, and the flag's key."""
-        ...
 
 
 def released_handle(

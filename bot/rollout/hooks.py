@@ -1,8 +1,9 @@
 """Signed callbacks from webhook deploy services: `POST /hooks/deploy/<token>`.
 
 A deployment's callbacks are ordered by their signed `sequence` and its final state is final
-(the contract is in integrations/deploy/webhook.py): a replayed or late callback is refused
-with 409 and audited on the plan, so it can never rewrite what the engine acts on.
+(the contract is in integrations/deploy/webhook.py, its rules in bot/domain/callbacks.py): a
+replayed or late callback is refused with 409 and audited on the plan, so it can never rewrite
+what the engine acts on.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.store import audit
-from bot.store.db import Database
-from bot.store.models import DeployCallback, DeploymentStage, ReleasePlan, StageStatus
-from integrations.deploy.webhook import (
+from bot.domain.callbacks import (
     CallbackRefused,
     callback_token,
     is_final,
     sequence_of,
     verify_callback,
 )
+from bot.store import audit
+from bot.store.db import Database
+from bot.store.models import DeployCallback, DeploymentStage, ReleasePlan, StageStatus
 
 SecretOf = Callable[[str], str | None]
 log = logging.getLogger(__name__)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md, person
+from bot.domain.states import state_label
+from bot.notify.thread import say
 from bot.release import gates, lanes
-from bot.release.plans import get_plan, say, transition
+from bot.release.plans import get_plan, transition
 from bot.rollout.stages import (
     ROLLOUT,
     begin_rollback,
@@ -51,7 +53,7 @@ def deploy(
     count = stage_count(stages_of(session, plan_id=plan.id, phase=ROLLOUT))
     who = (
         md("automatically as its window opened")
-        if actor == "releasebot"
+        if actor == BOT_ACTOR
         else md("by {}", person(actor))
     )
     if because is not None:
@@ -78,7 +80,7 @@ def promote(session: Session, *, ctx: DomainContext, actor: str, plan_id: int) -
     gates.ensure_allowed_to_drive(ctx, plan=plan, actor=actor)
     if plan.state != PlanState.DEPLOYING:
         raise InvalidInput(
-            f"can't promote {plan.ref}: it is {plan.state.replace('_', ' ')} "
+            f"can't promote {plan.ref}: it is {state_label(plan.state)} "
             "(promote moves a deploying rollout past a gate or a pause)"
         )
     assert plan.id is not None

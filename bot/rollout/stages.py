@@ -6,17 +6,18 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md, person
 from bot.domain.strategies import StagePlan, rollback_stages, rollback_words, rollout_stages
 from bot.notify import announcements
+from bot.notify.thread import say
 from bot.release import freezes, lanes
-from bot.release.plans import get_plan, say, transition
+from bot.release.plans import get_plan, transition
 from bot.store import audit
 from bot.store.models import DeploymentStage, PlanState, ReleasePlan, StageStatus
 
-ENGINE = "releasebot"
+ENGINE = BOT_ACTOR
 ROLLOUT = "rollout"
 ROLLBACK = "rollback"
 DONE = (StageStatus.SUCCEEDED,)

@@ -10,25 +10,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from bot.domain.checks.analysis import Verdict, assess
+from bot.domain.checks.analysis import Verdict, analysis_spec, assess
+from bot.domain.checks.measurement import Measurement as Measured
+from bot.domain.checks.measurement import Outcome
 from bot.domain.context import DomainContext
+from bot.ports.probe import Probes
 from bot.store.db import Database
 from bot.store.models import CheckRun, Measurement
-from integrations.checks.probes import Measurement as Measured
-from integrations.checks.probes import Outcome, Probe
-from integrations.checks.registry import analysis_spec
-
-
-class Probes(Protocol):
-    """Builds the probe of a named check for a plan."""
-
-    def probe(self, name: str, *, values: Mapping[str, str]) -> Probe:
-        """The probe of check `name`."""
-        ...
 
 
 class Overall(StrEnum):

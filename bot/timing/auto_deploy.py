@@ -10,13 +10,15 @@ net for a hold that clears without an event. Only the first refusal is posted; t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.errors import ReleasebotError
 from bot.domain.mrkdwn import md
-from bot.release import holds, plans
+from bot.notify.thread import say
+from bot.release import gates, holds
 from bot.store import audit
 from bot.store.models import ReleasePlan, ScheduledJob
 from bot.timing import scheduler
@@ -28,7 +30,32 @@ RECHECK_EVERY = timedelta(minutes=10)
 # the event that cleared the hold (owed a re-check of its own) starts it first and says why.
 SAFETY_GRACE = timedelta(minutes=1)
 SAFETY_REASON = "nothing holds it any more"
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
+
+
+class Deploy(Protocol):
+    """Starts an approved plan's rollout as `actor`, or raises the gate's ReleasebotError."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        ctx: DomainContext,
+        actor: str,
+        plan_id: int,
+        because: str | None = None,
+    ) -> object: ...
+
+
+# The rollout starter (bot.rollout.rollouts.deploy), handed in by the composition root: the
+# rollouts sit above the rules that schedule us, so we must not import them.
+_deploy: Deploy | None = None
+
+
+def starts_rollouts_with(deploy: Deploy) -> None:
+    """Have held or window-opened auto-deploy plans started by `deploy`."""
+    global _deploy
+    _deploy = deploy
 
 
 def register(runner: JobRunner, *, ctx: DomainContext) -> None:
@@ -44,13 +71,14 @@ def start(
     `because` is what cleared ("R-3 is released"), None at the window's start.
     """
     assert plan.id is not None
-    # Imported here: bot.rollout.rollouts imports bot.release.plans, which imports the reminders
-    # importing us.
-    from bot.rollout import rollouts
-
+    if _deploy is None:
+        raise RuntimeError(
+            "auto_deploy has no rollout starter: the composition root "
+            "(bot.app.wiring.wire_defaults) was not called in this process"
+        )
     try:
         with session.begin_nested():
-            rollouts.deploy(session, ctx=ctx, actor=ACTOR, plan_id=plan.id, because=because)
+            _deploy(session, ctx=ctx, actor=ACTOR, plan_id=plan.id, because=because)
     except ReleasebotError as refusal:
         return refusal.message
     return None
@@ -105,9 +133,6 @@ def recheck(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: dat
 
 def _refusal(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> str | None:
     """Why a deploy of `plan` by the bot would be refused now, or None (nothing is written)."""
-    # Imported here for the same reason as bot.rollout.rollouts in `start`.
-    from bot.release import gates
-
     try:
         gates.ensure_deployable(session, ctx=ctx, plan=plan, actor=ACTOR)
     except ReleasebotError as refusal:
@@ -133,7 +158,7 @@ def refused_at_window_open(
         if plan.window_end is not None
         else "while its window is open"
     )
-    plans.say(
+    say(
         session,
         ctx=ctx,
         plan=plan,

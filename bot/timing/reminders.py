@@ -1,7 +1,8 @@
 """Reminders and timed plan work (SPEC §2, §4): what is owed when, scheduled as durable jobs.
 
 Every reminder is a `ScheduledJob`; `on_plan_changed` recomputes a plan's jobs whenever the plan
-is created, edited or decided, superseding those a change made wrong. Handlers re-read the plan
+is created, edited or decided (a `PlanChanged` event, handled just before its transaction commits),
+superseding those a change made wrong. Handlers re-read the plan
 and do nothing when it moved on, so a transition that forgot to call us is still safe.
 
 A new kind is one `ReminderKind` in `KINDS` (its job kind, handler, the `MessageTemplate`s it
@@ -20,12 +21,15 @@ from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
 from bot.domain.config import ReleasebotConfig
-from bot.domain.context import DomainContext
+from bot.domain.context import BOT_ACTOR, DomainContext
+from bot.domain.durations import format_duration
+from bot.domain.events import FreezeChanged, PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md
-from bot.domain.states import StageStatus
+from bot.domain.states import StageStatus, state_label
 from bot.notify import outbox
 from bot.notify.outbox_queue import MessageTemplate, Priority
+from bot.notify.thread import say
 from bot.release import holds, plans
 from bot.store.db import Database
 from bot.store.models import (
@@ -65,7 +69,7 @@ FREEZE_NOTICE = MessageTemplate("freeze_notice", Priority.LOW)
 WEEKLY_DIGEST = MessageTemplate("weekly_digest", Priority.LOW)
 GATE_NUDGE_MESSAGE = MessageTemplate("gate_nudge", Priority.LOW)
 
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 WAITING = (PlanState.AWAITING_APPROVAL, PlanState.APPROVED)
 # The requester is nudged this long after the window opened with nothing deployed (or halfway
 # through a shorter window): long enough to have started, early enough to still make it.
@@ -131,7 +135,7 @@ def previous_cron(expression: str, before: datetime, tz: ZoneInfo) -> datetime:
 
 
 def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
-    """Make the plan's pending jobs match the plan as it now is (call after create/edit/decide)."""
+    """Make the plan's pending jobs match the plan as it now is (after create/edit/decide)."""
     assert plan.id is not None
     now = ctx.clock.now()
     wanted = _wanted_jobs(session, ctx=ctx, plan=plan, now=now)
@@ -145,9 +149,16 @@ def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) 
         scheduler.schedule(session, kind=kind, subject=subject, due_at=due, payload=payload)
 
 
+def plan_changed(session: Session, ctx: DomainContext, event: PlanChanged) -> None:
+    """The `PlanChanged` subscriber: recompute the plan's jobs before the change commits."""
+    plan = session.get(ReleasePlan, event.plan_id)
+    if plan is not None:
+        on_plan_changed(session, ctx=ctx, plan=plan)
+
+
 def _why_superseded(plan: ReleasePlan) -> str:
     if plan.state not in WAITING:
-        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+        return f"{plan.ref} is {state_label(plan.state)}"
     return f"{plan.ref} changed (revision {plan.revision})"
 
 
@@ -206,7 +217,7 @@ def _pending_of_plan(session: Session, plan_id: int) -> Sequence[ScheduledJob]:
 
 
 def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -> None:
-    """Owe the start/end notices of an ad-hoc freeze (call when one is created or lifted)."""
+    """Owe the start/end notices of an ad-hoc freeze (when one is created or lifted)."""
     if freeze.id is None or freeze.kind != FreezeKind.MANUAL:
         return
     now = ctx.clock.now()
@@ -236,6 +247,13 @@ def on_freeze_changed(session: Session, *, ctx: DomainContext, freeze: Freeze) -
             due_at=freeze.ends_at,
             payload={**payload, "ending": True},
         )
+
+
+def freeze_changed(session: Session, ctx: DomainContext, event: FreezeChanged) -> None:
+    """The `FreezeChanged` subscriber: owe or drop the freeze's notices before it commits."""
+    freeze = session.get(Freeze, event.freeze_id)
+    if freeze is not None:
+        on_freeze_changed(session, ctx=ctx, freeze=freeze)
 
 
 def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
@@ -313,7 +331,7 @@ def _plan_of(session: Session, job: ScheduledJob) -> ReleasePlan | None:
 def _moved(plan: ReleasePlan, job: ScheduledJob) -> str | None:
     """Why the job no longer applies to the plan, or None when it still does."""
     if plan.state not in WAITING:
-        return f"{plan.ref} is {plan.state.replace('_', ' ')}"
+        return f"{plan.ref} is {state_label(plan.state)}"
     start = job.payload.get("window_start")
     if start is not None and (plan.window_start is None or plan.window_start.isoformat() != start):
         return f"{plan.ref}'s window moved"
@@ -382,9 +400,7 @@ def approval_nudge(
 def undecided_approvers(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> list[str]:
     """The approvers (groups expanded) who have not decided on the current round."""
     policy = ctx.config.environment(plan.environment).approvals
-    people: set[str] = set()
-    for principal in policy.approvers:
-        people |= ctx.directory.members(principal) if principal.startswith("@") else {principal}
+    people = ctx.people(policy.approvers)
     if not policy.allow_self:
         people.discard(plan.requester_id)
     decided = set(
@@ -465,7 +481,7 @@ def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
         reason="its window ended before it was deployed",
     )
     on_plan_changed(session, ctx=ctx, plan=plan)
-    plans.say(
+    say(
         session,
         ctx=ctx,
         plan=plan,
@@ -665,10 +681,7 @@ def upcoming(session: Session, *, since: datetime, until: datetime) -> Sequence[
 
 
 def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds()) // 60
-    if minutes >= 60:
-        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
-    return f"{minutes}m"
+    return format_duration(delta, largest="h", smallest="m")
 
 
 KINDS: tuple[ReminderKind, ...] = (

@@ -24,6 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.domain.clock import Clock
+from bot.domain.context import BOT_ACTOR
+from bot.domain.durations import format_duration
 from bot.domain.errors import ReleasebotError
 from bot.store import audit
 from bot.store.db import Database
@@ -32,7 +34,7 @@ from bot.store.models import ScheduledJob
 
 log = logging.getLogger(__name__)
 
-ACTOR = "releasebot"
+ACTOR = BOT_ACTOR
 # Outcomes starting with this were cancelled by a change (a window moved); scheduling the same
 # (kind, subject, due time) again revives them instead of colliding with the unique key.
 SUPERSEDED = "superseded"
@@ -399,9 +401,6 @@ def _iso(job: ScheduledJob) -> str:
 
 
 def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
+    return format_duration(
+        delta, largest="h", smallest="m" if delta >= timedelta(minutes=1) else "s"
+    )

@@ -1,6 +1,10 @@
-"""The `/release` command grammar: text -> typed command or UsageError; pure, no Slack."""
+"""The `/release` command grammar: text -> typed command or UsageError; pure, no Slack.
 
-from .errors import UsageError
+Which sub-commands exist is declared in `commands/registry.py`, which builds the `Grammar`.
+"""
+
+from .arguments import Arguments
+from .errors import ArgumentError, UsageError
 from .model import (
     Approve,
     Audit,
@@ -26,17 +30,19 @@ from .model import (
     Unfreeze,
     Unlock,
 )
-from .parser import INPUT_LIMIT, parse_command
-from .usage import SUBCOMMANDS, usage_for
+from .parser import INPUT_LIMIT, Grammar, Syntax
+from .usage import TIMES
 from .values import NAME_LIMIT, TEXT_LIMIT, VERSION_LIMIT
 
 __all__ = [
     "INPUT_LIMIT",
     "NAME_LIMIT",
-    "SUBCOMMANDS",
     "TEXT_LIMIT",
+    "TIMES",
     "VERSION_LIMIT",
     "Approve",
+    "ArgumentError",
+    "Arguments",
     "Audit",
     "Cancel",
     "Checks",
@@ -45,6 +51,7 @@ __all__ = [
     "Edit",
     "Freeze",
     "Freezes",
+    "Grammar",
     "Help",
     "History",
     "ListPlans",
@@ -56,10 +63,9 @@ __all__ = [
     "RolloutAction",
     "RolloutVerb",
     "Show",
+    "Syntax",
     "Tick",
     "Unfreeze",
     "Unlock",
     "UsageError",
-    "parse_command",
-    "usage_for",
 ]

@@ -35,7 +35,16 @@ def either(words: Sequence[str]) -> str:
 class Arguments:
     """The arguments of one sub-command, read front to back."""
 
-    def __init__(self, text: str, tokens: Sequence[Token], *, now: datetime, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        text: str,
+        tokens: Sequence[Token],
+        *,
+        now: datetime,
+        tz: ZoneInfo,
+        subcommands: frozenset[str] = frozenset(),
+    ) -> None:
+        self.subcommands = subcommands  # every sub-command name, for `help <name>`
         self._text = text
         self._tokens = tokens
         self._index = 0

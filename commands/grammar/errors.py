@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from bot.domain.errors import ReleasebotError
 
-from .usage import usage_for
+from .tokens import Token
 
 
 class UsageError(ReleasebotError):
     """Malformed `/release` text: what was wrong and the usage of the sub-command involved."""
 
-    def __init__(self, message: str, subcommand: str | None = None) -> None:
+    def __init__(self, message: str, subcommand: str | None, usage: str) -> None:
         super().__init__(message)
         self.subcommand = subcommand
-        self.usage = usage_for(subcommand)
+        self.usage = usage
 
 
 class ArgumentError(Exception):
@@ -22,6 +22,14 @@ class ArgumentError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UnknownWord(Exception):
+    """`help <word>` names no sub-command; the grammar answers with the overview."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(token.value)
+        self.token = token
 
 
 def shown(text: str, limit: int = 40) -> str:

@@ -1,28 +1,38 @@
-"""The typed commands that `/release` text parses into, one frozen dataclass per sub-command."""
+"""The typed commands that `/release` text parses into, one frozen dataclass per sub-command.
+
+A sub-command declared outside the grammar (see `commands/registry.py`) subclasses `Command`
+next to its handler.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import Literal
 
 RolloutVerb = Literal["promote", "pause", "resume", "abort"]
 
 
+class Command:
+    """What `/release` text parses into; each sub-command declares its own subclass."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Help:
+class Help(Command):
     """`help [sub-command]`; topic None means the overview."""
 
     topic: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class New:
+class New(Command):
     """`new`: open the plan modal."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Plan:
+class Plan(Command):
     """`plan <service> <version> to <env> …`: a new release plan."""
 
     service: str
@@ -36,7 +46,7 @@ class Plan:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ListPlans:
+class ListPlans(Command):
     """`list [<env>] [--all]`."""
 
     environment: str | None = None
@@ -44,14 +54,14 @@ class ListPlans:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Show:
+class Show(Command):
     """`show R-<n>`."""
 
     plan_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Edit:
+class Edit(Command):
     """`edit R-<n> …`: exactly one of window, version, notes, risk or after is set.
 
     An empty `notes`/`risk` string means "clear it", an empty `after` "after nothing";
@@ -68,7 +78,7 @@ class Edit:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Approve:
+class Approve(Command):
     """`approve R-<n> [comment]`."""
 
     plan_id: int
@@ -76,7 +86,7 @@ class Approve:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Reject:
+class Reject(Command):
     """`reject R-<n> <reason>`."""
 
     plan_id: int
@@ -84,7 +94,7 @@ class Reject:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Deploy:
+class Deploy(Command):
     """`deploy R-<n> [--override "<reason>"]`."""
 
     plan_id: int
@@ -92,7 +102,7 @@ class Deploy:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RolloutAction:
+class RolloutAction(Command):
     """`promote|pause|resume|abort R-<n>`."""
 
     action: RolloutVerb
@@ -100,7 +110,7 @@ class RolloutAction:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Rollback:
+class Rollback(Command):
     """`rollback R-<n> [reason]`."""
 
     plan_id: int
@@ -108,7 +118,7 @@ class Rollback:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Cancel:
+class Cancel(Command):
     """`cancel R-<n> [reason]`."""
 
     plan_id: int
@@ -116,7 +126,7 @@ class Cancel:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Freeze:
+class Freeze(Command):
     """`freeze <env> [until <time>] reason "<text>"`."""
 
     environment: str
@@ -125,14 +135,14 @@ class Freeze:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Unfreeze:
+class Unfreeze(Command):
     """`unfreeze <env>`."""
 
     environment: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Unlock:
+class Unlock(Command):
     """`unlock <service> <env> "<reason>"`: an admin lifts a rollback lock."""
 
     service: str
@@ -141,12 +151,12 @@ class Unlock:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Freezes:
+class Freezes(Command):
     """`freezes`: list active and upcoming freezes."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Tick:
+class Tick(Command):
     """`tick R-<n> <item>`: tick a checklist item."""
 
     plan_id: int
@@ -154,54 +164,29 @@ class Tick:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Checks:
+class Checks(Command):
     """`checks R-<n>`."""
 
     plan_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Notes:
+class Notes(Command):
     """`notes R-<n>`: the release notes."""
 
     plan_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Audit:
+class Audit(Command):
     """`audit R-<n>`."""
 
     plan_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class History:
+class History(Command):
     """`history <service> [<env>]`."""
 
     service: str
     environment: str | None = None
-
-
-Command: TypeAlias = (
-    Help
-    | New
-    | Plan
-    | ListPlans
-    | Show
-    | Edit
-    | Approve
-    | Reject
-    | Deploy
-    | RolloutAction
-    | Rollback
-    | Cancel
-    | Freeze
-    | Unfreeze
-    | Unlock
-    | Freezes
-    | Tick
-    | Checks
-    | Notes
-    | Audit
-    | History
-)

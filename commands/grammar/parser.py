@@ -1,16 +1,20 @@
-"""`parse_command`: the text after `/release` -> a typed command, or a UsageError."""
+"""The `/release` grammar: text -> a typed command, or a UsageError.
+
+`Grammar` is built from the declared sub-commands (`commands/registry.py`); the `parse_*`
+functions here read the arguments of the sub-commands declared with the grammar's own types.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import values
 from .arguments import Arguments, keyword
-from .errors import ArgumentError, UsageError, shown
+from .errors import ArgumentError, UnknownWord, UsageError, shown
 from .model import (
     Approve,
     Audit,
@@ -37,6 +41,7 @@ from .model import (
     Unlock,
 )
 from .tokens import Token, UnterminatedQuote, clean, tokenize, unescape_slack
+from .usage import overview
 
 # Far above any valid command (a 2,000-character note escaped by Slack is ~10,000), low
 # enough that nothing downstream ever sees megabytes.
@@ -50,33 +55,105 @@ _EITHER_KIND = "`window`, `version`, `notes`, `risk` or `after`"
 _PlanView = TypeVar("_PlanView", Show, Checks, Notes, Audit)
 
 
-def parse_command(text: str, *, now: datetime, tz: ZoneInfo) -> Command:
-    """Parse the text after `/release`; raise UsageError saying what is wrong.
+class Syntax(Protocol):
+    """What the grammar needs of one declared sub-command (see `commands/registry.py`)."""
 
-    `now` must be timezone-aware (relative times count from it); `tz` is the team time zone
-    for times written without an offset. Returned datetimes are aware, in UTC.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("parse_command needs a timezone-aware `now`")
-    if len(text) > INPUT_LIMIT:
-        raise UsageError(
-            f"the command is too long: {len(text):,} characters (the limit is {INPUT_LIMIT:,})"
-        )
-    cleaned = clean(unescape_slack(text))
-    try:
-        tokens = tokenize(cleaned)
-    except UnterminatedQuote as error:
-        raise UsageError(_unterminated(cleaned, error), _known_subcommand(error.before)) from None
-    if not tokens:
-        return Help()
-    subcommand = _subcommand(tokens[0])
-    args = Arguments(cleaned, tokens[1:], now=now, tz=tz)
-    if args.remaining() == 1 and args.peek_keyword() in _HELP_WORDS and subcommand != "help":
-        return Help(topic=subcommand)
-    try:
-        return _PARSERS[subcommand](args)
-    except ArgumentError as error:
-        raise UsageError(error.message, subcommand) from None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def parse(self) -> Callable[[Arguments], Command]: ...
+
+    @property
+    def usage(self) -> str: ...
+
+    @property
+    def synopsis(self) -> str | None: ...
+
+    @property
+    def listed(self) -> tuple[int, int] | None: ...
+
+
+class Grammar:
+    """Parses `/release` text with the sub-commands it is given and knows their usage texts."""
+
+    def __init__(self, syntaxes: Iterable[Syntax]) -> None:
+        self._syntaxes: dict[str, Syntax] = {}
+        for syntax in syntaxes:
+            if syntax.name in self._syntaxes:
+                raise ValueError(f"sub-command {syntax.name!r} is declared twice")
+            self._syntaxes[syntax.name] = syntax
+        self.names: tuple[str, ...] = tuple(self._syntaxes)
+        self.overview = overview(self._syntaxes.values())
+
+    def usage_for(self, subcommand: str | None) -> str:
+        """The usage text of one sub-command; None gives the overview of all of them."""
+        if subcommand is None:
+            return self.overview
+        try:
+            return self._syntaxes[subcommand.lower()].usage
+        except KeyError:
+            raise ValueError(f"no usage text for unknown sub-command {subcommand!r}") from None
+
+    def parse(self, text: str, *, now: datetime, tz: ZoneInfo) -> Command:
+        """Parse the text after `/release`; raise UsageError saying what is wrong.
+
+        `now` must be timezone-aware (relative times count from it); `tz` is the team time
+        zone for times written without an offset. Returned datetimes are aware, in UTC.
+        """
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("parse_command needs a timezone-aware `now`")
+        if len(text) > INPUT_LIMIT:
+            raise self._error(
+                f"the command is too long: {len(text):,} characters (the limit is {INPUT_LIMIT:,})"
+            )
+        cleaned = clean(unescape_slack(text))
+        try:
+            tokens = tokenize(cleaned)
+        except UnterminatedQuote as error:
+            raise self._error(
+                _unterminated(cleaned, error), self._known_subcommand(error.before)
+            ) from None
+        if not tokens:
+            return Help()
+        subcommand = self._subcommand(tokens[0])
+        known = frozenset(self._syntaxes)
+        args = Arguments(cleaned, tokens[1:], now=now, tz=tz, subcommands=known)
+        if args.remaining() == 1 and args.peek_keyword() in _HELP_WORDS and subcommand != "help":
+            return Help(topic=subcommand)
+        try:
+            return self._syntaxes[subcommand].parse(args)
+        except ArgumentError as error:
+            raise self._error(error.message, subcommand) from None
+        except UnknownWord as error:
+            raise self._error(self._unknown(error.token), None) from None
+
+    def _error(self, message: str, subcommand: str | None = None) -> UsageError:
+        return UsageError(message, subcommand, self.usage_for(subcommand))
+
+    def _known_subcommand(self, tokens: list[Token]) -> str | None:
+        if not tokens:
+            return None
+        word = _spelled(tokens[0])
+        if word in _HELP_WORDS:
+            return "help"
+        return word if word in self._syntaxes else None
+
+    def _subcommand(self, token: Token) -> str:
+        word = _spelled(token)
+        if word in _HELP_WORDS:
+            return "help"
+        if word in self._syntaxes:
+            return word
+        raise self._error(self._unknown(token), None)
+
+    def _unknown(self, token: Token) -> str:
+        message = f"unknown sub-command {shown(token.value)}"
+        word = _spelled(token)[:40]
+        if values.looks_like_plan_id(word):
+            return f"{message}; start with what to do, like `/release show {token.value}`"
+        matches = difflib.get_close_matches(word, self._syntaxes, n=1)
+        return f"{message}; did you mean `{matches[0]}`?" if matches else message
 
 
 def _unterminated(text: str, error: UnterminatedQuote) -> str:
@@ -85,38 +162,11 @@ def _unterminated(text: str, error: UnterminatedQuote) -> str:
     return f"unterminated quote: the {error.quote} {where} is never closed"
 
 
-def _known_subcommand(tokens: list[Token]) -> str | None:
-    if not tokens:
-        return None
-    word = _spelled(tokens[0])
-    if word in _HELP_WORDS:
-        return "help"
-    return word if word in _PARSERS else None
-
-
 def _spelled(token: Token) -> str:
     return keyword(token) or values.normal(token.value).lower()
 
 
-def _subcommand(token: Token) -> str:
-    word = _spelled(token)
-    if word in _HELP_WORDS:
-        return "help"
-    if word in _PARSERS:
-        return word
-    raise UsageError(_unknown(token), None)
-
-
-def _unknown(token: Token) -> str:
-    message = f"unknown sub-command {shown(token.value)}"
-    word = _spelled(token)[:40]
-    if values.looks_like_plan_id(word):
-        return f"{message}; start with what to do, like `/release show {token.value}`"
-    matches = difflib.get_close_matches(word, _PARSERS, n=1)
-    return f"{message}; did you mean `{matches[0]}`?" if matches else message
-
-
-def _help(args: Arguments) -> Help:
+def parse_help(args: Arguments) -> Help:
     token = args.peek()
     if token is None:
         return Help()
@@ -125,17 +175,17 @@ def _help(args: Arguments) -> Help:
     topic = _spelled(token)
     if topic in _HELP_WORDS:
         return Help(topic="help")
-    if topic not in _PARSERS:
-        raise UsageError(_unknown(token), None)
+    if topic not in args.subcommands:
+        raise UnknownWord(token)
     return Help(topic=topic)
 
 
-def _new(args: Arguments) -> New:
+def parse_new(args: Arguments) -> New:
     args.end("; `new` takes no arguments, it opens a form")
     return New()
 
 
-def _plan(args: Arguments) -> Plan:
+def parse_plan(args: Arguments) -> Plan:
     service = args.name("service", stop=frozenset({"to"}))
     version = args.version(stop=frozenset({"to"}))
     if args.peek_keyword() != "to":
@@ -183,7 +233,7 @@ def _check_window(start: datetime | None, end: datetime | None) -> None:
         raise ArgumentError("the window ends before it starts: `until` must be after the start")
 
 
-def _list(args: Arguments) -> ListPlans:
+def parse_list(args: Arguments) -> ListPlans:
     environment: str | None = None
     include_all = False
     while (token := args.peek()) is not None:
@@ -199,7 +249,7 @@ def _list(args: Arguments) -> ListPlans:
     return ListPlans(environment=environment, include_all=include_all)
 
 
-def _edit(args: Arguments) -> Edit:
+def parse_edit(args: Arguments) -> Edit:
     plan_id = args.plan_id()
     token = args.peek()
     kind = args.peek_keyword()
@@ -247,12 +297,12 @@ def _after_or_none(args: Arguments) -> tuple[int, ...]:
     return args.plan_ids()
 
 
-def _approve(args: Arguments) -> Approve:
+def parse_approve(args: Arguments) -> Approve:
     plan_id = args.plan_id()
     return Approve(plan_id=plan_id, comment=args.rest("comment") or None)
 
 
-def _reject(args: Arguments) -> Reject:
+def parse_reject(args: Arguments) -> Reject:
     plan_id = args.plan_id()
     reason = _reason(args)
     if not reason:
@@ -268,7 +318,7 @@ def _reason(args: Arguments) -> str:
     return args.rest("reason")
 
 
-def _deploy(args: Arguments) -> Deploy:
+def parse_deploy(args: Arguments) -> Deploy:
     plan_id = args.plan_id()
     override: str | None = None
     seen: set[str] = set()
@@ -288,17 +338,17 @@ def _rollout(action: RolloutVerb) -> Callable[[Arguments], RolloutAction]:
     return parse
 
 
-def _rollback(args: Arguments) -> Rollback:
+def parse_rollback(args: Arguments) -> Rollback:
     plan_id = args.plan_id()
     return Rollback(plan_id=plan_id, reason=_reason(args) or None)
 
 
-def _cancel(args: Arguments) -> Cancel:
+def parse_cancel(args: Arguments) -> Cancel:
     plan_id = args.plan_id()
     return Cancel(plan_id=plan_id, reason=_reason(args) or None)
 
 
-def _freeze(args: Arguments) -> Freeze:
+def parse_freeze(args: Arguments) -> Freeze:
     environment = args.name("environment", stop=frozenset(_FREEZE_OPTIONS))
     until: datetime | None = None
     reason = ""
@@ -314,13 +364,13 @@ def _freeze(args: Arguments) -> Freeze:
     return Freeze(environment=environment, until=until, reason=reason)
 
 
-def _unfreeze(args: Arguments) -> Unfreeze:
+def parse_unfreeze(args: Arguments) -> Unfreeze:
     environment = args.name("environment")
     args.end()
     return Unfreeze(environment=environment)
 
 
-def _unlock(args: Arguments) -> Unlock:
+def parse_unlock(args: Arguments) -> Unlock:
     service = args.name("service")
     environment = args.name("environment", stop=frozenset({"reason"}))
     reason = _reason(args)
@@ -329,12 +379,12 @@ def _unlock(args: Arguments) -> Unlock:
     return Unlock(service=service, environment=environment, reason=reason)
 
 
-def _freezes(args: Arguments) -> Freezes:
+def parse_freezes(args: Arguments) -> Freezes:
     args.end("; `freezes` takes no arguments")
     return Freezes()
 
 
-def _tick(args: Arguments) -> Tick:
+def parse_tick(args: Arguments) -> Tick:
     plan_id = args.plan_id()
     item = args.rest("checklist item")
     if not item:
@@ -351,36 +401,18 @@ def _single_plan(make: Callable[[int], _PlanView]) -> Callable[[Arguments], _Pla
     return parse
 
 
-def _history(args: Arguments) -> History:
+def parse_history(args: Arguments) -> History:
     service = args.name("service")
     environment = args.name("environment") if args.peek() is not None else None
     args.end()
     return History(service=service, environment=environment)
 
 
-_PARSERS: dict[str, Callable[[Arguments], Command]] = {
-    "help": _help,
-    "new": _new,
-    "plan": _plan,
-    "list": _list,
-    "show": _single_plan(lambda n: Show(plan_id=n)),
-    "edit": _edit,
-    "approve": _approve,
-    "reject": _reject,
-    "deploy": _deploy,
-    "promote": _rollout("promote"),
-    "pause": _rollout("pause"),
-    "resume": _rollout("resume"),
-    "abort": _rollout("abort"),
-    "rollback": _rollback,
-    "cancel": _cancel,
-    "freeze": _freeze,
-    "unfreeze": _unfreeze,
-    "unlock": _unlock,
-    "freezes": _freezes,
-    "tick": _tick,
-    "checks": _single_plan(lambda n: Checks(plan_id=n)),
-    "notes": _single_plan(lambda n: Notes(plan_id=n)),
-    "audit": _single_plan(lambda n: Audit(plan_id=n)),
-    "history": _history,
-}
+parse_show = _single_plan(lambda n: Show(plan_id=n))
+parse_checks = _single_plan(lambda n: Checks(plan_id=n))
+parse_notes = _single_plan(lambda n: Notes(plan_id=n))
+parse_audit = _single_plan(lambda n: Audit(plan_id=n))
+parse_promote = _rollout("promote")
+parse_pause = _rollout("pause")
+parse_resume = _rollout("resume")
+parse_abort = _rollout("abort")

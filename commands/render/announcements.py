@@ -23,9 +23,12 @@ from sqlmodel import Session
 
 from bot.domain.config import ADMINS, ANYONE
 from bot.domain.context import DomainContext
+from bot.domain.durations import spoken_duration
 from bot.domain.mrkdwn import Mrkdwn, join, link, md, person
+from bot.domain.states import state_label
 from bot.notify.announcements import ReleaseNotes, release_notes
 from bot.notify.outbox import Rendered
+from bot.ports.changelog import ChangelogSources
 from bot.release.gates import DeployHolds, deploy_holds
 from bot.release.snapshots import PlanSnapshot, snapshot
 from bot.store.models import OutboxMessage, ReleasePlan
@@ -194,7 +197,7 @@ def deploy_nudge(snap: PlanSnapshot, holds: DeployHolds) -> Rendered:
     else:
         line = (
             f":hourglass: The window of *{escape(title(snap))}* is open, but it is still "
-            f"{plan.state.replace('_', ' ')}. {approvals_line(snap)}"
+            f"{state_label(plan.state)}. {approvals_line(snap)}"
         )
     if plan.window_end is not None:
         closes = when(plan.window_end, snap.timezone, snap.today)
@@ -312,9 +315,15 @@ def _snap(session: Session, ctx: DomainContext, row: OutboxMessage) -> PlanSnaps
     return snapshot(session, ctx=ctx, plan_id=row.plan_id)
 
 
-def _release_announcement(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
+def _release_announcement(
+    session: Session,
+    ctx: DomainContext,
+    row: OutboxMessage,
+    changelogs: ChangelogSources | None = None,
+) -> Rendered:
     snap = _snap(session, ctx, row)
-    return release_announcement(snap, release_notes(session, ctx=ctx, plan=snap.plan))
+    notes = release_notes(session, ctx=ctx, plan=snap.plan, changelogs=changelogs)
+    return release_announcement(snap, notes)
 
 
 def _window_soon(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
@@ -378,11 +387,12 @@ TEMPLATES: dict[str, Template] = {
 }
 
 
+def templates(changelogs: ChangelogSources | None) -> dict[str, Template]:
+    """`TEMPLATES`, the release announcement reading its changelog through `changelogs`."""
+    return TEMPLATES | {
+        "release_announcement": lambda s, c, r: _release_announcement(s, c, r, changelogs)
+    }
+
+
 def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds()) // 60
-    if minutes >= 60 * 24 and minutes % (60 * 24) == 0:
-        return f"{minutes // (60 * 24)} days" if minutes > 60 * 24 else "24 hours"
-    if minutes >= 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h" + (f" {rest} min" if rest else "")
-    return f"{minutes} min"
+    return spoken_duration(delta)

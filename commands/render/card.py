@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.domain.checklists import tickable
+from bot.domain.context import BOT_ACTOR
+from bot.domain.freeze_windows import FreezeWindow
 from bot.domain.lifecycle import Event, can
+from bot.domain.states import state_label
 from bot.domain.strategies import rollback_words
 from bot.notify.outbox import Rendered
-from bot.release.checklists import tickable
-from bot.release.freezes import FreezeWindow
 from bot.release.gates import DeployHolds
 from bot.release.holds import Dependency
 from bot.release.snapshots import PlanSnapshot
@@ -87,7 +89,7 @@ def rollback_line(snap: PlanSnapshot) -> str:
     label = {"rolling_back": "Rolling back", "failed": "Rollback failed"}.get(
         plan.state, "Rolled back"
     )
-    by = "automatically" if started.actor_id == "releasebot" else f"by {person(started.actor_id)}"
+    by = "automatically" if started.actor_id == BOT_ACTOR else f"by {person(started.actor_id)}"
     words = rollback_words(plan.version, plan.rollback_version)
     line = f":rewind: *{label}* ({by}): {escape(words)}"
     return line + (f"\n*Why:* {escape(started.reason)}" if started.reason else "")
@@ -128,7 +130,7 @@ def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
     if busy is not None:
         lines.append(
             f":construction: {busy.ref} (`{escape(busy.version)}`) is "
-            f"{busy.state.replace('_', ' ')} in {escape(busy.environment)}: {plan.ref} can "
+            f"{state_label(busy.state)} in {escape(busy.environment)}: {plan.ref} can "
             f"deploy once it has ended (one rollout per service and environment)."
         )
     if holds.queued:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from bot.domain.context import BOT_ACTOR
+from bot.domain.freeze_windows import EnvironmentFreezes
 from bot.domain.mrkdwn import Mrkdwn, link
+from bot.domain.states import state_label
 from bot.domain.strategies import rollback_words
 from bot.notify.outbox import Rendered
-from bot.release.freezes import EnvironmentFreezes
 from bot.release.snapshots import PlanSnapshot
 from bot.store.models import AuditEvent, ReleasePlan
 from commands.ids import ActionId, button_value
@@ -88,7 +90,7 @@ def audit_trail(plan: ReleasePlan, events: Sequence[AuditEvent], tz: ZoneInfo) -
     lines = []
     for event in events:
         move = (
-            f" {(event.from_state or '∅').replace('_', ' ')} → {event.to_state.replace('_', ' ')}"
+            f" {state_label(event.from_state or '∅')} → {state_label(event.to_state)}"
             if event.to_state
             else ""
         )
@@ -208,7 +210,7 @@ def rollback_alert(
 ) -> Rendered:
     """The alert when a release rolls back: what, to what, why, by whom, and where the card is."""
     plan = snap.plan
-    by = "automatically" if actor == "releasebot" else f"by {person(actor)}"
+    by = "automatically" if actor == BOT_ACTOR else f"by {person(actor)}"
     words = rollback_words(plan.version, plan.rollback_version)
     text = (
         f":rotating_light: *{plan.ref}* {escape(plan.service)} `{escape(plan.version)}` in "

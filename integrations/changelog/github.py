@@ -48,6 +48,7 @@ class GitHubChangelog:
         token: str | None,
         api_url: str = "https://api.github.com",
         limit: int = 250,
+        timeout: float | None = None,
     ) -> None:
         if not _REPO.fullmatch(repo):
             raise InvalidInput(f"repo must look like owner/name, not {repo!r}")
@@ -56,6 +57,8 @@ class GitHubChangelog:
         self._token = token
         self.api_url = api_url.rstrip("/")
         self.limit = limit
+        # Seconds for each request to GitHub; None keeps the client's own timeout.
+        self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout)
 
     def changelog(self, base: str | None, head: str) -> Changelog:
         """The commits in head that are not in base; the last `limit` up to head without base."""
@@ -119,7 +122,9 @@ class GitHubChangelog:
 
     def _send(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            return self._http.get(self.api_url + path, params=params, headers=self._headers())
+            return self._http.get(
+                self.api_url + path, params=params, headers=self._headers(), timeout=self._timeout
+            )
         except httpx.HTTPError as error:
             reason = str(error) or type(error).__name__
             raise BackendError(f"GitHub is unreachable: {type(error).__name__}: {reason}") from None

@@ -7,24 +7,12 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from bot.domain.checks.analysis import AnalysisSpec
 from bot.domain.checks.measurement import Measurement
 from bot.domain.clock import Clock
-from bot.domain.config import Check, CommandCheck, HttpCheck, ReleasebotConfig
+from bot.domain.config import CommandCheck, HttpCheck, ReleasebotConfig
 from bot.domain.placeholders import render
-from integrations.checks.probes import CommandProbe, HttpProbe, Probe, PrometheusProbe
-
-
-def analysis_spec(check: Check) -> AnalysisSpec:
-    """The schedule and tolerances of a configured check."""
-    return AnalysisSpec(
-        initial_delay=check.initial_delay,
-        interval=check.interval,
-        count=check.count,
-        failure_limit=check.failure_limit,
-        consecutive_error_limit=check.consecutive_error_limit,
-        inconclusive_limit=check.inconclusive_limit,
-    )
+from bot.ports.probe import Probe
+from integrations.checks.probes import CommandProbe, HttpProbe, PrometheusProbe
 
 
 class ProbeFactory:

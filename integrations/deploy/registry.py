@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.domain.callbacks import CALLBACK_PATH
 from bot.domain.config import (
     ArgoCdSettings,
     CommandSettings,
@@ -28,8 +29,6 @@ from integrations.deploy.redacted import Redact, RedactedBackend
 from integrations.deploy.webhook import CallbackLookup, WebhookBackend
 from integrations.flags.launchdarkly import LaunchDarklyFlags
 from integrations.flags.unleash import UnleashFlags
-
-CALLBACK_PATH = "/hooks/deploy/{token}"
 
 
 class ConfiguredBackends:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.app.bootstrap import Releasebot
-from bot.domain.lifecycle import Event
-from bot.release.plans import NewPlan, create_plan, transition
+from bot.release.plans import NewPlan, create_plan
+from tests.helpers import walk_to_released
 
 REQUESTER = "U0REQUESTER"
 
@@ -19,8 +19,7 @@ def released_to_staging(bot: Releasebot, version: str) -> str:
             actor=REQUESTER,
             new=NewPlan(service="checkout", version=version, environment="staging"),
         )
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            transition(session, ctx=ctx, plan=plan, event=event, actor=REQUESTER)
+        walk_to_released(session, ctx=ctx, plan=plan, actor=REQUESTER)
         ref = plan.ref
     bot.dispatcher.kick()
     return ref

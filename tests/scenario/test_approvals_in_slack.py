@@ -7,11 +7,11 @@ import copy
 import pytest
 from sqlmodel import select
 
-from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.store.models import Approval, AuditEvent, PlanState, ReleasePlan
 from commands.ids import ActionId
 from console import payloads
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 
@@ -21,10 +21,7 @@ def production_plan(slack: SlackDriver) -> ReleasePlan:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0REQUESTER"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=staging)
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")
     slack.settle()
     with slack.bot.db.session() as session:
@@ -101,10 +98,7 @@ def test_a_self_approval_is_refused(slack: SlackDriver) -> None:
     slack.command("U0APPROVER1", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0APPROVER1"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=staging, actor="U0APPROVER1")
     slack.command("U0APPROVER1", "plan checkout 1.4.2 to production")
     slack.settle()
     slack.click("U0APPROVER1", slack.card("R-2"), ActionId.APPROVE)
@@ -258,10 +252,7 @@ def test_a_new_version_drops_the_qa_sign_off_of_the_old_one(
     slack.command("U0REQUESTER", "plan checkout 1.4.3 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=3, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0REQUESTER"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=staging)
     slack.command("U0QA", "tick R-2 QA sign-off")
     slack.command("U0REQUESTER", "edit R-2 version 1.4.3")
     slack.settle()

@@ -26,7 +26,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.domain.clock import SystemClock
 from bot.domain.config import ReleasebotConfig
 from bot.domain.context import DomainContext, StaticDirectory
-from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.store.db import Database
 from bot.store.models import ReleasePlan
@@ -34,6 +33,7 @@ from console import payloads
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import running_server
 from tests.conftest import FIXTURES, GROUPS
+from tests.helpers import walk_to_released
 
 SIGNING_SECRET = "kill-test-signing-secret"
 DEADLINE_SECONDS = 60.0
@@ -94,8 +94,7 @@ def test_a_serve_process_killed_after_its_ack_leaves_the_command_to_the_next_one
             actor="U0REQUESTER",
             new=plans.NewPlan(service="checkout", version="1.4.2", environment="staging"),
         )
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=ctx, plan=staging, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=ctx, plan=staging)
 
     workspace = Workspace(clock=SystemClock(), bot_token="xoxb-kill-test")
     for channel_id, name in (("C0RELEASES", "releases"), ("C0ANNOUNCE", "announcements")):

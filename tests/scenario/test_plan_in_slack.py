@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from bot.store.models import AuditEvent, ReleasePlan
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 
@@ -47,14 +48,10 @@ def test_a_production_plan_asks_approvers_by_dm_and_shows_who_is_missing(
 ) -> None:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
-        from bot.domain.lifecycle import Event
         from bot.release import plans
 
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0REQUESTER"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=staging)
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")
     slack.settle()
 

@@ -27,6 +27,7 @@ from bot.release.approvals import decide
 from bot.store.models import Decision, PlanState
 from commands.ids import ActionId
 from tests.conftest import FIXTURES
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, card_text
 
 # What a member types, and how Slack delivers it in a slash command's `text`.
@@ -108,10 +109,7 @@ def _production(slack: SlackDriver) -> None:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=staging, event=event, actor="U0REQUESTER"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=staging)
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")
     slack.settle()
 

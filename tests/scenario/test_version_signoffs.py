@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain.config import ReleasebotConfig, load_config
-from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.store.models import AuditEvent, ChecklistItem, PlanState
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, card_text
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "releasebot.toml"
@@ -42,10 +42,7 @@ def _released_to_staging(slack: SlackDriver, version: str) -> None:
         plan_id = plans.list_plans(session, environment="staging", include_all=True)[0][-1].id
         assert plan_id is not None
         plan = plans.get_plan(session, plan_id=plan_id, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(
-                session, ctx=slack.bot.desk.ctx, plan=plan, event=event, actor="U0REQUESTER"
-            )
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=plan)
 
 
 def _ticked(slack: SlackDriver, plan_id: int) -> dict[str, str | None]:

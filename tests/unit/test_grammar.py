@@ -16,7 +16,6 @@ from bot.domain.errors import ReleasebotError
 from bot.domain.versions import VERSION_RULE
 from commands.grammar import (
     INPUT_LIMIT,
-    SUBCOMMANDS,
     Approve,
     Audit,
     Cancel,
@@ -40,9 +39,9 @@ from commands.grammar import (
     Unfreeze,
     Unlock,
     UsageError,
-    parse_command,
-    usage_for,
 )
+from commands.registry import NAMES as SUBCOMMANDS
+from commands.registry import parse_command, usage_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 13:00 in Berlin (CET, UTC+1)

@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.versions import VERSION_RULE, is_safe_version
-from commands.grammar import Edit, Plan, UsageError, parse_command
+from commands.grammar import Edit, Plan, UsageError
 from commands.ids import BlockId
 from commands.modals import new_plan_from
+from commands.registry import parse_command
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

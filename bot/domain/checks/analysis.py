@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.domain.checks.measurement import Measurement, Outcome
 from bot.domain.clock import ensure_utc
+from bot.domain.config import Check
 from bot.domain.durations import format_duration
 from bot.domain.errors import InvalidInput
 
@@ -39,6 +40,18 @@ class AnalysisSpec:
                 raise InvalidInput(f"{name} cannot be negative")
         if self.initial_delay < timedelta(0) or self.interval < timedelta(0):
             raise InvalidInput("initial_delay and interval cannot be negative")
+
+
+def analysis_spec(check: Check) -> AnalysisSpec:
+    """The schedule and tolerances of a configured check."""
+    return AnalysisSpec(
+        initial_delay=check.initial_delay,
+        interval=check.interval,
+        count=check.count,
+        failure_limit=check.failure_limit,
+        consecutive_error_limit=check.consecutive_error_limit,
+        inconclusive_limit=check.inconclusive_limit,
+    )
 
 
 class Verdict(StrEnum):

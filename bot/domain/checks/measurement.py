@@ -1,11 +1,10 @@
-"""One measurement of a check, and the Probe protocol every check type implements."""
+"""One measurement of a check and how a measured value is judged (probes: bot/ports/probe.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from bot.domain.checks.expressions import (
     Condition,
@@ -33,14 +32,6 @@ class Measurement:
     value: float | list[float] | None
     detail: str
     measured_at: datetime
-
-
-class Probe(Protocol):
-    """Takes one measurement of a named check; never raises for a far-side fault."""
-
-    name: str
-
-    def measure(self) -> Measurement: ...
 
 
 def judge(

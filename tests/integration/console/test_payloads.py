@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.signature import SignatureVerifier
 
 from console.payloads import (
     Sender,
@@ -27,6 +27,7 @@ from console.payloads import (
     state_values,
     view_submission,
 )
+from console.testing import ManualClock
 
 VECTOR = json.loads((Path(__file__).parent / "slack-signature-vector.json").read_text())
 SECRET = "console-signing-secret"
@@ -61,18 +62,10 @@ def test_sign_reproduces_slacks_documented_example() -> None:
 def test_signed_headers_pass_slack_sdks_verifier() -> None:
     now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
     headers = signed_headers(SECRET, "text=hi", now)
-    verifier = SignatureVerifier(SECRET, clock=_FixedClock(now.timestamp()))
+    verifier = SignatureVerifier(SECRET, clock=ManualClock(now).for_slack_sdk())
     assert headers["X-Slack-Request-Timestamp"] == str(int(now.timestamp()))
     assert verifier.is_valid_request("text=hi", headers)
     assert not verifier.is_valid_request("text=tampered", headers)
-
-
-class _FixedClock(Clock):
-    def __init__(self, now: float) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
 
 
 def _bolt_app(client: WebClient) -> App:

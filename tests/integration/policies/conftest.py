@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.domain.config import ReleasebotConfig, parse_config
+from bot.domain.config import ReleasebotConfig
 from bot.domain.context import DomainContext, StaticDirectory
-from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.release.approvals import decide
 from bot.release.desk import Desk
 from bot.store.db import Database
 from bot.store.models import Decision, ReleasePlan
 from console.testing import ManualClock
-from tests.conftest import FIXTURES, GROUPS
+from tests.conftest import GROUPS
+from tests.helpers import config_with as config_with
+from tests.helpers import walk_to_released
 
 # Every fixture the Slack driver needs (`slack` and whatever it is built from), shared as is.
 from tests.scenario.conftest import *  # noqa: F403
-
-BASE_CONFIG = FIXTURES / "releasebot.toml"
-
-
-def config_with(
-    extra: str = "", *, replace: tuple[tuple[str, str], ...] = (), base: Path = BASE_CONFIG
-) -> ReleasebotConfig:
-    """The test config with text replaced and more TOML (e.g. a permissions table) appended."""
-    text = base.read_text()
-    for old, new in replace:
-        assert old in text, old
-        text = text.replace(old, new)
-    return parse_config(text + "\n" + extra, path=base)
-
 
 BERLIN_WEEKENDS = (
     ('reason = "Weekend freeze" }', 'reason = "Weekend freeze", timezone = "Europe/Berlin" }'),
@@ -55,8 +40,7 @@ def released_to_staging(desk: Desk, *, version: str = "1.4.2", service: str = "c
             actor="U0REQUESTER",
             new=plans.NewPlan(service=service, version=version, environment="staging"),
         )
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=desk.ctx, plan=staging, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=desk.ctx, plan=staging)
 
 
 def approved_production_plan(desk: Desk) -> ReleasePlan:

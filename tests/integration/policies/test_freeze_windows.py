@@ -1,4 +1,8 @@
-"""Recurring freezes: cron matches in the freeze's time zone, real durations, DST on both sides."""
+"""Recurring freezes where they are enforced: a deploy refused in the window, the overview.
+
+The windows themselves (cron, zones, DST) are tested without a database in
+tests/unit/domain/test_freeze_windows.py.
+"""
 
 from __future__ import annotations
 
@@ -6,143 +10,26 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from freezegun import freeze_time
 
-from bot.domain.clock import SystemClock
-from bot.domain.config import Freeze as RecurringFreeze
-from bot.domain.context import DomainContext, StaticDirectory
+from bot.domain import freeze_windows
 from bot.domain.errors import PermissionDenied
 from bot.release import checklists, freezes, gates
 from bot.release.desk import Desk
 from bot.store.db import Database
 from bot.store.models import ReleasePlan
-from tests.conftest import GROUPS
+from console.testing import ManualClock
 from tests.integration.policies.conftest import (
     BERLIN_WEEKENDS,
     approved_production_plan,
     config_with,
+    desk_for,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
-WEEKEND = RecurringFreeze.model_validate(
-    {"cron": "0 17 * * FRI", "duration": "63h", "reason": "Weekend freeze"}
-)
-TICK = timedelta(microseconds=1)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
-
-
-def holding(rule: RecurringFreeze, at: datetime) -> list[tuple[datetime, datetime]]:
-    return freezes.recurring_windows(rule, BERLIN, start=at, end=at + TICK)
-
-
-# 2026: summer time starts Sunday 29 March and ends Sunday 25 October in Europe/Berlin.
-@pytest.mark.parametrize(
-    ("at", "window"),
-    [
-        # The Friday before spring-forward: 17:00 CET is 16:00 UTC, 63 h later is Monday
-        # 07:00 UTC, which is 09:00 summer time: the weekend keeps its real length.
-        (utc(2026, 3, 27, 15, 59), None),
-        (utc(2026, 3, 27, 16, 0), (utc(2026, 3, 27, 16, 0), utc(2026, 3, 30, 7, 0))),
-        (utc(2026, 3, 30, 6, 59), (utc(2026, 3, 27, 16, 0), utc(2026, 3, 30, 7, 0))),
-        (utc(2026, 3, 30, 7, 0), None),
-        # The Friday after: 17:00 CEST is 15:00 UTC.
-        (utc(2026, 4, 3, 14, 59), None),
-        (utc(2026, 4, 3, 15, 0), (utc(2026, 4, 3, 15, 0), utc(2026, 4, 6, 6, 0))),
-        # The Friday before fall-back: 17:00 CEST (15:00 UTC) for 63 h ends 07:00 CET.
-        (utc(2026, 10, 23, 15, 0), (utc(2026, 10, 23, 15, 0), utc(2026, 10, 26, 6, 0))),
-        (utc(2026, 10, 26, 6, 0), None),
-        # The Friday after: 17:00 CET is 16:00 UTC again.
-        (utc(2026, 10, 30, 15, 30), None),
-        (utc(2026, 10, 30, 16, 0), (utc(2026, 10, 30, 16, 0), utc(2026, 11, 2, 7, 0))),
-    ],
-)
-def test_weekend_freeze_starts_at_17_local_and_lasts_63_real_hours(
-    at: datetime, window: tuple[datetime, datetime] | None
-) -> None:
-    found = holding(WEEKEND, at)
-    assert found == ([window] if window else [])
-    for began, ended in found:
-        assert began.astimezone(BERLIN).strftime("%a %H:%M") == "Fri 17:00"
-        assert ended - began == timedelta(hours=63)
-
-
-def test_the_weeks_around_spring_forward_in_local_time() -> None:
-    spans = freezes.recurring_windows(WEEKEND, BERLIN, start=utc(2026, 3, 17), end=utc(2026, 4, 8))
-    local = [
-        (
-            b.astimezone(BERLIN).strftime("%d %b %H:%M %Z"),
-            e.astimezone(BERLIN).strftime("%d %b %H:%M %Z"),
-        )
-        for b, e in spans
-    ]
-    assert local == [
-        ("20 Mar 17:00 CET", "23 Mar 08:00 CET"),
-        ("27 Mar 17:00 CET", "30 Mar 09:00 CEST"),
-        ("03 Apr 17:00 CEST", "06 Apr 08:00 CEST"),
-    ]
-
-
-def test_the_weeks_around_fall_back_in_local_time() -> None:
-    spans = freezes.recurring_windows(
-        WEEKEND, BERLIN, start=utc(2026, 10, 20), end=utc(2026, 11, 3)
-    )
-    local = [
-        (
-            b.astimezone(BERLIN).strftime("%d %b %H:%M %Z"),
-            e.astimezone(BERLIN).strftime("%d %b %H:%M %Z"),
-        )
-        for b, e in spans
-    ]
-    assert local == [
-        ("23 Oct 17:00 CEST", "26 Oct 07:00 CET"),
-        ("30 Oct 17:00 CET", "02 Nov 08:00 CET"),
-    ]
-
-
-def test_a_start_inside_the_spring_forward_gap_begins_just_after_it() -> None:
-    nightly = RecurringFreeze.model_validate(
-        {"cron": "30 2 * * *", "duration": "1h", "reason": "Backups"}
-    )
-    spans = freezes.recurring_windows(nightly, BERLIN, start=utc(2026, 3, 28), end=utc(2026, 3, 31))
-    # 02:30 does not exist on 29 March: the clock jumps from 02:00 CET to 03:00 CEST.
-    assert spans == [
-        (utc(2026, 3, 28, 1, 30), utc(2026, 3, 28, 2, 30)),
-        (utc(2026, 3, 29, 1, 30), utc(2026, 3, 29, 2, 30)),
-        (utc(2026, 3, 30, 0, 30), utc(2026, 3, 30, 1, 30)),
-    ]
-
-
-def test_a_start_in_the_repeated_fall_back_hour_freezes_once() -> None:
-    nightly = RecurringFreeze.model_validate(
-        {"cron": "30 2 * * *", "duration": "1h", "reason": "Backups"}
-    )
-    spans = freezes.recurring_windows(
-        nightly, BERLIN, start=utc(2026, 10, 24, 12), end=utc(2026, 10, 26, 12)
-    )
-    # 02:30 happens twice on 25 October; the freeze starts at the first one.
-    assert spans == [
-        (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)),
-        (utc(2026, 10, 26, 1, 30), utc(2026, 10, 26, 2, 30)),
-    ]
-
-
-def test_overlapping_matches_are_one_freeze_that_ends_with_the_last() -> None:
-    hourly = RecurringFreeze.model_validate(
-        {"cron": "0 9-11 * * *", "duration": "90m", "reason": "Trading hours"}
-    )
-    spans = freezes.recurring_windows(
-        hourly, ZoneInfo("UTC"), start=utc(2026, 5, 4, 9, 15), end=utc(2026, 5, 4, 9, 16)
-    )
-    assert spans == [(utc(2026, 5, 4, 9, 0), utc(2026, 5, 4, 12, 30))]
-
-
-def _system_desk(db: Database, *replace: tuple[str, str]) -> Desk:
-    config = config_with(replace=replace)
-    ctx = DomainContext(config=config, clock=SystemClock(), directory=StaticDirectory(GROUPS))
-    return Desk(db=db, ctx=ctx)
+def _desk_at(db: Database, clock: ManualClock, *replace: tuple[str, str]) -> Desk:
+    return desk_for(db, config_with(replace=replace), clock)
 
 
 def _deployable(desk: Desk, plan: ReleasePlan) -> None:
@@ -153,34 +40,37 @@ def _deployable(desk: Desk, plan: ReleasePlan) -> None:
 def test_a_deploy_on_a_berlin_friday_evening_is_refused_until_monday_09_summer_time(
     db: Database,
 ) -> None:
+    clock = ManualClock(datetime(2026, 3, 27, 15, 59, 59, tzinfo=UTC))  # 16:59:59 CET
     # The team's zone is Berlin and the freeze has none of its own: it is read in the team's.
-    desk = _system_desk(db, ('timezone = "UTC"', 'timezone = "Europe/Berlin"'))
-    with freeze_time("2026-03-27 15:59:59"):  # 16:59:59 CET: just before the freeze
-        plan = approved_production_plan(desk)
-        assert plan.id is not None
-        with desk.db.session() as session:
-            checklists.tick(session, ctx=desk.ctx, actor="U0QA", plan_id=plan.id, item="qa")
-        _deployable(desk, plan)
-    with freeze_time("2026-03-27 16:00:00"), pytest.raises(PermissionDenied) as refused:
+    desk = _desk_at(db, clock, ('timezone = "UTC"', 'timezone = "Europe/Berlin"'))
+    plan = approved_production_plan(desk)
+    assert plan.id is not None
+    with desk.db.session() as session:
+        checklists.tick(session, ctx=desk.ctx, actor="U0QA", plan_id=plan.id, item="qa")
+    _deployable(desk, plan)
+    clock.advance(timedelta(seconds=1))  # 17:00 CET: the weekend freeze begins
+    with pytest.raises(PermissionDenied) as refused:
         _deployable(desk, plan)
     assert refused.value.message.startswith(
         "production is frozen: Weekend freeze (environments.production.freezes[0], "
         "until Mon 30 Mar 09:00 CEST)."
     )
-    with freeze_time("2026-03-30 06:59:59"), pytest.raises(PermissionDenied):
+    clock.advance(datetime(2026, 3, 30, 6, 59, 59, tzinfo=UTC) - clock.now())  # Monday
+    with pytest.raises(PermissionDenied):
         _deployable(desk, plan)
-    with freeze_time("2026-03-30 07:00:00"):
-        _deployable(desk, plan)
+    clock.advance(timedelta(seconds=1))  # Monday 09:00 CEST
+    _deployable(desk, plan)
 
 
 def test_freezes_overview_shows_the_next_weekend_in_local_time(db: Database) -> None:
-    desk = _system_desk(db, *BERLIN_WEEKENDS)  # the team's zone stays UTC
-    with freeze_time("2026-10-20 12:00:00"), desk.db.session() as session:
+    clock = ManualClock(datetime(2026, 10, 20, 12, 0, tzinfo=UTC))
+    desk = _desk_at(db, clock, *BERLIN_WEEKENDS)  # the team's zone stays UTC
+    with desk.db.session() as session:
         overview = freezes.freeze_overview(session, ctx=desk.ctx, at=desk.ctx.clock.now())
     production = next(e for e in overview if e.environment == "production")
     assert production.active == ()
     [upcoming] = production.upcoming
     tz = desk.ctx.config.tz
-    assert freezes.local_time(upcoming.starts_at, BERLIN) == "Fri 23 Oct 17:00 CEST"
+    assert freeze_windows.local_time(upcoming.starts_at, BERLIN) == "Fri 23 Oct 17:00 CEST"
     assert upcoming.until(BERLIN) == "until Mon 26 Oct 07:00 CET"
     assert upcoming.until(tz) == "until Mon 26 Oct 06:00 UTC"

@@ -1,4 +1,7 @@
-"""Who may do what (SPEC §5), rule by rule: allowed and refused, the refusal naming its rule."""
+"""Who may do what (SPEC §5) where each rule is enforced, through the desk that audits refusals.
+
+The rules themselves are tested without a database in tests/unit/domain/test_policy.py.
+"""
 
 from __future__ import annotations
 
@@ -7,90 +10,15 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import Session, select
 
-from bot.domain.config import ReleasebotConfig
-from bot.domain.context import DomainContext, StaticDirectory
 from bot.domain.errors import PermissionDenied
-from bot.domain.policy import Action, ensure_allowed
+from bot.domain.policy import Action
 from bot.release import checklists, freezes, gates, plans
 from bot.release.desk import Desk
 from bot.store.db import Database
 from bot.store.models import AuditEvent, ReleasePlan
 from console.testing import ManualClock
-from tests.conftest import GROUPS
 from tests.integration.policies.conftest import approved_production_plan, config_with, desk_for
-
-# The defaults of SPEC §5, from a config with no permissions table (sre = APPROVER4 + ADMIN).
-DEFAULTS: list[tuple[Action, str, str | None]] = [
-    ("plan", "U0STRANGER", None),
-    ("deploy", "U0STRANGER", None),
-    ("rollback", "U0STRANGER", None),
-    ("freeze", "U0ADMIN", None),
-    ("freeze", "U0APPROVER4", "environments.production.permissions.freeze allows admins"),
-    ("override", "U0ADMIN", None),
-    ("override", "U0REQUESTER", "environments.production.permissions.override allows admins"),
-]
-
-CONFIGURED_RULES = """
-[environments.production.permissions]
-plan = ["@sre", "U0REQUESTER"]
-deploy = ["U0REQUESTER"]
-rollback = ["@sre"]
-freeze = ["admins", "U0APPROVER1"]
-override = ["@sre"]
-"""
-
-CONFIGURED: list[tuple[Action, str, str | None]] = [
-    ("plan", "U0APPROVER4", None),
-    ("plan", "U0REQUESTER", None),
-    ("plan", "U0STRANGER", "permissions.plan allows @sre, <@U0REQUESTER>"),
-    ("deploy", "U0REQUESTER", None),
-    ("deploy", "U0ADMIN", "permissions.deploy allows <@U0REQUESTER>"),
-    ("rollback", "U0APPROVER4", None),
-    ("rollback", "U0REQUESTER", "permissions.rollback allows @sre"),
-    ("freeze", "U0ADMIN", None),
-    ("freeze", "U0APPROVER1", None),
-    ("freeze", "U0APPROVER2", "permissions.freeze allows admins, <@U0APPROVER1>"),
-    ("override", "U0APPROVER4", None),
-    ("override", "U0APPROVER1", "permissions.override allows @sre"),
-]
-
-
-def _ctx(config: ReleasebotConfig) -> DomainContext:
-    return DomainContext(config=config, clock=ManualClock(), directory=StaticDirectory(GROUPS))
-
-
-@pytest.mark.parametrize(("action", "actor", "refusal"), DEFAULTS)
-def test_default_rules(
-    config: ReleasebotConfig, action: Action, actor: str, refusal: str | None
-) -> None:
-    _check(_ctx(config), action, actor, refusal)
-
-
-@pytest.mark.parametrize(("action", "actor", "refusal"), CONFIGURED)
-def test_configured_rules(action: Action, actor: str, refusal: str | None) -> None:
-    _check(_ctx(config_with(CONFIGURED_RULES)), action, actor, refusal)
-
-
-def test_a_rule_of_one_environment_does_not_reach_another() -> None:
-    ensure_allowed(
-        _ctx(config_with(CONFIGURED_RULES)),
-        actor="U0STRANGER",
-        action="plan",
-        environment="staging",
-    )
-
-
-def _check(ctx: DomainContext, action: Action, actor: str, refusal: str | None) -> None:
-    if refusal is None:
-        ensure_allowed(ctx, actor=actor, action=action, environment="production")
-        return
-    with pytest.raises(PermissionDenied) as refused:
-        ensure_allowed(ctx, actor=actor, action=action, environment="production")
-    assert refused.value.message.startswith(f"you may not {action} in production: ")
-    assert refused.value.message.endswith(refusal)
-
-
-# -- the same rules where they are enforced, through the desk that audits refusals -------------
+from tests.unit.domain.test_policy import CONFIGURED, CONFIGURED_RULES
 
 Attempt = Callable[[Session, Desk, ReleasePlan, str], object]
 

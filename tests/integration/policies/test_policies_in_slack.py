@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.domain.lifecycle import Event
 from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.approvals import decide
 from bot.release.desk import Desk
 from bot.rollout import rollouts
 from bot.store.models import AuditEvent, ChecklistItem, Decision
-from commands import release
-from commands.freeze_commands import with_override
+from commands import registry
 from commands.grammar import Deploy
 from commands.ids import ActionId
 from commands.render import replies
+from commands.rollout_commands import with_override
 from console import payloads
 from console.models import Message
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 
@@ -42,7 +43,8 @@ def _deploy(cmd: Deploy, *, desk: Desk, user_id: str, request_key: str | None) -
 
 @pytest.fixture
 def deploys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(release.WRITERS, Deploy, with_override(_deploy))
+    declared = replace(registry.BY_COMMAND[Deploy], handler=with_override(_deploy))
+    monkeypatch.setitem(registry.BY_COMMAND, Deploy, declared)
 
 
 @pytest.fixture
@@ -52,8 +54,7 @@ def production(slack: SlackDriver) -> None:
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to staging")
     with slack.bot.db.session() as session:
         staging = plans.get_plan(session, plan_id=1, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=ctx, plan=staging, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=ctx, plan=staging)
     slack.command("U0REQUESTER", "plan checkout 1.4.2 to production")
     for approver in ("U0APPROVER1", "U0APPROVER2"):
         with slack.bot.db.session() as session:

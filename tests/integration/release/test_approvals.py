@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.errors import InvalidInput, PermissionDenied
-from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.release.approvals import approval_status, decide
 from bot.release.desk import Desk
 from bot.store.models import Approval, AuditEvent, Decision, PlanState, ReleasePlan
+from tests.helpers import walk_to_released
 
 
 @pytest.fixture
@@ -26,8 +26,7 @@ def awaiting(desk: Desk) -> ReleasePlan:
             actor="U0REQUESTER",
             new=plans.NewPlan(service="checkout", version="1.4.2", environment="staging"),
         )
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=desk.ctx, plan=staging, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=desk.ctx, plan=staging)
     with desk.db.session() as session:
         return plans.create_plan(
             session,

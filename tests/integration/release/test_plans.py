@@ -12,6 +12,7 @@ from bot.domain.lifecycle import Event
 from bot.release import plans
 from bot.release.desk import Desk
 from bot.store.models import AuditEvent, ChecklistItem, OutboxMessage, PlanState, ReleasePlan
+from tests.helpers import walk_to_released
 
 
 def _create(desk: Desk, actor: str = "U0REQUESTER", **fields: object) -> ReleasePlan:
@@ -26,8 +27,7 @@ def _release(desk: Desk, plan: ReleasePlan) -> None:
     """Walk a plan to released the way the rollout engine will."""
     with desk.db.session() as session:
         row = plans.get_plan(session, plan_id=plan.id or 0, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            plans.transition(session, ctx=desk.ctx, plan=row, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=desk.ctx, plan=row)
 
 
 def test_a_staging_plan_needs_no_approval_and_owes_its_card(desk: Desk) -> None:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.domain.lifecycle import Event
-from bot.release.plans import get_plan, transition
+from bot.release.plans import get_plan
 from bot.store.models import ReleasePlan, ScheduledJob
+from tests.helpers import walk_to_released
 
 # Every scenario fixture (the bot, the Slack stand-in, the far sides it needs) is shared here.
 from tests.scenario.conftest import *  # noqa: F403
@@ -47,5 +47,4 @@ def release_to_staging(slack: SlackDriver, version: str = "1.4.2") -> None:
         ).all()[-1]
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            transition(session, ctx=slack.bot.desk.ctx, plan=plan, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=plan)

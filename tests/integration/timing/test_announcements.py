@@ -13,12 +13,13 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.config import ReleasebotConfig, load_config
-from bot.domain.lifecycle import Event
 from bot.notify.announcements import owe_release_announcement, release_notes
-from bot.release.plans import get_plan, transition
+from bot.release.plans import get_plan
 from bot.release.snapshots import snapshot
 from bot.store.models import ReleasePlan
 from commands.render.announcements import release_announcement
+from integrations.changelog import ConfiguredChangelogs
+from tests.helpers import walk_to_released
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -70,8 +71,7 @@ def _release(slack: SlackDriver, version: str, *, announce: bool) -> None:
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)
         ctx = slack.bot.desk.ctx
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            transition(session, ctx=ctx, plan=plan, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=ctx, plan=plan)
         if announce:
             owe_release_announcement(session, ctx=ctx, plan=plan)
             owe_release_announcement(session, ctx=ctx, plan=plan)  # owed twice, sent once
@@ -146,7 +146,8 @@ def test_a_github_changelog_links_commits_and_the_comparison(
         httpx.Client(transport=httpx.MockTransport(github)) as http,
     ):
         plan = get_plan(session, plan_id=2)
-        notes = release_notes(session, ctx=ctx, plan=plan, http=http)
+        changelogs = ConfiguredChangelogs(ctx.config, environ={}, http=http)
+        notes = release_notes(session, ctx=ctx, plan=plan, changelogs=changelogs)
         rendered = release_announcement(snapshot(session, ctx=ctx, plan_id=2), notes)
     assert seen == ["/repos/acme/checkout/compare/1.4.1...1.4.2"]
     shown = json.dumps(rendered.blocks, ensure_ascii=False)
@@ -163,6 +164,8 @@ def test_an_unreachable_changelog_still_announces_and_says_why(slack: SlackDrive
     slack.command("U0REQUESTER", "plan checkout 9.9.9 to staging")
     with slack.bot.db.session() as session:
         plan = get_plan(session, plan_id=2)
-        notes = release_notes(session, ctx=slack.bot.desk.ctx, plan=plan)
+        notes = release_notes(
+            session, ctx=slack.bot.desk.ctx, plan=plan, changelogs=slack.bot.desk.changelogs
+        )
     assert notes.changelog is None
     assert notes.problem is not None and "does not know ref '9.9.9'" in notes.problem

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain.config import ReleasebotConfig, load_config
-from bot.domain.lifecycle import Event
-from bot.release.plans import get_plan, transition
+from bot.release.plans import get_plan
 from bot.store.models import AuditEvent, ReleasePlan
 from bot.timing import auto_deploy, reminders
+from tests.helpers import walk_to_released
 from tests.integration.timing.conftest import advance, jobs
 from tests.scenario.driver import SlackDriver, buttons, card_text
 
@@ -92,8 +92,7 @@ def _released_to_staging(slack: SlackDriver) -> None:
         plan_id = session.exec(select(ReleasePlan.id).order_by(col(ReleasePlan.id))).all()[-1]
         assert plan_id is not None
         plan = get_plan(session, plan_id=plan_id, for_update=True)
-        for event in (Event.DEPLOY, Event.STAGES_DONE, Event.CHECKS_PASSED):
-            transition(session, ctx=slack.bot.desk.ctx, plan=plan, event=event, actor="U0REQUESTER")
+        walk_to_released(session, ctx=slack.bot.desk.ctx, plan=plan)
 
 
 def test_a_plan_still_awaiting_approval_does_not_start_when_its_window_opens(

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 from bot.notify import outbox
 from bot.notify.outbox import Priority, Rendered
+from bot.notify.thread import say
 from bot.release import plans
 from console.models import ApiCall
 from console.slack_api import Workspace
@@ -182,7 +183,7 @@ def test_a_reply_owed_before_its_plans_first_card_does_not_hold_up_the_channel(
     with slack.bot.db.session() as session:
         plan = plans.get_plan(session, plan_id=1)
         # The order the override request owes them in: the reply, then the card.
-        plans.say(session, ctx=slack.bot.desk.ctx, plan=plan, text="a reply")
+        say(session, ctx=slack.bot.desk.ctx, plan=plan, text="a reply")
         outbox.owe_card(session, plan_id=1, channel="C0RELEASES", now=slack.clock.now())
     _owe(slack, "news for the channel")
     slack.settle()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from bot.domain.config import ReleasebotConfig
 from bot.store.models import AuditEvent, ReleasePlan
 from bot.timing import reminders
 from console.models import Message
@@ -213,30 +212,6 @@ def test_the_weekly_digest_lists_the_weeks_releases(slack: SlackDriver) -> None:
     # The next Monday's digest is already owed.
     pending = [j.due_at for j in jobs(slack, reminders.DIGEST) if j.done_at is None]
     assert pending == [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
-
-
-def _in_paris(config: ReleasebotConfig) -> ReleasebotConfig:
-    return config.model_copy(update={"timezone": "Europe/Paris"})
-
-
-def test_working_hours_follow_the_team_zone_across_the_spring_dst_change(
-    config: ReleasebotConfig,
-) -> None:
-    paris = _in_paris(config)
-    # Friday 27 March 2026 17:30 CET + 4 h is after hours: Monday 30 March 09:00 CEST (UTC+2).
-    friday = datetime(2026, 3, 27, 16, 30, tzinfo=UTC)
-    due = reminders.next_working_moment(friday + timedelta(hours=4), paris)
-    assert due == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
-    # Inside working hours, the moment stands.
-    assert reminders.next_working_moment(friday, paris) == friday
-
-
-def test_the_digest_stays_at_9_local_across_both_dst_changes(config: ReleasebotConfig) -> None:
-    paris = _in_paris(config).tz
-    spring = reminders.next_cron("0 9 * * MON", datetime(2026, 3, 23, 9, 0, tzinfo=UTC), paris)
-    assert spring == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST
-    autumn = reminders.next_cron("0 9 * * MON", datetime(2026, 10, 20, 0, 0, tzinfo=UTC), paris)
-    assert autumn == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # 09:00 CET
 
 
 def test_a_window_reminder_lands_at_the_same_utc_instant_across_dst(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 from slack_sdk.signature import SignatureVerifier
+
+from console.testing import ManualClock
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
@@ -37,15 +40,10 @@ def vector() -> dict[str, str]:
 
 
 def _verifier(vector: dict[str, str], *, now: float) -> SignatureVerifier:
-    return SignatureVerifier(vector["signing_secret"], clock=_FixedClock(now))
-
-
-class _FixedClock:
-    def __init__(self, now: float) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
+    return SignatureVerifier(
+        vector["signing_secret"],
+        clock=ManualClock(datetime.fromtimestamp(now, UTC)).for_slack_sdk(),
+    )
 
 
 def _headers(vector: dict[str, str], signature: str | None = None) -> dict[str, str]:

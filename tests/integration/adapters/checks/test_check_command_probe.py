@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from checks_fakes import FakeClock
 
 from bot.domain.errors import InvalidInput
+from console.testing import ManualClock
 from integrations.checks.probes import CommandProbe, Outcome
 
 PY = sys.executable
@@ -17,7 +17,7 @@ QUICK = timedelta(seconds=20)
 
 
 def python(code: str, *, timeout: timedelta = QUICK, **kwargs: object) -> CommandProbe:
-    return CommandProbe("smoke", [PY, "-c", code], timeout=timeout, clock=FakeClock(), **kwargs)  # type: ignore[arg-type]
+    return CommandProbe("smoke", [PY, "-c", code], timeout=timeout, clock=ManualClock(), **kwargs)  # type: ignore[arg-type]
 
 
 def test_exit_zero_passes() -> None:
@@ -67,7 +67,7 @@ def test_timeout_is_an_error_and_kills_the_whole_process_group(tmp_path: Path) -
 
 
 def test_a_missing_program_is_an_error() -> None:
-    probe = CommandProbe("smoke", ["./no-such-smoke-test.sh"], timeout=QUICK, clock=FakeClock())
+    probe = CommandProbe("smoke", ["./no-such-smoke-test.sh"], timeout=QUICK, clock=ManualClock())
     measurement = probe.measure()
     assert measurement.outcome is Outcome.ERROR
     assert measurement.detail == "cannot run './no-such-smoke-test.sh': No such file or directory"
@@ -77,7 +77,7 @@ def test_arguments_are_never_interpreted_by_a_shell(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     code = "import sys; print(sys.argv[1])"
     probe = CommandProbe(
-        "smoke", [PY, "-c", code, f"v1; touch {marker}"], timeout=QUICK, clock=FakeClock()
+        "smoke", [PY, "-c", code, f"v1; touch {marker}"], timeout=QUICK, clock=ManualClock()
     )
     measurement = probe.measure()
     assert measurement.outcome is Outcome.SUCCESS
@@ -97,4 +97,4 @@ def test_env_is_passed_but_the_bots_secrets_are_not(monkeypatch: pytest.MonkeyPa
 
 def test_an_empty_command_is_refused_naming_the_key() -> None:
     with pytest.raises(InvalidInput, match=r"^checks.smoke.command: the command is empty"):
-        CommandProbe("smoke", [], timeout=QUICK, clock=FakeClock())
+        CommandProbe("smoke", [], timeout=QUICK, clock=ManualClock())

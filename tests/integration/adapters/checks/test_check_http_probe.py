@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from checks_fakes import START, FakeClock
 
+from console.testing import ManualClock
 from integrations.checks.probes import HttpProbe, Outcome
+
+START = ManualClock().now()
 
 URL = "http://checkout.internal/healthz"
 
@@ -20,7 +22,7 @@ def client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
 
 
 def slow(
-    clock: FakeClock, by: timedelta, response: httpx.Response
+    clock: ManualClock, by: timedelta, response: httpx.Response
 ) -> Callable[..., httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
         clock.advance(by)
@@ -29,7 +31,7 @@ def slow(
     return handler
 
 
-def test_expected_status_passes_with_the_latency(clock: FakeClock) -> None:
+def test_expected_status_passes_with_the_latency(clock: ManualClock) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -45,20 +47,20 @@ def test_expected_status_passes_with_the_latency(clock: FakeClock) -> None:
     assert [(r.method, str(r.url)) for r in seen] == [("GET", URL)]
 
 
-def test_wrong_status_fails_saying_what_was_expected(clock: FakeClock) -> None:
+def test_wrong_status_fails_saying_what_was_expected(clock: ManualClock) -> None:
     handler = slow(clock, timedelta(milliseconds=120), httpx.Response(503, text="down"))
     measurement = HttpProbe("h", URL, http=client(handler), clock=clock).measure()
     assert measurement.outcome is Outcome.FAILURE
     assert measurement.detail == "HTTP 503 in 120 ms (expected 200)"
 
 
-def test_other_expected_status(clock: FakeClock) -> None:
+def test_other_expected_status(clock: ManualClock) -> None:
     handler = slow(clock, timedelta(0), httpx.Response(204))
     probe = HttpProbe("h", URL, expect_status=204, http=client(handler), clock=clock)
     assert probe.measure().outcome is Outcome.SUCCESS
 
 
-def test_missing_body_text_fails(clock: FakeClock) -> None:
+def test_missing_body_text_fails(clock: ManualClock) -> None:
     handler = slow(clock, timedelta(0), httpx.Response(200, json={"status": "degraded"}))
     probe = HttpProbe("h", URL, body_contains='"ok"', http=client(handler), clock=clock)
     measurement = probe.measure()
@@ -66,7 +68,7 @@ def test_missing_body_text_fails(clock: FakeClock) -> None:
     assert measurement.detail == "HTTP 200 in 0 ms, but the body does not contain '\"ok\"'"
 
 
-def test_present_body_text_passes_in_the_declared_charset(clock: FakeClock) -> None:
+def test_present_body_text_passes_in_the_declared_charset(clock: ManualClock) -> None:
     response = httpx.Response(
         200,
         content="état: prêt".encode("latin-1"),
@@ -82,7 +84,7 @@ def test_present_body_text_passes_in_the_declared_charset(clock: FakeClock) -> N
     assert probe.measure().outcome is Outcome.SUCCESS
 
 
-def test_slow_answer_fails_against_the_latency_bound(clock: FakeClock) -> None:
+def test_slow_answer_fails_against_the_latency_bound(clock: ManualClock) -> None:
     handler = slow(clock, timedelta(milliseconds=1500), httpx.Response(200))
     probe = HttpProbe("h", URL, max_latency=timedelta(seconds=1), http=client(handler), clock=clock)
     measurement = probe.measure()
@@ -91,13 +93,13 @@ def test_slow_answer_fails_against_the_latency_bound(clock: FakeClock) -> None:
     assert measurement.value == pytest.approx(1.5)
 
 
-def test_answer_within_the_bound_passes(clock: FakeClock) -> None:
+def test_answer_within_the_bound_passes(clock: ManualClock) -> None:
     handler = slow(clock, timedelta(milliseconds=999), httpx.Response(200))
     probe = HttpProbe("h", URL, max_latency=timedelta(seconds=1), http=client(handler), clock=clock)
     assert probe.measure().outcome is Outcome.SUCCESS
 
 
-def test_connection_error_is_an_error_not_a_failure(clock: FakeClock) -> None:
+def test_connection_error_is_an_error_not_a_failure(clock: ManualClock) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
@@ -107,7 +109,7 @@ def test_connection_error_is_an_error_not_a_failure(clock: FakeClock) -> None:
     assert measurement.detail == f"GET {URL} failed: ConnectError: connection refused"
 
 
-def test_timeout_is_an_error(clock: FakeClock) -> None:
+def test_timeout_is_an_error(clock: ManualClock) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         clock.advance(timedelta(seconds=5))
         raise httpx.ReadTimeout("timed out", request=request)
@@ -117,7 +119,7 @@ def test_timeout_is_an_error(clock: FakeClock) -> None:
     assert measurement.detail == f"GET {URL} timed out after 5000 ms (ReadTimeout)"
 
 
-def test_a_closed_local_port_is_an_error(clock: FakeClock) -> None:
+def test_a_closed_local_port_is_an_error(clock: ManualClock) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -128,7 +130,7 @@ def test_a_closed_local_port_is_an_error(clock: FakeClock) -> None:
     assert measurement.detail.startswith(f"GET {url} failed: ConnectError")
 
 
-def test_a_malformed_url_is_an_error(clock: FakeClock) -> None:
+def test_a_malformed_url_is_an_error(clock: ManualClock) -> None:
     measurement = HttpProbe(
         "h", "http://[::1", http=client(lambda r: httpx.Response(200)), clock=clock
     ).measure()

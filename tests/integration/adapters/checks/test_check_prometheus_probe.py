@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from checks_fakes import START, FakeClock
 
 from bot.domain.checks.expressions import ConditionError
+from console.testing import ManualClock
 from integrations.checks.probes import Outcome, PrometheusProbe
+
+START = ManualClock().now()
 
 BASE = "http://prometheus.internal:9090"
 QUERY = (
@@ -57,14 +59,18 @@ def answering(status: int, **body: Any) -> httpx.Client:
 
 
 def probe(
-    http: httpx.Client, clock: FakeClock, *, success: str | None = None, failure: str | None = None
+    http: httpx.Client,
+    clock: ManualClock,
+    *,
+    success: str | None = None,
+    failure: str | None = None,
 ) -> PrometheusProbe:
     return PrometheusProbe(
         "api-errors", BASE, QUERY, success=success, failure=failure, http=http, clock=clock
     )
 
 
-def test_sends_an_instant_query_at_the_clocks_time(clock: FakeClock) -> None:
+def test_sends_an_instant_query_at_the_clocks_time(clock: ManualClock) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -114,7 +120,7 @@ def test_sends_an_instant_query_at_the_clocks_time(clock: FakeClock) -> None:
     ],
 )  # fmt: skip
 def test_conditions_decide_the_outcome_like_argo(
-    clock: FakeClock,
+    clock: ManualClock,
     body: dict[str, Any],
     success: str | None,
     failure: str | None,
@@ -127,7 +133,7 @@ def test_conditions_decide_the_outcome_like_argo(
     assert (measurement.outcome, measurement.detail) == (outcome, detail)
 
 
-def test_the_measured_numbers_are_kept(clock: FakeClock) -> None:
+def test_the_measured_numbers_are_kept(clock: ManualClock) -> None:
     measurement = probe(
         answering(200, json=vector("0.25", "-Inf")), clock, failure="len(result) > 5"
     ).measure()
@@ -139,7 +145,7 @@ def test_the_measured_numbers_are_kept(clock: FakeClock) -> None:
     assert scalar_measurement.value == 3.0
 
 
-def test_an_empty_vector_indexed_is_an_error_not_a_pass(clock: FakeClock) -> None:
+def test_an_empty_vector_indexed_is_an_error_not_a_pass(clock: ManualClock) -> None:
     measurement = probe(answering(200, json=vector()), clock, failure="result[0] > 0.01").measure()
     assert measurement.outcome is Outcome.ERROR
     assert measurement.detail == (
@@ -148,7 +154,7 @@ def test_an_empty_vector_indexed_is_an_error_not_a_pass(clock: FakeClock) -> Non
     )
 
 
-def test_comparing_a_whole_vector_is_an_error(clock: FakeClock) -> None:
+def test_comparing_a_whole_vector_is_an_error(clock: ManualClock) -> None:
     measurement = probe(
         answering(200, json=vector("0.5")), clock, failure="result > 0.01"
     ).measure()
@@ -197,7 +203,7 @@ def test_comparing_a_whole_vector_is_an_error(clock: FakeClock) -> None:
     ],
 )  # fmt: skip
 def test_refusals_and_garbage_are_errors_with_the_reason(
-    clock: FakeClock, status: int, body: dict[str, Any], detail: str
+    clock: ManualClock, status: int, body: dict[str, Any], detail: str
 ) -> None:
     measurement = probe(answering(status, **body), clock, success="result[0] < 1").measure()
     assert measurement.outcome is Outcome.ERROR
@@ -218,7 +224,7 @@ def test_refusals_and_garbage_are_errors_with_the_reason(
     ],
 )  # fmt: skip
 def test_a_prometheus_that_is_down_is_an_error(
-    clock: FakeClock, raised: httpx.TransportError, detail: str
+    clock: ManualClock, raised: httpx.TransportError, detail: str
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise raised
@@ -228,7 +234,7 @@ def test_a_prometheus_that_is_down_is_an_error(
     assert (measurement.outcome, measurement.detail) == (Outcome.ERROR, detail)
 
 
-def test_warnings_are_kept_in_the_detail(clock: FakeClock) -> None:
+def test_warnings_are_kept_in_the_detail(clock: ManualClock) -> None:
     body = vector("0.001") | {"warnings": ["PromQL info: metric might not be a counter"]}
     measurement = probe(answering(200, json=body), clock, failure="result[0] > 0.01").measure()
     assert measurement.outcome is Outcome.SUCCESS
@@ -237,7 +243,7 @@ def test_warnings_are_kept_in_the_detail(clock: FakeClock) -> None:
     )
 
 
-def test_an_invalid_threshold_is_refused_when_the_probe_is_built(clock: FakeClock) -> None:
+def test_an_invalid_threshold_is_refused_when_the_probe_is_built(clock: ManualClock) -> None:
     with pytest.raises(ConditionError) as caught:
         probe(answering(200, json=vector("1")), clock, failure="result[0] > 0.01)")
     assert caught.value.message.startswith("checks.api-errors.failure: unexpected ')' at column 17")

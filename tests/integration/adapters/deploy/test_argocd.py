@@ -14,16 +14,12 @@ import pytest
 
 from bot.domain.errors import BackendError
 from bot.ports.deploy import DeployRequest, DeployState
+from console.testing import ManualClock
 from integrations.deploy.argocd import ArgoCDBackend
 from integrations.deploy.http import RetryPolicy
 
 APP = "/api/v1/applications/checkout-prod"
 Recorded = Callable[[str], Any]
-
-
-class FrozenClock:
-    def now(self) -> datetime:
-        return datetime(2026, 11, 24, 15, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -36,7 +32,7 @@ def argocd(far_side: Any, retry: RetryPolicy) -> ArgoCDBackend:
         namespace="checkout",
         token="argo-token",
         retry=retry,
-        clock=FrozenClock(),
+        clock=ManualClock(datetime(2026, 11, 24, 15, 2, 0, tzinfo=UTC)),
     )
 
 
@@ -593,7 +589,7 @@ def _backend(fake: FakeArgoCD, retry: RetryPolicy, **config: Any) -> ArgoCDBacke
         app="checkout-prod",
         token="argo-token",
         retry=retry,
-        clock=FrozenClock(),
+        clock=ManualClock(datetime(2026, 11, 24, 15, 2, 0, tzinfo=UTC)),
         **config,
     )
 

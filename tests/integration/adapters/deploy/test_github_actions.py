@@ -13,6 +13,7 @@ import pytest
 
 from bot.domain.errors import BackendError, InvalidInput
 from bot.ports.deploy import DeployRequest, DeployState
+from console.testing import ManualClock
 from integrations.deploy.github_actions import GitHubActionsBackend
 from integrations.deploy.http import RetryPolicy
 
@@ -22,14 +23,6 @@ RUNS = f"{REPO}/actions/workflows/deploy.yml/runs"
 RUN = f"{REPO}/actions/runs/22052017"
 DEPLOYMENTS = f"{REPO}/deployments"
 STATUSES = f"{REPO}/deployments/1890000421/statuses"
-
-
-class FrozenClock:
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 Recorded = Callable[[str], Any]
@@ -44,12 +37,12 @@ def run(recorded: Recorded, **fields: Any) -> httpx.Response:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def github(far_side: Any, retry: RetryPolicy, clock: FrozenClock) -> GitHubActionsBackend:
+def github(far_side: Any, retry: RetryPolicy, clock: ManualClock) -> GitHubActionsBackend:
     return GitHubActionsBackend(
         far_side.client(),
         repo="acme/checkout",
@@ -214,7 +207,7 @@ def test_a_204_run_that_never_appears_fails_after_the_wait(
     happy: Any,
     recorded: Recorded,
     request_factory: Callable[..., DeployRequest],
-    clock: FrozenClock,
+    clock: ManualClock,
 ) -> None:
     happy.on("POST", DISPATCH, httpx.Response(204))
     happy.on("GET", RUNS, ok(recorded("github/runs_list_empty.json")))
@@ -222,7 +215,7 @@ def test_a_204_run_that_never_appears_fails_after_the_wait(
     handle = github.start(request_factory())
     assert handle.ref["run_id"] == 0
     assert github.status(handle).state is DeployState.PENDING
-    clock.moment += timedelta(minutes=11)
+    clock.advance(timedelta(minutes=11))
     status = github.status(handle)
 
     assert status.state is DeployState.FAILED
@@ -344,7 +337,7 @@ def test_find_after_a_crash_returns_the_earlier_run_and_start_reuses_the_deploym
     request_factory: Callable[..., DeployRequest],
     far_side: Any,
     retry: RetryPolicy,
-    clock: FrozenClock,
+    clock: ManualClock,
     contract: ModuleType,
 ) -> None:
     first = github.start(request_factory())
@@ -472,7 +465,7 @@ def test_ghes_before_3_21_refuses_run_details_so_it_is_dispatched_once_more_with
     recorded: Recorded,
     request_factory: Callable[..., DeployRequest],
     retry: RetryPolicy,
-    clock: FrozenClock,
+    clock: ManualClock,
     contract: ModuleType,
 ) -> None:
     far_side.on("POST", GHES + DISPATCH, _ghes_dispatch(recorded, contract))
@@ -521,7 +514,7 @@ def test_every_request_fits_the_ghes_description_too(
     recorded: Recorded,
     request_factory: Callable[..., DeployRequest],
     retry: RetryPolicy,
-    clock: FrozenClock,
+    clock: ManualClock,
     contract: ModuleType,
 ) -> None:
     far_side.on("POST", GHES + DISPATCH, _ghes_dispatch(recorded, contract))

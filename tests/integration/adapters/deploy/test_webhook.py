@@ -12,6 +12,7 @@ import pytest
 
 from bot.domain.errors import BackendError, InvalidInput
 from bot.ports.deploy import DeployRequest, DeployState
+from console.testing import ManualClock
 from integrations.deploy.http import RetryPolicy
 from integrations.deploy.webhook import (
     CallbackRefused,
@@ -27,11 +28,6 @@ SECRET = "s3cret"
 NOW = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
 
 
-class FrozenClock:
-    def now(self) -> datetime:
-        return NOW
-
-
 def polling(far_side: Any, retry: RetryPolicy) -> WebhookBackend:
     return WebhookBackend(
         far_side.client(),
@@ -39,7 +35,7 @@ def polling(far_side: Any, retry: RetryPolicy) -> WebhookBackend:
         secret=SECRET,
         status_url="https://deploy.acme.test/deploys/{idempotency_key}",
         retry=retry,
-        clock=FrozenClock(),
+        clock=ManualClock(NOW),
     )
 
 
@@ -125,7 +121,7 @@ def test_callbacks_feed_status_through_the_engines_lookup(
         callback_url="https://releasebot.acme.test",
         callback_lookup=received.get,
         retry=retry,
-        clock=FrozenClock(),
+        clock=ManualClock(NOW),
     )
     handle = backend.start(request_factory())
     token = callback_token(SECRET, "R-12:deploy:0")

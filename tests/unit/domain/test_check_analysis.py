@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from checks_fakes import START
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.checks.analysis import AnalysisSpec, Verdict, assess
+from bot.domain.checks.measurement import Measurement, Outcome
 from bot.domain.errors import InvalidInput
-from integrations.checks.probes import Measurement, Outcome
 
 OK, FAIL, ERR, INC = Outcome.SUCCESS, Outcome.FAILURE, Outcome.ERROR, Outcome.INCONCLUSIVE
 INTERVAL = timedelta(seconds=30)
 DELAY = timedelta(minutes=1)
+START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 def spec(

@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain.errors import IllegalTransition
 from bot.domain.lifecycle import TRANSITIONS, Event, can, next_state
-from bot.store.models import PlanState as S
+from bot.domain.states import PlanState as S
 
 # SPEC §2's diagram, written out by hand so the table in bot/domain/lifecycle.py
 # is checked against it.
