@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.error import URLError
@@ -18,9 +19,10 @@ from bot.notify.outbox import CARD, Rendered, Renderer
 from bot.ports.changelog import ChangelogSources
 from bot.ports.slack import SlackLookupImpossible, SlackRefused, SlackUnavailable
 from bot.release.gates import deploy_holds
-from bot.release.snapshots import snapshot
+from bot.release.snapshots import PlanSnapshot, snapshot
 from bot.store.models import OutboxMessage, SlackMessage
 from commands.render import card, replies
+from commands.render.announcements import TEMPLATES as ANNOUNCEMENT_TEMPLATES
 from commands.render.announcements import templates as announcement_templates
 
 GROUP_CACHE_SECONDS = 300.0
@@ -199,6 +201,21 @@ class SlackDirectory:
         return self._handles.get(name)
 
 
+# Templates drawn from the plan alone; the rest are in commands/render/announcements.py, and
+# the rollback alert also links to the card.
+PLAN_TEMPLATES: dict[str, Callable[[PlanSnapshot], Rendered]] = {
+    "approval_request": replies.approval_request,
+    "decision_to_requester": replies.decision_to_requester,
+    "override_request": replies.override_request,
+}
+ROLLBACK_ALERT = "rollback_alert"
+
+
+def template_names() -> frozenset[str]:
+    """Every message template the renderer draws (checked against the core's at start-up)."""
+    return frozenset(ANNOUNCEMENT_TEMPLATES) | frozenset(PLAN_TEMPLATES) | {ROLLBACK_ALERT}
+
+
 def renderer(
     ctx: DomainContext,
     client: WebClient | None = None,
@@ -207,12 +224,6 @@ def renderer(
 ) -> Renderer:
     """Render owed cards and templated messages from the database at delivery time."""
     announcements = announcement_templates(changelogs)
-
-    templates = {
-        "approval_request": replies.approval_request,
-        "decision_to_requester": replies.decision_to_requester,
-        "override_request": replies.override_request,
-    }
 
     def card_link(session: Session, plan_id: int) -> str | None:
         found = session.exec(
@@ -234,13 +245,13 @@ def renderer(
         snap = snapshot(session, ctx=ctx, plan_id=row.plan_id)
         if row.kind == CARD:
             return card.card(snap, deploy_holds(session, ctx=ctx, snap=snap))
-        if row.payload["template"] == "rollback_alert":
+        if row.payload["template"] == ROLLBACK_ALERT:
             return replies.rollback_alert(
                 snap,
                 reason=str(row.payload.get("reason", "")),
                 actor=str(row.payload.get("actor", "")),
                 card_link=card_link(session, row.plan_id),
             )
-        return templates[str(row.payload["template"])](snap)
+        return PLAN_TEMPLATES[str(row.payload["template"])](snap)
 
     return render

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,11 +24,13 @@ from bot.domain.config import ReleasebotConfig, load_config
 from bot.domain.context import Directory, DomainContext
 from bot.domain.redaction import redactor_for
 from bot.notify.outbox import OutboxDispatcher
+from bot.notify.outbox_queue import CORE_TEMPLATES
 from bot.release.desk import Desk
 from bot.rollout.engine import POLL_INTERVAL, RolloutEngine
 from bot.store.db import Database, make_engine
 from bot.store.models import DeployCallback
-from bot.timing.reminders import build_scheduler
+from bot.timing import reminders
+from bot.timing.kinds import UnknownKind, check_kinds
 from bot.timing.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -110,6 +113,16 @@ def slack_credentials(settings: Settings) -> SlackCredentials:
     )
 
 
+def refuse_unknown_kinds(*, handled: Iterable[str], rendered: Iterable[str]) -> None:
+    """Stop with one line unless every reminder kind runs and every owed template is drawn."""
+    try:
+        check_kinds(
+            reminders.KINDS, core_templates=CORE_TEMPLATES, handled=handled, rendered=rendered
+        )
+    except UnknownKind as problem:
+        raise SystemExit(f"releasebot: refusing to start: {problem}") from None
+
+
 def build(
     settings: Settings,
     *,
@@ -124,7 +137,7 @@ def build(
     """Wire one bot: config, database, domain, Slack client, Bolt app, delivery, rollouts."""
     from commands.app import build_app
     from commands.journal_runner import RECOVERY_SECONDS, JournalRunner
-    from commands.slack_port import SlackDirectory, WebApiSlack, renderer
+    from commands.slack_port import SlackDirectory, WebApiSlack, renderer, template_names
     from integrations.changelog import ConfiguredChangelogs
     from integrations.checks.registry import ProbeFactory
     from integrations.deploy.registry import ConfiguredBackends
@@ -190,9 +203,10 @@ def build(
         signing_secret=credentials.signing_secret,
         executor=executor,
     )
-    scheduler = build_scheduler(
+    scheduler = reminders.build_scheduler(
         db, ctx=ctx, on_messages=dispatcher.kick, owner=settings.lease_owner
     )
+    refuse_unknown_kinds(handled=scheduler.runner.kinds, rendered=template_names())
     # Commands acked before a crash or during an outage: at start-up, then every few seconds.
     scheduler.add_interval(journal.recover, RECOVERY_SECONDS, name="command-journal")
     return Releasebot(

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot.domain.clock import Clock
 from bot.domain.mrkdwn import Mrkdwn
 from bot.notify.outbox_queue import CARD as CARD
-from bot.notify.outbox_queue import TEMPLATE_PRIORITY, queue_heads
+from bot.notify.outbox_queue import TEMPLATE_PRIORITY, MessageTemplate, queue_heads
 from bot.notify.outbox_queue import Priority as Priority
 from bot.ports.slack import SlackLookupImpossible, SlackPort, SlackRefused, SlackUnavailable
 from bot.store.db import Database
@@ -108,7 +108,7 @@ def owe_message(
     *,
     channel: str,
     message: Rendered | None = None,
-    template: str | None = None,
+    template: str | MessageTemplate | None = None,
     context: dict[str, Any] | None = None,
     now: datetime,
     plan_id: int | None = None,
@@ -119,17 +119,19 @@ def owe_message(
 
     Either a ready `message`, or a `template` the Slack layer renders at delivery time
     (with `context`: the JSON values the template needs besides the plan). Its `priority`
-    is the template's unless given.
+    is the template's unless given. A template named by a string must be a core template
+    (`outbox_queue.CORE_TEMPLATES`): a misspelt one fails here, not at its fifth delivery.
     """
     if _already_owed(session, dedupe_key):
         return
+    declared = _declared(template) if template is not None else None
     payload: dict[str, Any] = (
-        {**(context or {}), "template": template}
-        if template is not None
+        {**(context or {}), "template": declared.name}
+        if declared is not None
         else {"text": message.text if message else "", "blocks": message.blocks if message else []}
     )
     if priority is None:
-        priority = TEMPLATE_PRIORITY.get(template or "", Priority.NORMAL)
+        priority = declared.priority if declared is not None else Priority.NORMAL
     session.add(
         OutboxMessage(
             kind=POST,
@@ -137,6 +139,41 @@ def owe_message(
             channel=channel,
             priority=int(priority),
             payload=payload,
+            dedupe_key=dedupe_key,
+            created_at=now,
+            due_at=now,
+        )
+    )
+
+
+def _declared(template: str | MessageTemplate) -> MessageTemplate:
+    if isinstance(template, MessageTemplate):
+        return template
+    if template not in TEMPLATE_PRIORITY:
+        raise ValueError(f"unknown message template {template!r}: declare it (outbox_queue)")
+    return MessageTemplate(template, TEMPLATE_PRIORITY[template])
+
+
+def owe_thread_template(
+    session: Session,
+    *,
+    plan_id: int,
+    channel: str,
+    template: MessageTemplate,
+    context: dict[str, Any] | None = None,
+    now: datetime,
+    dedupe_key: str,
+) -> None:
+    """Owe a reply in the plan's card thread, drawn from `template` at delivery time (once)."""
+    if _already_owed(session, dedupe_key):
+        return
+    session.add(
+        OutboxMessage(
+            kind=THREAD,
+            plan_id=plan_id,
+            channel=channel,
+            priority=int(template.priority),
+            payload={**(context or {}), "template": template.name},
             dedupe_key=dedupe_key,
             created_at=now,
             due_at=now,
@@ -167,7 +204,7 @@ def owe_dms(
     session: Session,
     *,
     people: Iterable[str],
-    template: str,
+    template: str | MessageTemplate,
     plan_id: int | None,
     now: datetime,
     key: str,

@@ -29,18 +29,35 @@ class Priority(IntEnum):
     LOW = 2  # reminders and digests
 
 
-# Templates that are not NORMAL (SPEC §4): rollback alerts and approval/override requests go
-# before everything else a channel owes; reminders and digests wait for everything else.
-TEMPLATE_PRIORITY: dict[str, Priority] = {
-    "rollback_alert": Priority.URGENT,
-    "approval_request": Priority.URGENT,
-    "override_request": Priority.URGENT,
-    "window_soon": Priority.LOW,
-    "approval_reminder": Priority.LOW,
-    "deploy_nudge": Priority.LOW,
-    "freeze_notice": Priority.LOW,
-    "weekly_digest": Priority.LOW,
-}
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A message the core owes by name and the Slack layer draws at delivery time.
+
+    Declared once, with its priority; `commands/render` must draw every declared template, and
+    the composition root refuses to start when one has no renderer (bot/timing/kinds.py).
+    """
+
+    name: str
+    priority: Priority = Priority.NORMAL
+
+
+# The templates the release and notification use cases owe (SPEC §4): rollback alerts and
+# approval/override requests go before everything else a channel owes. Each reminder kind
+# declares its own templates with it (bot/timing/reminders.py `KINDS`).
+RELEASE_ANNOUNCEMENT = MessageTemplate("release_announcement")
+ROLLBACK_ALERT = MessageTemplate("rollback_alert", Priority.URGENT)
+APPROVAL_REQUEST = MessageTemplate("approval_request", Priority.URGENT)
+OVERRIDE_REQUEST = MessageTemplate("override_request", Priority.URGENT)
+DECISION_TO_REQUESTER = MessageTemplate("decision_to_requester")
+CORE_TEMPLATES: tuple[MessageTemplate, ...] = (
+    RELEASE_ANNOUNCEMENT,
+    ROLLBACK_ALERT,
+    APPROVAL_REQUEST,
+    OVERRIDE_REQUEST,
+    DECISION_TO_REQUESTER,
+)
+# The core templates owed by name (a string): one not listed here is refused when owed.
+TEMPLATE_PRIORITY: dict[str, Priority] = {t.name: t.priority for t in CORE_TEMPLATES}
 
 
 def _heads_statement() -> Select[Any]:

@@ -4,6 +4,10 @@ Every reminder is a `ScheduledJob`; `on_plan_changed` recomputes a plan's jobs w
 is created, edited or decided (a `PlanChanged` event, handled just before its transaction commits),
 superseding those a change made wrong. Handlers re-read the plan
 and do nothing when it moved on, so a transition that forgot to call us is still safe.
+
+A new kind is one `ReminderKind` in `KINDS` (its job kind, handler, the `MessageTemplate`s it
+owes) plus its template in commands/render/announcements.py `TEMPLATES`; the bot refuses to
+start when a declared template has no renderer (bot/timing/kinds.py).
 """
 
 from __future__ import annotations
@@ -22,13 +26,23 @@ from bot.domain.durations import format_duration
 from bot.domain.events import FreezeChanged, PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md
-from bot.domain.states import state_label
+from bot.domain.states import StageStatus, state_label
 from bot.notify import outbox
+from bot.notify.outbox_queue import MessageTemplate, Priority
 from bot.notify.thread import say
 from bot.release import holds, plans
 from bot.store.db import Database
-from bot.store.models import Approval, Freeze, FreezeKind, PlanState, ReleasePlan, ScheduledJob
+from bot.store.models import (
+    Approval,
+    DeploymentStage,
+    Freeze,
+    FreezeKind,
+    PlanState,
+    ReleasePlan,
+    ScheduledJob,
+)
 from bot.timing import auto_deploy, scheduler
+from bot.timing.kinds import ReminderKind, register_kinds
 from bot.timing.scheduler import JobResult, JobRunner, done, not_needed, skipped
 
 WINDOW_SOON = "window.soon"
@@ -42,6 +56,18 @@ FREEZE_END = "freeze.end"
 # are redrawn (and, at the end, auto-deploy plans re-checked) however late this runs.
 FREEZE_HOLDS = "freeze.holds"
 DIGEST = "digest.weekly"
+# A rollout waiting at a manual gate: its thread is told once who can Promote it.
+GATE_NUDGE = "gate.nudge"
+
+# The messages reminders owe, drawn by commands/render/announcements.py `TEMPLATES`; each kind
+# lists the ones it may owe in `KINDS` (bottom of this module).
+WINDOW_SOON_MESSAGE = MessageTemplate("window_soon", Priority.LOW)
+APPROVAL_REMINDER = MessageTemplate("approval_reminder", Priority.LOW)
+DEPLOY_NUDGE_MESSAGE = MessageTemplate("deploy_nudge", Priority.LOW)
+PLAN_EXPIRED = MessageTemplate("plan_expired")
+FREEZE_NOTICE = MessageTemplate("freeze_notice", Priority.LOW)
+WEEKLY_DIGEST = MessageTemplate("weekly_digest", Priority.LOW)
+GATE_NUDGE_MESSAGE = MessageTemplate("gate_nudge", Priority.LOW)
 
 ACTOR = BOT_ACTOR
 WAITING = (PlanState.AWAITING_APPROVAL, PlanState.APPROVED)
@@ -293,28 +319,8 @@ def plan_recurring(session: Session, *, ctx: DomainContext) -> None:
 
 
 def register(runner: JobRunner, *, ctx: DomainContext) -> None:
-    """Teach `runner` every reminder kind."""
-    runner.register(WINDOW_SOON, lambda s, j, n: window_soon(s, ctx=ctx, job=j, now=n))
-    runner.register(WINDOW_OPEN, lambda s, j, n: window_open(s, ctx=ctx, job=j, now=n))
-    runner.register(DEPLOY_NUDGE, lambda s, j, n: deploy_nudge(s, ctx=ctx, job=j, now=n))
-    runner.register(APPROVAL_NUDGE, lambda s, j, n: approval_nudge(s, ctx=ctx, job=j, now=n))
-    # Expiry is a state change, not a message: it happens however late we get to it.
-    runner.register(EXPIRE, lambda s, j, n: expire(s, ctx=ctx, job=j, now=n))
-    runner.register(
-        FREEZE_START,
-        lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=True),
-        stale_after=FREEZE_NOTICE_USEFUL_FOR,
-    )
-    runner.register(
-        FREEZE_END,
-        lambda s, j, n: freeze_notice(s, ctx=ctx, job=j, now=n, starting=False),
-        stale_after=FREEZE_NOTICE_USEFUL_FOR,
-    )
-    runner.register(FREEZE_HOLDS, lambda s, j, n: freeze_holds(s, ctx=ctx, job=j, now=n))
-    runner.register(
-        DIGEST, lambda s, j, n: digest(s, ctx=ctx, job=j, now=n), stale_after=DIGEST_USEFUL_FOR
-    )
-    auto_deploy.register(runner, ctx=ctx)
+    """Teach `runner` every reminder kind (`KINDS`)."""
+    register_kinds(runner, KINDS, ctx=ctx)
 
 
 def _plan_of(session: Session, job: ScheduledJob) -> ReleasePlan | None:
@@ -350,7 +356,7 @@ def window_soon(
     reminded = outbox.owe_dms(
         session,
         people=people,
-        template="window_soon",
+        template=WINDOW_SOON_MESSAGE,
         context={"lead_seconds": int(lead.total_seconds())},
         plan_id=plan.id,
         now=now,
@@ -383,7 +389,7 @@ def approval_nudge(
     nudged = outbox.owe_dms(
         session,
         people=people,
-        template="approval_reminder",
+        template=APPROVAL_REMINDER,
         plan_id=plan.id,
         now=now,
         key=f"approval-nudge:{plan.id}:{job.id}",
@@ -414,7 +420,7 @@ def _nudge_requester(
     outbox.owe_message(
         session,
         channel=plan.requester_id,
-        template="deploy_nudge",
+        template=DEPLOY_NUDGE_MESSAGE,
         plan_id=plan.id,
         now=now,
         dedupe_key=f"deploy-nudge:{plan.id}:{job.id}",
@@ -485,7 +491,7 @@ def expire(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
     outbox.owe_message(
         session,
         channel=plan.requester_id,
-        template="plan_expired",
+        template=PLAN_EXPIRED,
         plan_id=plan.id,
         now=now,
         dedupe_key=f"expired-dm:{plan.id}",
@@ -516,7 +522,7 @@ def freeze_notice(
     outbox.owe_message(
         session,
         channel=ctx.config.channels.releases,
-        template="freeze_notice",
+        template=FREEZE_NOTICE,
         context={
             "starting": starting,
             "environment": environment,
@@ -529,6 +535,20 @@ def freeze_notice(
     )
     verb = "starts" if starting else "ends"
     return done(f"announced that the {environment} freeze {verb}")
+
+
+def freeze_start(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A freeze starts: tell the releases channel."""
+    return freeze_notice(session, ctx=ctx, job=job, now=now, starting=True)
+
+
+def freeze_end(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A freeze ends: tell the releases channel."""
+    return freeze_notice(session, ctx=ctx, job=job, now=now, starting=False)
 
 
 def freeze_holds(
@@ -562,12 +582,81 @@ def digest(session: Session, *, ctx: DomainContext, job: ScheduledJob, now: date
     outbox.owe_message(
         session,
         channel=channel,
-        template="weekly_digest",
+        template=WEEKLY_DIGEST,
         context={"since": now.isoformat(), "until": (now + DIGEST_SPAN).isoformat()},
         now=now,
         dedupe_key=f"digest:{job.id}",
     )
     return done("posted the weekly digest")
+
+
+# -- a rollout waiting at its gate ------------------------------------------------------------
+
+
+def gate_subject(stage_id: int) -> str:
+    """The subject of a gate nudge: one per stage that stops at a gate.
+
+    Not `plan:<id>…`: a plan's own jobs are recomputed on each change, this one is not.
+    """
+    return f"gate:{stage_id}"
+
+
+def plan_gate_nudges(session: Session, *, ctx: DomainContext) -> None:
+    """Owe one nudge for each rollout newly seen waiting at a gate, `gate_nudge_after` later.
+
+    Run on every planning pass: a gate is seen at most PLANNING_INTERVAL after it is reached,
+    so the nudge comes that much late at worst, never early. Within working hours.
+    """
+    config = ctx.config
+    now = ctx.clock.now()
+    waiting = session.exec(
+        select(DeploymentStage)
+        .join(ReleasePlan, col(ReleasePlan.id) == col(DeploymentStage.plan_id))
+        .where(
+            DeploymentStage.status == StageStatus.AT_GATE,
+            ReleasePlan.state == PlanState.DEPLOYING,
+        )
+    ).all()
+    for stage in waiting:
+        assert stage.id is not None
+        subject = gate_subject(stage.id)
+        seen = session.exec(
+            select(ScheduledJob.id).where(
+                ScheduledJob.kind == GATE_NUDGE, ScheduledJob.subject == subject
+            )
+        ).first()
+        if seen is not None:
+            continue
+        scheduler.schedule(
+            session,
+            kind=GATE_NUDGE,
+            subject=subject,
+            due_at=next_working_moment(now + config.reminders.gate_nudge_after, config),
+            payload={"plan_id": stage.plan_id, "stage_id": stage.id, "since": now.isoformat()},
+        )
+
+
+def gate_nudge(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """The rollout still waits at the same gate: tell its thread who can Promote it."""
+    plan = session.get(ReleasePlan, int(job.payload["plan_id"]))
+    stage = session.get(DeploymentStage, int(job.payload["stage_id"]))
+    if plan is None or stage is None:
+        return not_needed("the plan is gone")
+    if plan.state != PlanState.DEPLOYING or stage.status != StageStatus.AT_GATE:
+        return not_needed(f"{plan.ref} is no longer waiting at {stage.name}")
+    assert plan.id is not None and stage.id is not None
+    outbox.owe_thread_template(
+        session,
+        plan_id=plan.id,
+        channel=ctx.config.channels.releases,
+        template=GATE_NUDGE_MESSAGE,
+        context={"stage_id": stage.id, "since": job.payload["since"]},
+        now=now,
+        dedupe_key=f"gate-nudge:{stage.id}",
+    )
+    return done(f"told the thread of {plan.ref} that it waits at {stage.name}")
 
 
 def upcoming(session: Session, *, since: datetime, until: datetime) -> Sequence[ReleasePlan]:
@@ -595,12 +684,33 @@ def _span(delta: timedelta) -> str:
     return format_duration(delta, largest="h", smallest="m")
 
 
+KINDS: tuple[ReminderKind, ...] = (
+    ReminderKind(WINDOW_SOON, window_soon, (WINDOW_SOON_MESSAGE,)),
+    ReminderKind(WINDOW_OPEN, window_open, (DEPLOY_NUDGE_MESSAGE,)),
+    ReminderKind(DEPLOY_NUDGE, deploy_nudge, (DEPLOY_NUDGE_MESSAGE,)),
+    ReminderKind(APPROVAL_NUDGE, approval_nudge, (APPROVAL_REMINDER,)),
+    # Expiry is a state change, not a message: it happens however late we get to it.
+    ReminderKind(EXPIRE, expire, (PLAN_EXPIRED,)),
+    ReminderKind(
+        FREEZE_START, freeze_start, (FREEZE_NOTICE,), stale_after=FREEZE_NOTICE_USEFUL_FOR
+    ),
+    ReminderKind(FREEZE_END, freeze_end, (FREEZE_NOTICE,), stale_after=FREEZE_NOTICE_USEFUL_FOR),
+    ReminderKind(FREEZE_HOLDS, freeze_holds),
+    ReminderKind(DIGEST, digest, (WEEKLY_DIGEST,), stale_after=DIGEST_USEFUL_FOR),
+    ReminderKind(holds.RECHECK, auto_deploy.recheck),  # a held auto-deploy plan tried again
+    ReminderKind(GATE_NUDGE, gate_nudge, (GATE_NUDGE_MESSAGE,)),
+)
+"""Every kind of timed job: the runner's handlers and the renderer's templates follow from it."""
+
+
 def planner(db: Database, *, ctx: DomainContext) -> Callable[[], None]:
-    """A planning pass for the background scheduler: `plan_recurring` in its own transaction."""
+    """A planning pass for the background scheduler, in its own transaction: recurring work,
+    and the nudges of rollouts newly seen waiting at a gate."""
 
     def plan() -> None:
         with db.session() as session:
             plan_recurring(session, ctx=ctx)
+            plan_gate_nudges(session, ctx=ctx)
 
     return plan
 

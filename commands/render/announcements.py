@@ -21,9 +21,10 @@ from slack_sdk.models.blocks import (
 )
 from sqlmodel import Session
 
+from bot.domain.config import ADMINS, ANYONE
 from bot.domain.context import DomainContext
 from bot.domain.durations import spoken_duration
-from bot.domain.mrkdwn import Mrkdwn, link, md, person
+from bot.domain.mrkdwn import Mrkdwn, join, link, md, person
 from bot.domain.states import state_label
 from bot.notify.announcements import ReleaseNotes, release_notes
 from bot.notify.outbox import Rendered
@@ -234,6 +235,30 @@ def plan_expired(snap: PlanSnapshot) -> Rendered:
     )
 
 
+def gate_nudge(
+    snap: PlanSnapshot, *, stage: str, waited: timedelta, promoters: Sequence[str]
+) -> Rendered:
+    """A rollout has waited at a manual gate: who can Promote it (or Abort)."""
+    plan = snap.plan
+    if ANYONE in promoters:
+        who = md("{} or anyone else here", person(plan.requester_id))
+    else:
+        who = join(", ", (person(p) for p in promoters)) if promoters else md("nobody")
+    text = md(
+        ":hourglass_flowing_sand: {} has waited {} at {} for someone to Promote (or Abort): "
+        "{} can.",
+        plan.ref,
+        _span(waited),
+        stage,
+        who,
+    )
+    blocks: list[Block] = [_section(text)]
+    buttons = _only(snap, ActionId.PROMOTE, ActionId.ABORT)
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return _rendered(text, blocks)
+
+
 def freeze_notice(
     *,
     starting: bool,
@@ -311,6 +336,26 @@ def _deploy_nudge(session: Session, ctx: DomainContext, row: OutboxMessage) -> R
     return deploy_nudge(snap, deploy_holds(session, ctx=ctx, snap=snap))
 
 
+def _gate_nudge(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
+    snap = _snap(session, ctx, row)
+    stage_id = int(row.payload["stage_id"])
+    stage = next((s.name for s in snap.stages if s.id == stage_id), "its gate")
+    since = datetime.fromisoformat(str(row.payload["since"]))
+    granted = ctx.config.environment(snap.plan.environment).permissions.granted("deploy")
+    # "admins" is who the config lists as admins: name them, like any other grantee.
+    promoters = [
+        admin
+        for principal in granted
+        for admin in (ctx.config.admins if principal == ADMINS else [principal])
+    ]
+    return gate_nudge(
+        snap,
+        stage=stage,
+        waited=ctx.clock.now() - since,
+        promoters=list(dict.fromkeys(promoters)),
+    )
+
+
 def _freeze_notice(session: Session, ctx: DomainContext, row: OutboxMessage) -> Rendered:
     ends = row.payload.get("ends_at")
     return freeze_notice(
@@ -338,6 +383,7 @@ TEMPLATES: dict[str, Template] = {
     "plan_expired": lambda s, c, r: plan_expired(_snap(s, c, r)),
     "freeze_notice": _freeze_notice,
     "weekly_digest": _weekly_digest,
+    "gate_nudge": _gate_nudge,
 }
 
 

@@ -62,6 +62,8 @@ class Reminders(ConfigModel):
     working_hours: WorkingHoursSpan = WorkingHours(time(9), time(18))
     working_days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
     digest: Cron = "0 9 * * MON"
+    # A rollout waiting at a manual gate this long has its thread told who can Promote it.
+    gate_nudge_after: PositiveDuration = timedelta(minutes=30)
 
     @property
     def working_weekdays(self) -> frozenset[int]:
