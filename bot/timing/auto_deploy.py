@@ -22,7 +22,7 @@ from bot.release import gates, holds
 from bot.store import audit
 from bot.store.models import ReleasePlan, ScheduledJob
 from bot.timing import scheduler
-from bot.timing.scheduler import JobResult, JobRunner, done, not_needed
+from bot.timing.scheduler import JobResult, done, not_needed
 
 RECHECK = holds.RECHECK
 RECHECK_EVERY = timedelta(minutes=10)
@@ -56,11 +56,6 @@ def starts_rollouts_with(deploy: Deploy) -> None:
     """Have held or window-opened auto-deploy plans started by `deploy`."""
     global _deploy
     _deploy = deploy
-
-
-def register(runner: JobRunner, *, ctx: DomainContext) -> None:
-    """Teach `runner` the re-check of held auto-deploy plans."""
-    runner.register(RECHECK, lambda s, j, n: recheck(s, ctx=ctx, job=j, now=n))
 
 
 def start(

@@ -13,20 +13,18 @@ start when a declared template has no renderer (bot/timing/kinds.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from croniter import croniter
 from sqlmodel import Session, col, or_, select
 
-from bot.domain.config import ReleasebotConfig
 from bot.domain.context import BOT_ACTOR, DomainContext
 from bot.domain.durations import format_duration
 from bot.domain.events import FreezeChanged, PlanChanged
 from bot.domain.lifecycle import Event
 from bot.domain.mrkdwn import md
 from bot.domain.states import StageStatus, state_label
+from bot.domain.working_hours import next_cron, next_working_moment, previous_cron
 from bot.notify import outbox
 from bot.notify.outbox_queue import MessageTemplate, Priority
 from bot.notify.thread import say
@@ -93,45 +91,6 @@ def _approval_subject(plan: ReleasePlan) -> str:
 
 
 # -- working hours and crons ------------------------------------------------------------------
-
-
-def next_working_moment(moment: datetime, config: ReleasebotConfig) -> datetime:
-    """`moment` if it is inside the team's working hours, else the next working day's start."""
-    tz = config.tz
-    hours = config.reminders.working_hours
-    days = config.reminders.working_weekdays
-    local = moment.astimezone(tz)
-    for offset in range(0, 8):
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() not in days:
-            continue
-        start = datetime.combine(day, hours.start, tzinfo=tz)
-        end = (
-            datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-            if hours.end == time.max
-            else datetime.combine(day, hours.end, tzinfo=tz)
-        )
-        if offset == 0 and start <= local < end:
-            return moment
-        if local < start:
-            # Through UTC so a DST change between now and then is applied by zoneinfo.
-            return start.astimezone(ZoneInfo("UTC"))
-    return moment  # no working day configured at all: nudge when due
-
-
-def next_cron(expression: str, after: datetime, tz: ZoneInfo) -> datetime:
-    """The next time `expression` matches after `after`, read in `tz` (DST-aware)."""
-    found: datetime = croniter(expression, after.astimezone(tz)).get_next(datetime)
-    return found.astimezone(ZoneInfo("UTC"))
-
-
-def previous_cron(expression: str, before: datetime, tz: ZoneInfo) -> datetime:
-    """The last time `expression` matched before `before`, read in `tz`."""
-    found: datetime = croniter(expression, before.astimezone(tz)).get_prev(datetime)
-    return found.astimezone(ZoneInfo("UTC"))
-
-
-# -- scheduling -----------------------------------------------------------------------------
 
 
 def on_plan_changed(session: Session, *, ctx: DomainContext, plan: ReleasePlan) -> None:
