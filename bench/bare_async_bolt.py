@@ -33,7 +33,6 @@ def bare_async_app(*, bot_token: str, signing_secret: str, api_url: str) -> Asyn
         client=AsyncWebClient(token=bot_token, base_url=api_url, timeout=10),
         signing_secret=signing_secret,
         process_before_response=True,
-        token_verification_enabled=False,
     )
 
     @app.command("/release")

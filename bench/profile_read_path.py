@@ -81,10 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("show", "list", "help"), default=None)
     args = parser.parse_args(argv)
 
+    from starlette.applications import Starlette
+
     import bot.app.http as http
     from bot.app.bootstrap import build, slack_credentials
     from bot.app.settings import Settings
-    from starlette.applications import Starlette
 
     async def inline(func: Callable[..., Any], *a: Any, **k: Any) -> Any:
         return func(*a, **k)

@@ -247,8 +247,12 @@ async def run(settings: Settings, commands: SlashCommands, logs: Path) -> Result
                     samples = await _load(
                         served.url, pid, commands, text, check, settings=settings, closed=closed
                     )
-                    mode = f"closed x{settings.concurrency}" if closed else f"open {settings.rate:g}/s"
-                    results.lines.append(Measured(server, command, mode, Row(command, mode, samples)))
+                    mode = (
+                        f"closed x{settings.concurrency}" if closed else f"open {settings.rate:g}/s"
+                    )
+                    results.lines.append(
+                        Measured(server, command, mode, Row(command, mode, samples))
+                    )
             if server == BOT:
                 results.rss_after_mb, results.rss_peak_mb = memory_mb(pid)
         if server == BOT:
@@ -350,7 +354,10 @@ def section(results: Results, settings: Settings, dataset: str, command: str) ->
         "",
         "| target | measured | met |",
         "| --- | --- | --- |",
-        *(f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in verdicts(results, settings)),
+        *(
+            f"| {t} | {m} | {'yes' if ok else '**no**'} |"
+            for t, m, ok in verdicts(results, settings)
+        ),
         "",
     ]
     if results.bot_log_errors:
