@@ -78,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", required=True)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--show-ids",
+        type=int,
+        default=0,
+        help="show only this many random plans (0: any of them), each asked once before",
+    )
     parser.add_argument("--only", choices=("show", "list", "help"), default=None)
     args = parser.parse_args(argv)
 
@@ -92,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     http.run_in_threadpool = inline  # type: ignore[assignment]
     ids = list(seed.plan_titles(args.database))
+    if args.show_ids:
+        ids = random.sample(ids, args.show_ids)
     workspace = Workspace(bot_token=BOT_TOKEN)
     with running_server(create_slack_api_app(workspace)) as api_url:
         commands = SlashCommands(workspace=workspace, base_url=api_url)
@@ -119,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                     status, _ = await call(asgi, *commands.signed(text()))
                     assert status == 200, status
 
-            asyncio.run(burst(200))
+            asyncio.run(burst(max(200, 2 * args.show_ids if name == "show" else 0)))
             profile = cProfile.Profile(time.process_time)
             cpu = time.process_time()
             profile.enable()
@@ -129,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
             stats.sort_stats("tottime").print_stats(args.top)
-            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats("cumulative").print_stats(args.top * 3)
             print(f"== /release {name}: {per:.2f} ms CPU per request (profiled)")
             print(out.getvalue())
             cpu = time.process_time()

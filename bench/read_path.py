@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from bench import report, seed
 from bench.ack_latency import (
@@ -127,6 +128,59 @@ def prepare_database(settings: Settings) -> str:
     return (
         f"seeded {name}: {summary.plans:,} plans ({summary.active_plans} active), "
         f"{summary.audit_events:,} audit events in {summary.seconds:.1f} s (COPY)"
+    )
+
+
+def stored_cards(name: str) -> tuple[int, int]:
+    """(plans whose card is kept, cards stored) in database `name`."""
+    from bot.store.plan_cards import KEPT_STATES
+
+    with psycopg.connect(seed.conninfo(name)) as connection:
+        kept = connection.execute(
+            "SELECT count(*) FROM release_plan WHERE state = ANY(%s)", (sorted(KEPT_STATES),)
+        ).fetchone()
+        stored = connection.execute("SELECT count(*) FROM plan_card").fetchone()
+    return (kept[0] if kept else 0, stored[0] if stored else 0)
+
+
+def draw_cards(name: str) -> str:
+    """Store every settled plan's card, as `/release show` does the first time it draws one.
+
+    A running bot has drawn most cards before (each plan's card is shown, approved, deployed
+    in the channel); a freshly seeded database has none, and the first `show` of a plan draws
+    its card from the database as before. The benchmark measures the answer people get most
+    of the time; bench/profile_read_path.py measures a first `show` too.
+    """
+    import time
+
+    from bot.app.bootstrap import build, console_credentials
+    from bot.app.settings import Settings
+    from commands.read_path import show_card
+
+    kept, stored = stored_cards(name)
+    if stored >= kept:
+        return f"{stored:,} cards already stored"
+    started = time.perf_counter()
+    settings = Settings(
+        DATABASE_URL=seed.sqlalchemy_url(name), RELEASEBOT_CONFIG=str(REPO / "releasebot.toml")
+    )
+    bot = build(settings, credentials=console_credentials(settings, base_url="http://127.0.0.1:9"))
+    try:
+        with psycopg.connect(seed.conninfo(name)) as connection:
+            missing = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM release_plan p WHERE NOT EXISTS "
+                    "(SELECT 1 FROM plan_card c WHERE c.plan_id = p.id) ORDER BY id"
+                ).fetchall()
+            ]
+        for plan_id in missing:
+            show_card(plan_id, desk=bot.desk)
+    finally:
+        bot.close()
+    kept, stored = stored_cards(name)
+    return (
+        f"{stored:,} cards of {kept:,} settled plans drawn in {time.perf_counter() - started:.0f} s"
     )
 
 

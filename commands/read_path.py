@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.domain.config import ReleasebotConfig
 from bot.domain.lifecycle import ACTIVE
 from bot.domain.mrkdwn import Mrkdwn
 from bot.notify.outbox import Rendered
@@ -55,13 +56,19 @@ def show_card(plan_id: int, *, desk: Desk) -> Rendered:
     return drawn
 
 
-def _fingerprint(config: Any) -> str:
-    return _fingerprint_of(config.model_dump_json())
+_FINGERPRINTS: dict[int, tuple[ReleasebotConfig, str]] = {}
 
 
-@lru_cache(maxsize=4)
-def _fingerprint_of(config_json: str) -> str:
-    return plan_cards.fingerprint(config_json)
+def _fingerprint(config: ReleasebotConfig) -> str:
+    """The config's fingerprint, worked out once per config object (the config never changes
+    under a running bot; the object is kept so its id cannot be reused)."""
+    known = _FINGERPRINTS.get(id(config))
+    if known is None or known[0] is not config:
+        if len(_FINGERPRINTS) > 8:
+            _FINGERPRINTS.clear()
+        known = (config, plan_cards.fingerprint(config.model_dump_json()))
+        _FINGERPRINTS[id(config)] = known
+    return known[1]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +76,28 @@ class Lookup:
     card: dict[str, Any] | None
 
 
-def _sql(connection: Connection) -> str:
-    param = "%(plan_id)s" if connection.dialect.paramstyle == "pyformat" else ":plan_id"
+@lru_cache(maxsize=4)
+def _sql_for(paramstyle: str) -> str:
+    param = "%(plan_id)s" if paramstyle == "pyformat" else ":plan_id"
     return _TOKEN_SQL.format(card=CARD, released=RELEASED, param=param)
+
+
+def _sql(connection: Connection) -> str:
+    return _sql_for(connection.dialect.paramstyle)
 
 
 def look_up(db: Database, *, plan_id: int, fingerprint: str, today: date) -> Lookup | None:
     """The plan's state and current card token (None when its card is not kept now), and the
     stored card when it is current; None when there is no such plan."""
     with db.engine.connect() as connection:
-        row = connection.exec_driver_sql(_sql(connection), {"plan_id": plan_id}).first()
+        # The driver's own cursor: one row of plain values needs none of SQLAlchemy's result
+        # machinery, which cost more than the query itself here.
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(_sql(connection), {"plan_id": plan_id})
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
     if row is None:
         return None
     state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row
