@@ -14,20 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
-
-from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from typing import cast
+from zoneinfo import ZoneInfo
 
 from bot.domain.config import ReleasebotConfig
-from bot.domain.lifecycle import ACTIVE
 from bot.domain.mrkdwn import Mrkdwn
 from bot.notify.outbox import Rendered
 from bot.release.desk import Desk
 from bot.release.gates import deploy_holds
 from bot.release.plans import LIST_LIMIT
 from bot.release.snapshots import snapshot
-from bot.store import plan_cards
+from bot.store import plan_cards, plan_list
 from bot.store.models import ReleasePlan
 from commands.render import replies
 from commands.render.card import card
@@ -89,51 +86,32 @@ class ListedPlan:
         return f"R-{self.id}"
 
 
-_ACTIVE = sorted(s.value for s in ACTIVE)
-
-
-@lru_cache(maxsize=8)
-def _list_query(by_environment: bool, include_all: bool) -> Select[Any]:
-    plan = ReleasePlan.__table__.c  # type: ignore[attr-defined]
-    where: list[ColumnElement[bool]] = []
-    if by_environment:
-        where.append(plan.environment == bindparam("environment"))
-    if not include_all:
-        where.append(plan.state.in_(_ACTIVE))
-    return (
-        select(
-            plan.id,
-            plan.service,
-            plan.version,
-            plan.environment,
-            plan.state,
-            plan.window_start,
-            plan.window_end,
-            func.count().over().label("total"),
-        )
-        .where(*where)
-        .order_by(plan.id.desc())
-        .limit(LIST_LIMIT)
-    )
-
-
 def list_active(*, desk: Desk, environment: str | None, include_all: bool) -> Rendered:
-    """`/release list [<env>] [--all]` from one query."""
-    statement = _list_query(environment is not None, include_all)
-    params = {"environment": environment} if environment is not None else {}
-    with desk.db.engine.connect() as connection:
-        rows = connection.execute(statement, params).all()
-    total = int(rows[0].total) if rows else 0
-    found = [ListedPlan(*row[:7]) for row in reversed(rows)]
+    """`/release list [<env>] [--all]` from one query; the same rows draw the same answer."""
+    rows, total = plan_list.newest(
+        desk.db, environment=environment, include_all=include_all, limit=LIST_LIMIT
+    )
+    return _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)
+
+
+@lru_cache(maxsize=32)
+def _drawn_list(
+    rows: tuple[plan_list.Row, ...],
+    total: int,
+    environment: str | None,
+    include_all: bool,
+    tz: ZoneInfo,
+) -> Rendered:
     scope = f" in {environment}" if environment else ""
     heading = ("All plans" if include_all else "Upcoming and active plans") + scope
     hint = "Use `/release history <service>` for one service's releases."
+    found = [ListedPlan(*row) for row in reversed(rows)]
     # plan_list reads only what ListedPlan has (ref, service, version, environment, state,
     # window_start, window_end).
     return replies.plan_list(
         cast(Sequence[ReleasePlan], found),
         total=total,
         heading=heading,
-        tz=desk.ctx.config.tz,
+        tz=tz,
         more_hint=hint,
     )

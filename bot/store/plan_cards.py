@@ -29,12 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain.lifecycle import ACTIVE
 from bot.notify.outbox_queue import CARD
+from bot.store import driver
 from bot.store.db import Database
 from bot.store.models import PlanCard, PlanState
 
@@ -82,22 +82,12 @@ def _sql_for(paramstyle: str) -> str:
     return _TOKEN_SQL.format(card=CARD, released=RELEASED, param=param)
 
 
-def _sql(connection: Connection) -> str:
-    return _sql_for(connection.dialect.paramstyle)
-
-
 def look_up(db: Database, *, plan_id: int, fingerprint: str, today: date) -> Lookup | None:
     """The plan's state and current card token (None when its card is not kept now), and the
     stored card when it is current; None when there is no such plan."""
-    with db.engine.connect() as connection:
-        # The driver's own cursor: one row of plain values needs none of SQLAlchemy's result
-        # machinery, which cost more than the query itself here.
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(_sql(connection), {"plan_id": plan_id})
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+    with driver.cursor(db) as (cursor, dialect):
+        cursor.execute(_sql_for(dialect.paramstyle), {"plan_id": plan_id})
+        row = cursor.fetchone()
     if row is None:
         return None
     state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row
