@@ -143,13 +143,13 @@ def stored_cards(name: str) -> tuple[int, int]:
     return (kept[0] if kept else 0, stored[0] if stored else 0)
 
 
-def draw_cards(name: str) -> str:
-    """Store every settled plan's card, as `/release show` does the first time it draws one.
+def draw_cards(name: str, *, part: int = 0, parts: int = 1) -> str:
+    """Store every settled plan's card, as the first `/release show` of it does.
 
-    A running bot has drawn most cards before (each plan's card is shown, approved, deployed
-    in the channel); a freshly seeded database has none, and the first `show` of a plan draws
-    its card from the database as before. The benchmark measures the answer people get most
-    of the time; bench/profile_read_path.py measures a first `show` too.
+    A card is stored by the first `show` after the plan's last change and answered from the
+    store until the next change; a freshly seeded database has none. The benchmark measures
+    the stored answer (every plan asked before); bench/profile_read_path.py measures a first
+    `show` too. `part` of `parts`: plans whose id % parts == part (to draw in processes).
     """
     import time
 
@@ -171,7 +171,9 @@ def draw_cards(name: str) -> str:
                 row[0]
                 for row in connection.execute(
                     "SELECT id FROM release_plan p WHERE NOT EXISTS "
-                    "(SELECT 1 FROM plan_card c WHERE c.plan_id = p.id) ORDER BY id"
+                    "(SELECT 1 FROM plan_card c WHERE c.plan_id = p.id) AND p.id %% %s = %s "
+                    "ORDER BY id",
+                    (parts, part),
                 ).fetchall()
             ]
         for plan_id in missing:
@@ -446,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join([".venv/bin/python -m bench.read_path", *map(shlex.quote, shown)])
     dataset = prepare_database(settings)
     print(dataset, flush=True)
+    cards = draw_cards(database_name(settings))
+    print(cards, flush=True)
+    dataset += f"; {cards}"
     busy_before = wait_for_quiet(settings.wait_quiet) if settings.wait_quiet else 0.0
     workspace = Workspace(bot_token=BOT_TOKEN)
     with (

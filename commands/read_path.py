@@ -35,7 +35,7 @@ def show_card(plan_id: int, *, desk: Desk) -> Rendered:
     ctx = desk.ctx
     today = ctx.clock.now().astimezone(ctx.config.tz).date()
     found = plan_cards.look_up(
-        desk.db, plan_id=plan_id, fingerprint=_fingerprint(ctx.config), today=today
+        desk.db, plan_id=plan_id, fingerprint=_fingerprint(ctx.config), year=today.year
     )
     if found is not None and found.card is not None:
         return Rendered(text=Mrkdwn(found.card["text"]), blocks=found.card["blocks"])
@@ -43,7 +43,8 @@ def show_card(plan_id: int, *, desk: Desk) -> Rendered:
     with desk.db.session() as session:
         snap = snapshot(session, ctx=ctx, plan_id=plan_id)
         drawn = card(snap, deploy_holds(session, ctx=ctx, snap=snap))
-    if found is not None and found.token is not None and snap.today == today:
+    drawn_year = snap.today.year if snap.today is not None else None
+    if found is not None and found.token is not None and drawn_year == today.year:
         plan_cards.keep(
             desk.db,
             plan_id=plan_id,

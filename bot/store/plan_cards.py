@@ -9,8 +9,8 @@ statement everything a change to what the card shows leaves behind:
 - its owed cards (`outbox_message` kind card: count and newest id; every change that alters a
   card owes one in the same transaction) and whether one is still undelivered;
 - for a released plan, the lane's live release (its card says what superseded it, now live);
-- the team's date (times in another year show their year) and a fingerprint of the config and
-  of the code that draws cards (`fingerprint`).
+- the team's year (a card shows the year of a time in another year: commands/render/text.py
+  `when`) and a fingerprint of the config and of the code that draws cards (`fingerprint`).
 
 Every change commits one of these with it, so a card stored under an older token is simply a
 miss: drawn again from the database, stored, answered. The token is read before the card is
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,7 @@ def _sql_for(paramstyle: str) -> str:
     return _TOKEN_SQL.format(card=CARD, released=RELEASED, param=param)
 
 
-def look_up(db: Database, *, plan_id: int, fingerprint: str, today: date) -> Lookup | None:
+def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Lookup | None:
     """The plan's state and current card token (None when its card is not kept now), and the
     stored card when it is current; None when there is no such plan."""
     with driver.cursor(db) as (cursor, dialect):
@@ -97,7 +96,7 @@ def look_up(db: Database, *, plan_id: int, fingerprint: str, today: date) -> Loo
         str(part)
         for part in (
             fingerprint,
-            today.isoformat(),
+            year,
             state,
             revision,
             updated_at,
