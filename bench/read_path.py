@@ -80,6 +80,7 @@ class Settings:
     warmup: float
     record: bool
     wait_quiet: float
+    only: str | None
 
 
 def parse_args(argv: list[str] | None) -> Settings:
@@ -105,7 +106,13 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument(
         "--wait-quiet", type=float, default=0.0, help="wait up to this long for a quiet machine"
     )
-    return Settings(**vars(parser.parse_args(argv)))
+    parser.add_argument(
+        "--only", choices=("show", "list"), default=None, help="one command (not recorded)"
+    )
+    settings = Settings(**vars(parser.parse_args(argv)))
+    if settings.only:
+        settings.record = False
+    return settings
 
 
 def database_name(settings: Settings) -> str:
@@ -297,6 +304,8 @@ async def run(settings: Settings, commands: SlashCommands, logs: Path) -> Result
                 ("/release show", show_text, expect_show(titles)),
                 ("/release list", list_text, expect_list(active)),
             ):
+                if settings.only and command != f"/release {settings.only}":
+                    continue
                 if server == BARE:
                     check = expect_bare
                 for closed in (True, False):
