@@ -81,6 +81,7 @@ class Settings:
     record: bool
     wait_quiet: float
     only: str | None
+    slices: int
 
 
 def parse_args(argv: list[str] | None) -> Settings:
@@ -105,6 +106,9 @@ def parse_args(argv: list[str] | None) -> Settings:
     )
     parser.add_argument(
         "--wait-quiet", type=float, default=0.0, help="wait up to this long for a quiet machine"
+    )
+    parser.add_argument(
+        "--slices", type=int, default=5, help="turns each server's load is cut into"
     )
     parser.add_argument(
         "--only", choices=("show", "list"), default=None, help="one command (not recorded)"
@@ -227,8 +231,37 @@ class Results:
         return bot.rate / bare.rate
 
 
-async def _load(
-    served_url: str,
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL server process on this machine."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return total
+
+
+def merge(into: Samples, more: Samples) -> None:
+    """Add one slice's figures to a server's total."""
+    busy = into.machine_busy * into.elapsed + more.machine_busy * more.elapsed
+    into.latencies += more.latencies
+    into.lags += more.lags
+    for why, count in more.failures.items():
+        into.failures[why] = into.failures.get(why, 0) + count
+    into.elapsed += more.elapsed
+    into.client_cpu += more.client_cpu
+    into.server_cpu += more.server_cpu
+    into.machine_busy = busy / into.elapsed if into.elapsed else 0.0
+    into.database_cpu = getattr(into, "database_cpu", 0.0) + getattr(more, "database_cpu", 0.0)  # type: ignore[attr-defined]
+
+
+async def _slice(
+    url: str,
     pid: int,
     commands: SlashCommands,
     text: Callable[[], str],
@@ -236,36 +269,28 @@ async def _load(
     *,
     settings: Settings,
     closed: bool,
+    seconds: float,
 ) -> Samples:
-    url = served_url + "/slack/events"
-
-    def anything(_: str, __: httpx.Response) -> None:
-        return None
-
-    # Connection pools, Bolt's cached auth.test and PostgreSQL's buffers fill here.
-    await open_loop(url, commands, text, anything, rate=settings.rate, seconds=settings.warmup)
-    cpu = cpu_seconds(pid)
+    cpu, database = cpu_seconds(pid), postgres_cpu_seconds()
     jiffies = machine_jiffies()
     if closed:
         samples = await closed_loop(
-            url,
-            commands,
-            text,
-            check,
-            concurrency=settings.concurrency,
-            seconds=settings.closed_seconds,
+            url, commands, text, check, concurrency=settings.concurrency, seconds=seconds
         )
     else:
-        samples = await open_loop(
-            url, commands, text, check, rate=settings.rate, seconds=settings.seconds
-        )
+        samples = await open_loop(url, commands, text, check, rate=settings.rate, seconds=seconds)
     samples.server_cpu = cpu_seconds(pid) - cpu
+    samples.database_cpu = postgres_cpu_seconds() - database  # type: ignore[attr-defined]
     samples.machine_busy = busy_share(jiffies, machine_jiffies())
     return samples
 
 
 async def run(settings: Settings, commands: SlashCommands, logs: Path) -> Results:
-    """Load the bare AsyncApp, then `releasebot serve`, with the same requests."""
+    """Serve the bare AsyncApp and `releasebot serve` side by side and load them in turns.
+
+    Each load is cut into `--slices` slices, bare app and bot alternating, so that both meet
+    the same machine (other work on it comes and goes); only one is loaded at a time.
+    """
     name = database_name(settings)
     titles = seed.plan_titles(name)
     ids = list(titles)
@@ -282,52 +307,63 @@ async def run(settings: Settings, commands: SlashCommands, logs: Path) -> Result
     def list_text() -> str:
         return "list"
 
+    def anything(_: str, __: httpx.Response) -> None:
+        return None
+
     results = Results()
-    servers = (
-        (BARE, [sys.executable, "-m", "bench.bare_async_bolt"], env),
-        (
-            BOT,
-            [str(Path(sys.executable).with_name("releasebot")), "serve"],
-            {
-                **env,
-                "DATABASE_URL": seed.sqlalchemy_url(name),
-                "RELEASEBOT_CONFIG": str(REPO / "releasebot.toml"),
-            },
-        ),
-    )
-    for server, argv, server_env in servers:
-        with serve(server, argv, server_env, logs) as served:
-            pid = served.process.pid
-            if server == BOT:
-                results.rss_idle_mb, _ = memory_mb(pid)
-            for command, text, check in (
-                ("/release show", show_text, expect_show(titles)),
-                ("/release list", list_text, expect_list(active)),
-            ):
-                if settings.only and command != f"/release {settings.only}":
-                    continue
-                if server == BARE:
-                    check = expect_bare
-                for closed in (True, False):
-                    samples = await _load(
-                        served.url, pid, commands, text, check, settings=settings, closed=closed
-                    )
-                    mode = (
-                        f"closed x{settings.concurrency}" if closed else f"open {settings.rate:g}/s"
-                    )
-                    results.lines.append(
-                        Measured(server, command, mode, Row(command, mode, samples))
-                    )
-            if server == BOT:
-                results.rss_after_mb, results.rss_peak_mb = memory_mb(pid)
-        if server == BOT:
-            results.bot_log_errors = errors_logged(served.log)
+    bot_env = {
+        **env,
+        "DATABASE_URL": seed.sqlalchemy_url(name),
+        "RELEASEBOT_CONFIG": str(REPO / "releasebot.toml"),
+    }
+    releasebot = [str(Path(sys.executable).with_name("releasebot")), "serve"]
+    with (
+        serve(BARE, [sys.executable, "-m", "bench.bare_async_bolt"], env, logs) as bare,
+        serve(BOT, releasebot, bot_env, logs) as bot,
+    ):
+        results.rss_idle_mb, _ = memory_mb(bot.process.pid)
+        for command, text, bot_check in (
+            ("/release show", show_text, expect_show(titles)),
+            ("/release list", list_text, expect_list(active)),
+        ):
+            if settings.only and command != f"/release {settings.only}":
+                continue
+            servers = ((BARE, bare, expect_bare), (BOT, bot, bot_check))
+            for _, served, _ in servers:
+                # Connection pools, Bolt's cached auth.test and PostgreSQL's buffers fill here.
+                url = served.url + "/slack/events"
+                await open_loop(
+                    url, commands, text, anything, rate=settings.rate, seconds=settings.warmup
+                )
+            for closed in (True, False):
+                mode = f"closed x{settings.concurrency}" if closed else f"open {settings.rate:g}/s"
+                total = settings.closed_seconds if closed else settings.seconds
+                totals = {server: Samples() for server, _, _ in servers}
+                for _ in range(settings.slices):
+                    for server, served, check in servers:
+                        more = await _slice(
+                            served.url + "/slack/events",
+                            served.process.pid,
+                            commands,
+                            text,
+                            check,
+                            settings=settings,
+                            closed=closed,
+                            seconds=total / settings.slices,
+                        )
+                        merge(totals[server], more)
+                for server, _, _ in servers:
+                    row = Row(command, mode, totals[server])
+                    results.lines.append(Measured(server, command, mode, row))
+        results.rss_after_mb, results.rss_peak_mb = memory_mb(bot.process.pid)
+    results.bot_log_errors = errors_logged(bot.log)
+    results.lines.sort(key=lambda line: (line.server != BARE, line.command, line.mode))
     return results
 
 
 HEADER = (
     "| server | command | load | answered | failed | req/s | ratio to bare | p50 ms | p99 ms "
-    "| max ms | server CPU ms/req | machine busy |"
+    "| max ms | server CPU ms/req | PostgreSQL CPU ms/req | machine busy |"
 )
 
 
@@ -344,9 +380,15 @@ def table(results: Results) -> list[str]:
             f"| {line.server} | {line.command} | {line.mode} | {s.answered:,} | {s.failed:,} "
             f"| {row.rate:.1f} | {ratio} | {row.percentile_ms(0.5):.1f} "
             f"| {row.percentile_ms(0.99):.1f} | {row.percentile_ms(1.0):.1f} "
-            f"| {row.server_cpu_ms:.2f} | {s.machine_busy:.0%} |"
+            f"| {row.server_cpu_ms:.2f} | {_per_request(s, 'database_cpu'):.2f} "
+            f"| {s.machine_busy:.0%} |"
         )
     return lines
+
+
+def _per_request(samples: Samples, what: str) -> float:
+    seconds = float(getattr(samples, what, 0.0))
+    return seconds * 1000 / samples.answered if samples.answered else 0.0
 
 
 def verdicts(results: Results, settings: Settings) -> list[tuple[str, str, bool]]:
@@ -401,19 +443,22 @@ def section(results: Results, settings: Settings, dataset: str, command: str) ->
         f"- Code: {code_version()}.",
         f"- Command: `{command}`",
         f"- Data: {dataset} (PostgreSQL on 127.0.0.1).",
-        "- Servers, one after the other, each a subprocess with one uvicorn worker: the bare Bolt "
+        "- Servers, side by side, each a subprocess with one uvicorn worker: the bare Bolt "
         "`AsyncApp` of `bench/bare_async_bolt.py` (one `/release` listener that acks a fixed "
         "ephemeral, awaited on the event loop, one JSON log line per request) and "
         "`releasebot serve` (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, DATABASE_URL, "
-        "PORT, RELEASEBOT_CONFIG=releasebot.toml), both against a local Slack Web API stand-in.",
+        "PORT, RELEASEBOT_CONFIG=releasebot.toml), both against a local Slack Web API stand-in. "
+        f"Only one is loaded at a time: each load is cut into {settings.slices} slices, bare app "
+        "and bot taking turns, so both meet the same machine (other work on it comes and goes).",
         "- Load: this process (Python asyncio, keep-alive HTTP/1.1 on raw streams, not wrk), "
         "signed `/release show R-<random of all plans>` and `/release list`. Closed loop: "
-        f"{settings.concurrency} connections for {settings.closed_seconds:g} s (throughput). "
-        f"Open loop: a request falls due every 1/{settings.rate:g} s for {settings.seconds:g} s "
-        "whatever the answers do; latency counts from when it fell due. Every answer is "
-        "checked: 200 and, from the bot, the plan's card title (`show`) or the list's exact "
-        "count line (`list`); from the bare app its fixed text. Each load is preceded by "
-        f"{settings.warmup:g} s of warm-up at the open-loop rate.",
+        f"{settings.concurrency} connections for {settings.closed_seconds:g} s per server "
+        f"(throughput). Open loop: a request falls due every 1/{settings.rate:g} s for "
+        f"{settings.seconds:g} s per server whatever the answers do; latency counts from when it "
+        "fell due. Every answer is checked: 200 and, from the bot, the plan's card title "
+        "(`show`) or the list's exact count line (`list`); from the bare app its fixed text. "
+        f"Both servers get {settings.warmup:g} s of warm-up at the open-loop rate per command. "
+        "PostgreSQL CPU: every `postgres` process on the machine (other work's included).",
         "",
         *table(results),
         "",
