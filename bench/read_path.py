@@ -231,19 +231,23 @@ class Results:
         return bot.rate / bare.rate
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time used so far by every PostgreSQL server process on this machine."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """CPU time used so far by each PostgreSQL server process on this machine."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            total += cpu_seconds(int(entry.name))
+            if (entry / "comm").read_text().strip() == "postgres":
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
         except (OSError, ValueError):
             continue  # ended meanwhile
-    return total
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """PostgreSQL CPU seconds spent since `before` (processes that ended meanwhile excepted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
 
 
 def merge(into: Samples, more: Samples) -> None:
@@ -271,7 +275,7 @@ async def _slice(
     closed: bool,
     seconds: float,
 ) -> Samples:
-    cpu, database = cpu_seconds(pid), postgres_cpu_seconds()
+    cpu, database = cpu_seconds(pid), postgres_cpu()
     jiffies = machine_jiffies()
     if closed:
         samples = await closed_loop(
@@ -280,7 +284,7 @@ async def _slice(
     else:
         samples = await open_loop(url, commands, text, check, rate=settings.rate, seconds=seconds)
     samples.server_cpu = cpu_seconds(pid) - cpu
-    samples.database_cpu = postgres_cpu_seconds() - database  # type: ignore[attr-defined]
+    samples.database_cpu = postgres_cpu_since(database)  # type: ignore[attr-defined]
     samples.machine_busy = busy_share(jiffies, machine_jiffies())
     return samples
 

@@ -74,16 +74,18 @@ class FastReads:
         desk = self._desk
         parsed = parse_command(text, now=desk.ctx.clock.now(), tz=desk.ctx.config.tz)
         if isinstance(parsed, Show):
-            rendered = read_path.show_card(parsed.plan_id, desk=desk)
+            answer = read_path.show_answer(parsed.plan_id, desk=desk)
         elif isinstance(parsed, ListPlans):
             if parsed.environment is not None:
                 desk.ctx.config.environment(parsed.environment)
-            rendered = read_path.list_active(
-                desk=desk, environment=parsed.environment, include_all=parsed.include_all
+            answer = ephemeral(
+                read_path.list_active(
+                    desk=desk, environment=parsed.environment, include_all=parsed.include_all
+                )
             )
         else:
             return None
-        return Ack()(**ephemeral(rendered))  # type: ignore[no-untyped-call]
+        return Ack()(**answer)  # type: ignore[no-untyped-call]
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.domain.config import ReleasebotConfig
@@ -28,30 +28,42 @@ from bot.store import plan_cards, plan_list
 from bot.store.models import ReleasePlan
 from commands.render import replies
 from commands.render.card import card
+from commands.replying import ephemeral
 
 
 def show_card(plan_id: int, *, desk: Desk) -> Rendered:
-    """The card of R-<plan_id>, only for the caller."""
+    """The card of R-<plan_id>, only for the caller (broadcasts already defused: defusing
+    again changes nothing)."""
+    answer = show_answer(plan_id, desk=desk)
+    return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
+
+
+def show_answer(plan_id: int, *, desk: Desk) -> dict[str, Any]:
+    """`ephemeral(card)` of R-<plan_id>: the body of the ack that answers `/release show`.
+
+    Stored as answered, so a stored card is neither parsed into blocks again nor walked for
+    broadcasts again on every `show`.
+    """
     ctx = desk.ctx
     today = ctx.clock.now().astimezone(ctx.config.tz).date()
     found = plan_cards.look_up(
         desk.db, plan_id=plan_id, fingerprint=_fingerprint(ctx.config), year=today.year
     )
     if found is not None and found.card is not None:
-        return Rendered(text=Mrkdwn(found.card["text"]), blocks=found.card["blocks"])
+        return {"response_type": "ephemeral", **found.card}
     # Drawn as before (a missing plan raises NotFound here, as before).
     with desk.db.session() as session:
         snap = snapshot(session, ctx=ctx, plan_id=plan_id)
-        drawn = card(snap, deploy_holds(session, ctx=ctx, snap=snap))
+        answer = ephemeral(card(snap, deploy_holds(session, ctx=ctx, snap=snap)))
     drawn_year = snap.today.year if snap.today is not None else None
     if found is not None and found.token is not None and drawn_year == today.year:
         plan_cards.keep(
             desk.db,
             plan_id=plan_id,
             token=found.token,
-            card={"text": str(drawn.text), "blocks": drawn.blocks},
+            card={"text": answer["text"], "blocks": answer["blocks"]},
         )
-    return drawn
+    return answer
 
 
 _FINGERPRINTS: dict[int, tuple[ReleasebotConfig, str]] = {}

@@ -131,7 +131,15 @@ def keep(db: Database, *, plan_id: int, token: str, card: dict[str, Any]) -> boo
     return True
 
 
-_SOURCES = ("commands/render", "bot/release", "bot/domain", "bot/store")
+# What a stored card is drawn and answered with: another release of any of it draws anew.
+_SOURCES = (
+    "commands/render",
+    "commands/read_path.py",
+    "commands/replying.py",
+    "bot/release",
+    "bot/domain",
+    "bot/store",
+)
 
 
 def fingerprint(config_json: str) -> str:
@@ -139,7 +147,8 @@ def fingerprint(config_json: str) -> str:
     another release of the bot never answers a card stored by the one before."""
     digest = hashlib.sha256(config_json.encode())
     root = Path(__file__).resolve().parents[2]
-    for folder in _SOURCES:
-        for path in sorted((root / folder).rglob("*.py")):
-            digest.update(path.read_bytes())
+    for source in _SOURCES:
+        path = root / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.read_bytes())
     return digest.hexdigest()[:16]

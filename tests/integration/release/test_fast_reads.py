@@ -73,8 +73,8 @@ def _same(left: BoltResponse, right: BoltResponse) -> tuple[object, ...]:
     return (left.status, left.body)
 
 
-def _plan(bot: Releasebot, version: str, *, release: bool) -> None:
-    new = plans.NewPlan(service="checkout", version=version, environment="staging")
+def _plan(bot: Releasebot, version: str, *, release: bool, notes: str | None = None) -> None:
+    new = plans.NewPlan(service="checkout", version=version, environment="staging", notes=notes)
     with bot.db.session() as session:
         plan = plans.create_plan(session, ctx=bot.desk.ctx, actor="U0REQUESTER", new=new)
         if release:
@@ -87,7 +87,7 @@ def _plan(bot: Releasebot, version: str, *, release: bool) -> None:
 def test_reads_answer_byte_for_byte_what_bolt_answers(
     bot: Releasebot, workspace: Workspace
 ) -> None:
-    _plan(bot, "1.4.1", release=True)
+    _plan(bot, "1.4.1", release=True, notes="tell <!channel> & <!here|here>")
     _plan(bot, "1.4.2", release=False)
     fast = FastReads(bot.desk)
     fast.learn_workspace(bot.app)
@@ -100,6 +100,9 @@ def test_reads_answer_byte_for_byte_what_bolt_answers(
         assert answered is not None, text
         status, shown = _same(answered, _bolt(bot, body))
         assert status == 200 and "R-" in str(shown)
+        assert "<!channel>" not in str(shown)
+    # The stored card's broadcast stays defused, in both paths.
+    assert "&lt;!channel&gt;" in str(_bolt(bot, _body(workspace, "show R-1")).body)
 
 
 def test_errors_other_workspaces_and_other_commands_are_left_to_bolt(
