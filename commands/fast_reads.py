@@ -51,6 +51,15 @@ class FastReads:
                 self._team_id = result.team_id
             return next()  # type: ignore[no-any-return]
 
+    def claims(self, body: str) -> bool:
+        """True when `body` (a verified slash command's form) is a read this class answers:
+        cheap enough to ask on the event loop, so other commands skip a thread hop."""
+        if self._team_id is None or "command=%2Frelease&" not in body:
+            return False
+        text = _one(parse_qs(body, keep_blank_values=True), "text") or ""
+        words = text.split(maxsplit=1)
+        return bool(words) and words[0].lower() in FAST_WORDS
+
     def answer(self, body: str) -> BoltResponse | None:
         """The ack of a `/release show|list` slash command, or None to let Bolt answer."""
         if self._team_id is None:

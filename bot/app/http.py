@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -120,8 +120,16 @@ def _kind(body: bytes, content_type: str) -> str:
     return "event"
 
 
-# Answers a verified slash command's form body without Bolt, or None to leave it to Bolt.
-FastPath = Callable[[str], BoltResponse | None]
+class FastPath(Protocol):
+    """Answers some verified slash commands without Bolt (commands/fast_reads.py)."""
+
+    def claims(self, body: str) -> bool:
+        """True when `answer` may answer this form body (cheap: asked on the event loop)."""
+        ...
+
+    def answer(self, body: str) -> BoltResponse | None:
+        """The ack, or None to leave the request to Bolt."""
+        ...
 
 
 def slack_routes(
@@ -151,8 +159,8 @@ def slack_routes(
             return metrics.refuse("/slack/events", refusal)
         kind = _kind(body, content_type)
         bolt_response = None
-        if fast_path is not None and kind == "command":
-            bolt_response = await run_in_threadpool(fast_path, text)
+        if fast_path is not None and kind == "command" and fast_path.claims(text):
+            bolt_response = await run_in_threadpool(fast_path.answer, text)
         if bolt_response is None:
             bolt_request = BoltRequest(
                 body=text,
@@ -272,7 +280,7 @@ def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> lis
             bot.db,
             metrics,
             signing_secret=bot.credentials.signing_secret,
-            fast_path=fast.answer,
+            fast_path=fast,
         ),
         *hook_routes(
             bot.db,

@@ -96,6 +96,7 @@ def test_reads_answer_byte_for_byte_what_bolt_answers(
     _bolt(bot, _body(workspace, "help"))
     for text in ("show R-1", "show R-1", "show r-2", "list", "list staging", "list --all"):
         body = _body(workspace, text)
+        assert fast.claims(body), text
         answered = fast.answer(body)
         assert answered is not None, text
         status, shown = _same(answered, _bolt(bot, body))
@@ -111,6 +112,8 @@ def test_errors_other_workspaces_and_other_commands_are_left_to_bolt(
     fast = FastReads(bot.desk)
     fast.learn_workspace(bot.app)
     _bolt(bot, _body(workspace, "help"))
+    for text in ("help", "history checkout", "plan x", "deploy R-1"):
+        assert not fast.claims(_body(workspace, text)), text
     for text in ("show R-99", "show", "list nowhere", "help", "history checkout", "plan x"):
         assert fast.answer(_body(workspace, text)) is None, text
     refused = _body(workspace, "list", team_id="T0ELSEWHERE")
