@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from bench import seed
 from bench.ack_latency import BOT_TOKEN, SIGNING_SECRET, SlashCommands
 from console.slack_api import Workspace, create_slack_api_app
@@ -72,6 +74,17 @@ async def call(app: Asgi, body: str, headers: dict[str, str]) -> tuple[int, byte
     return status, b"".join(chunks)
 
 
+def active_ids(database: str) -> list[int]:
+    """The plans whose cards are never stored."""
+    from bot.store.plan_cards import KEPT_STATES
+
+    with psycopg.connect(seed.conninfo(database)) as connection:
+        rows = connection.execute(
+            "SELECT id FROM release_plan WHERE NOT state = ANY(%s)", (sorted(KEPT_STATES),)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the bot, warm it, then profile `--requests` of each read."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile_read_path")
@@ -83,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         help="show only this many random plans (0: any of them), each asked once before",
+    )
+    parser.add_argument(
+        "--active",
+        action="store_true",
+        help="show only plans still moving (their cards are drawn every time, never stored)",
     )
     parser.add_argument("--only", choices=("show", "list", "help"), default=None)
     args = parser.parse_args(argv)
@@ -98,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
     http.run_in_threadpool = inline  # type: ignore[assignment]
     ids = list(seed.plan_titles(args.database))
+    if args.active:
+        ids = active_ids(args.database)
     if args.show_ids:
         ids = random.sample(ids, args.show_ids)
     workspace = Workspace(bot_token=BOT_TOKEN)
