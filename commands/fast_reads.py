@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.ack import Ack
@@ -27,7 +27,6 @@ from slack_bolt.context.ack import Ack
 from bot.release.desk import Desk
 from commands import read_path
 from commands.grammar import ListPlans, Show, parse_command
-from commands.replying import ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,19 @@ class FastReads:
             return next()  # type: ignore[no-any-return]
 
     def claims(self, body: str) -> bool:
-        """True when `body` (a verified slash command's form) is a read this class answers:
-        cheap enough to ask on the event loop, so other commands skip a thread hop."""
-        if self._team_id is None or "command=%2Frelease&" not in body:
+        """True when `body` (a verified slash command's form) looks like a read this class
+        answers: asked on the event loop, so other commands skip a thread hop; `answer`
+        checks the whole form."""
+        if self._team_id is None or "command=%2Frelease" not in body:
             return False
-        text = _one(parse_qs(body, keep_blank_values=True), "text") or ""
+        if body.startswith("text="):
+            start = len("text=")
+        elif (found := body.find("&text=")) >= 0:
+            start = found + len("&text=")
+        else:
+            return False
+        end = body.find("&", start)
+        text = unquote_plus(body[start : end if end >= 0 else len(body)])
         words = text.split(maxsplit=1)
         return bool(words) and words[0].lower() in FAST_WORDS
 
@@ -87,10 +94,8 @@ class FastReads:
         elif isinstance(parsed, ListPlans):
             if parsed.environment is not None:
                 desk.ctx.config.environment(parsed.environment)
-            answer = ephemeral(
-                read_path.list_active(
-                    desk=desk, environment=parsed.environment, include_all=parsed.include_all
-                )
+            answer = read_path.list_answer(
+                desk=desk, environment=parsed.environment, include_all=parsed.include_all
             )
         else:
             return None

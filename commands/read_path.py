@@ -100,7 +100,14 @@ class ListedPlan:
 
 
 def list_active(*, desk: Desk, environment: str | None, include_all: bool) -> Rendered:
-    """`/release list [<env>] [--all]` from one query; the same rows draw the same answer."""
+    """`/release list [<env>] [--all]` from one query (broadcasts already defused)."""
+    answer = list_answer(desk=desk, environment=environment, include_all=include_all)
+    return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
+
+
+def list_answer(*, desk: Desk, environment: str | None, include_all: bool) -> dict[str, Any]:
+    """`ephemeral(list)`: the body of the ack that answers `/release list`; the same rows
+    answer the same, drawn once."""
     rows, total = plan_list.newest(
         desk.db, environment=environment, include_all=include_all, limit=LIST_LIMIT
     )
@@ -114,17 +121,19 @@ def _drawn_list(
     environment: str | None,
     include_all: bool,
     tz: ZoneInfo,
-) -> Rendered:
+) -> dict[str, Any]:
     scope = f" in {environment}" if environment else ""
     heading = ("All plans" if include_all else "Upcoming and active plans") + scope
     hint = "Use `/release history <service>` for one service's releases."
     found = [ListedPlan(*row) for row in reversed(rows)]
     # plan_list reads only what ListedPlan has (ref, service, version, environment, state,
     # window_start, window_end).
-    return replies.plan_list(
-        cast(Sequence[ReleasePlan], found),
-        total=total,
-        heading=heading,
-        tz=tz,
-        more_hint=hint,
+    return ephemeral(
+        replies.plan_list(
+            cast(Sequence[ReleasePlan], found),
+            total=total,
+            heading=heading,
+            tz=tz,
+            more_hint=hint,
+        )
     )
