@@ -166,16 +166,22 @@ def draw_cards(name: str, *, part: int = 0, parts: int = 1) -> str:
 
     from bot.app.bootstrap import build, console_credentials
     from bot.app.settings import Settings
-    from commands.read_path import show_card
+    from commands.read_path import _fingerprint, show_card
 
-    kept, stored = stored_cards(name)
-    if stored >= kept:
-        return f"{stored:,} cards already stored"
-    started = time.perf_counter()
     settings = Settings(
         DATABASE_URL=seed.sqlalchemy_url(name), RELEASEBOT_CONFIG=str(REPO / "releasebot.toml")
     )
     bot = build(settings, credentials=console_credentials(settings, base_url="http://127.0.0.1:9"))
+    # Cards stored by another release of the code or config are misses: draw them again.
+    year = bot.desk.ctx.clock.now().astimezone(bot.config.tz).year
+    current = f"{_fingerprint(bot.config)}|{year}|%"
+    with psycopg.connect(seed.conninfo(name)) as connection:
+        connection.execute("DELETE FROM plan_card WHERE token NOT LIKE %s", (current,))
+    kept, stored = stored_cards(name)
+    if stored >= kept:
+        bot.close()
+        return f"{stored:,} cards already stored"
+    started = time.perf_counter()
     try:
         with psycopg.connect(seed.conninfo(name)) as connection:
             missing = [
