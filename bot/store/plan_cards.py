@@ -40,6 +40,9 @@ from bot.store.models import PlanCard, PlanState
 # Plans whose cards depend only on what the token covers.
 KEPT_STATES = frozenset(s.value for s in PlanState if s not in ACTIVE)
 RELEASED = PlanState.RELEASED.value
+# How long storing a card may wait for a lock; bot/store/db.py's SQLite busy timeout after it.
+KEEP_WAIT_MS = 100
+SQLITE_BUSY_MS = 30000
 
 _TOKEN_SQL = """
 SELECT p.state, p.revision, p.updated_at,
@@ -118,14 +121,29 @@ def keep(db: Database, *, plan_id: int, token: str, card: dict[str, Any]) -> boo
     body = json.dumps(card, ensure_ascii=False, separators=(",", ":"))
     table = PlanCard.__table__  # type: ignore[attr-defined]
     try:
-        with db.engine.begin() as connection:
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            insert = dialect.insert(table).values(plan_id=plan_id, token=token, body=body)
-            connection.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[table.c.plan_id], set_={"token": token, "body": body}
-                )
-            )
+        with db.engine.connect() as connection:
+            postgres = connection.dialect.name == "postgresql"
+            raw: Any = connection.connection.dbapi_connection
+            if not postgres:
+                # Not the 30 s a writer waits for SQLite's lock: a `show` waits 0.1 s at most.
+                raw.execute(f"PRAGMA busy_timeout={KEEP_WAIT_MS}")
+            try:
+                with connection.begin():
+                    if postgres:
+                        # A card lost in a crash is only drawn again: no wait for the disk,
+                        # and none behind another `show` storing the same card.
+                        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {KEEP_WAIT_MS}")
+                    dialect = postgresql if postgres else sqlite
+                    insert = dialect.insert(table).values(plan_id=plan_id, token=token, body=body)
+                    connection.execute(
+                        insert.on_conflict_do_update(
+                            index_elements=[table.c.plan_id], set_={"token": token, "body": body}
+                        )
+                    )
+            finally:
+                if not postgres:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     except SQLAlchemyError:
         return False
     return True

@@ -4,7 +4,9 @@ and a stored card never outlives a change to what it shows."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import col, select, update
@@ -18,6 +20,7 @@ from bot.release.desk import Desk
 from bot.release.gates import deploy_holds
 from bot.release.snapshots import snapshot
 from bot.store import plan_cards
+from bot.store.db import Database
 from bot.store.models import Decision, OutboxMessage, PlanCard, ReleasePlan
 from commands import read_path
 from commands.render import replies
@@ -250,3 +253,39 @@ def test_the_list_is_the_same_answer_for_every_scope(desk: Desk, clock: ManualCl
     assert "Upcoming and active plans: 25 of 31" in _listed(
         desk, environment=None, include_all=False
     )
+
+
+def test_a_show_does_not_wait_for_a_busy_database_to_store_its_card(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _create(desk)
+    _release(desk, plan)
+    _deliver_cards(desk)
+    assert plan.id is not None
+    expected = _drawn(desk, plan.id)
+    keep = plan_cards.keep
+    waited: list[float] = []
+
+    def keep_while_locked(db: Database, **kwargs: Any) -> bool:
+        with db.engine.connect() as other:
+            # Another writer holds what storing the card needs, longer than a show may wait.
+            raw: Any = other.connection.dbapi_connection
+            if other.dialect.name == "postgresql":
+                other.exec_driver_sql("LOCK TABLE plan_card IN EXCLUSIVE MODE")
+            else:
+                raw.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            try:
+                stored = keep(db, **kwargs)
+            finally:
+                waited.append(time.monotonic() - started)
+                raw.rollback()
+        return stored
+
+    monkeypatch.setattr(plan_cards, "keep", keep_while_locked)
+    assert _shown(desk, plan.id) == expected
+    assert waited and waited[0] < 2
+    assert _stored(desk, plan.id) is None
+    monkeypatch.setattr(plan_cards, "keep", keep)
+    assert _shown(desk, plan.id) == expected
+    assert _stored(desk, plan.id) is not None
