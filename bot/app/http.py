@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from anyio import CapacityLimiter, to_thread
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+FAST_READ_THREADS = 4
 
 
 class Metrics:
@@ -141,6 +143,9 @@ def slack_routes(
     fast_path: FastPath | None = None,
 ) -> list[BaseRoute]:
     """The routes of SPEC §8 for one Bolt app (`fast_path`: commands/fast_reads.py)."""
+    # Fast reads are short: a few threads keep PostgreSQL busy, more only queue for the GIL
+    # (and starve the event loop of it).
+    fast_reads = CapacityLimiter(FAST_READ_THREADS)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
@@ -160,7 +165,7 @@ def slack_routes(
         kind = _kind(body, content_type)
         bolt_response = None
         if fast_path is not None and kind == "command" and fast_path.claims(text):
-            bolt_response = await run_in_threadpool(fast_path.answer, text)
+            bolt_response = await to_thread.run_sync(fast_path.answer, text, limiter=fast_reads)
         if bolt_response is None:
             bolt_request = BoltRequest(
                 body=text,
