@@ -11,10 +11,10 @@ from bot.notify.outbox import Rendered
 from bot.release import plans
 from bot.release.approvals import decide
 from bot.release.desk import Desk
-from bot.release.gates import deploy_holds
-from bot.release.snapshots import snapshot, snapshot_of
+from bot.release.snapshots import snapshot_of
 from bot.store.audit import trail
 from bot.store.models import Decision
+from commands import read_path
 from commands.grammar import (
     TIMES,
     Approve,
@@ -30,7 +30,6 @@ from commands.grammar import (
 )
 from commands.grammar import parser as grammar
 from commands.render import modals, replies
-from commands.render.card import card
 from commands.replying import guard_view
 from commands.subcommand import Kind, SubCommand
 
@@ -53,24 +52,15 @@ def open_new_plan(client: WebClient, *, desk: Desk, trigger_id: str, channel_id:
 
 def show(cmd: Show, *, desk: Desk, user_id: str) -> Rendered:
     """`/release show R-<n>`: the card, only for the caller."""
-    with desk.db.session() as session:
-        snap = snapshot(session, ctx=desk.ctx, plan_id=cmd.plan_id)
-        return card(snap, deploy_holds(session, ctx=desk.ctx, snap=snap))
+    return read_path.show_card(cmd.plan_id, desk=desk)
 
 
 def list_plans(cmd: ListPlans, *, desk: Desk, user_id: str) -> Rendered:
     """`/release list [<env>] [--all]`."""
     if cmd.environment is not None:
         desk.ctx.config.environment(cmd.environment)
-    with desk.db.session() as session:
-        found, total = plans.list_plans(
-            session, environment=cmd.environment, include_all=cmd.include_all
-        )
-    scope = f" in {cmd.environment}" if cmd.environment else ""
-    heading = ("All plans" if cmd.include_all else "Upcoming and active plans") + scope
-    hint = "Use `/release history <service>` for one service's releases."
-    return replies.plan_list(
-        found, total=total, heading=heading, tz=desk.ctx.config.tz, more_hint=hint
+    return read_path.list_active(
+        desk=desk, environment=cmd.environment, include_all=cmd.include_all
     )
 
 

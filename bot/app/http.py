@@ -7,11 +7,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from anyio import CapacityLimiter, to_thread
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
+FAST_READ_THREADS = 4
 
 
 class Metrics:
@@ -120,10 +122,30 @@ def _kind(body: bytes, content_type: str) -> str:
     return "event"
 
 
+class FastPath(Protocol):
+    """Answers some verified slash commands without Bolt (commands/fast_reads.py)."""
+
+    def claims(self, body: str) -> bool:
+        """True when `answer` may answer this form body (cheap: asked on the event loop)."""
+        ...
+
+    def answer(self, body: str) -> BoltResponse | None:
+        """The ack, or None to leave the request to Bolt."""
+        ...
+
+
 def slack_routes(
-    app: App, db: Database, metrics: Metrics, *, signing_secret: str
+    app: App,
+    db: Database,
+    metrics: Metrics,
+    *,
+    signing_secret: str,
+    fast_path: FastPath | None = None,
 ) -> list[BaseRoute]:
-    """The routes of SPEC §8 for one Bolt app."""
+    """The routes of SPEC §8 for one Bolt app (`fast_path`: commands/fast_reads.py)."""
+    # Fast reads are short: a few threads keep PostgreSQL busy, more only queue for the GIL
+    # (and starve the event loop of it).
+    fast_reads = CapacityLimiter(FAST_READ_THREADS)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
@@ -141,17 +163,21 @@ def slack_routes(
         except Refused as refusal:
             return metrics.refuse("/slack/events", refusal)
         kind = _kind(body, content_type)
-        bolt_request = BoltRequest(
-            body=text,
-            query=dict(request.query_params),
-            headers={k: v for k, v in request.headers.items()},
-        )
-        try:
-            # Bolt's dispatch is synchronous: keep it off the event loop.
-            bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
-        except Exception:
-            metrics.errors.labels(kind).inc()
-            raise
+        bolt_response = None
+        if fast_path is not None and kind == "command" and fast_path.claims(text):
+            bolt_response = await to_thread.run_sync(fast_path.answer, text, limiter=fast_reads)
+        if bolt_response is None:
+            bolt_request = BoltRequest(
+                body=text,
+                query=dict(request.query_params),
+                headers={k: v for k, v in request.headers.items()},
+            )
+            try:
+                # Bolt's dispatch is synchronous: keep it off the event loop.
+                bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+            except Exception:
+                metrics.errors.labels(kind).inc()
+                raise
         elapsed = time.perf_counter() - started
         metrics.requests.labels(kind, str(bolt_response.status)).inc()
         metrics.ack_seconds.labels(kind).observe(elapsed)
@@ -248,9 +274,19 @@ def create_http_app(
 
 def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> list[BaseRoute]:
     """Every route of a running bot: Slack's, health, metrics and deploy callbacks."""
+    from commands.fast_reads import FastReads
+
     metrics = metrics or Metrics()
+    fast = FastReads(bot.desk)
+    fast.learn_workspace(bot.app)
     return [
-        *slack_routes(bot.app, bot.db, metrics, signing_secret=bot.credentials.signing_secret),
+        *slack_routes(
+            bot.app,
+            bot.db,
+            metrics,
+            signing_secret=bot.credentials.signing_secret,
+            fast_path=fast,
+        ),
         *hook_routes(
             bot.db,
             clock=bot.desk.ctx.clock,

@@ -79,8 +79,16 @@ def live_release(
     )
     if excluding is not None:
         statement = statement.where(ReleasePlan.id != excluding)
-    order = (col(ReleasePlan.deployed_at).desc().nulls_last(), col(ReleasePlan.id).desc())
-    return session.exec(statement.order_by(*order).limit(1)).first()
+    # deployed_at DESC NULLS LAST, id DESC, as two probes of ix_release_plan_lane_deployed:
+    # one ORDER BY with NULLS LAST sorted every release of the lane (issue 13).
+    deployed = statement.where(col(ReleasePlan.deployed_at).is_not(None)).order_by(
+        col(ReleasePlan.deployed_at).desc(), col(ReleasePlan.id).desc()
+    )
+    found = session.exec(deployed.limit(1)).first()
+    if found is not None:
+        return found
+    never = statement.where(col(ReleasePlan.deployed_at).is_(None))
+    return session.exec(never.order_by(col(ReleasePlan.id).desc()).limit(1)).first()
 
 
 def ensure_free(session: Session, *, plan: ReleasePlan, doing: str) -> None:

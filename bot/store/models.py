@@ -27,6 +27,10 @@ class ReleasePlan(SQLModel, table=True):
     __tablename__ = "release_plan"
     __table_args__ = (
         Index("ix_release_plan_service_env_state", "service", "environment", "state"),
+        # A lane's live release in one index probe (bot/store/plan_cards.py).
+        Index(
+            "ix_release_plan_lane_deployed", "service", "environment", "state", "deployed_at", "id"
+        ),
         # "Plan again" makes one plan per expired plan, however often it is clicked. An index,
         # not a constraint, so SQLite adds it without rebuilding the table.
         Index("uq_release_plan_replanned_from", "replanned_from", unique=True),
@@ -328,3 +332,16 @@ class WriteProbe(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     probed_at: datetime = _utc()
+
+
+class PlanCard(SQLModel, table=True):
+    """The card `/release show` answers for a plan that no longer moves, kept with the token of
+    everything it was drawn from (bot/store/plan_cards.py): a token that no longer matches is a
+    miss, never a stale card."""
+
+    __tablename__ = "plan_card"
+
+    plan_id: int = Field(primary_key=True, foreign_key="release_plan.id")
+    token: str = Field(max_length=255)
+    # The rendered card as JSON: {"text": …, "blocks": […]}.
+    body: str = Field(sa_type=Text)

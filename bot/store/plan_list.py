@@ -1,0 +1,62 @@
+"""`/release list`'s rows: the columns a list line shows and the total, in one query.
+
+Read with the driver's own cursor (SQLAlchemy's result set-up cost more than the query), each
+time column through the column type's own result processor, so the values are those the ORM
+gives (aware UTC datetimes on SQLite too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Dialect
+
+from bot.domain.lifecycle import ACTIVE
+from bot.store import driver
+from bot.store.db import Database
+from bot.store.models import ReleasePlan
+
+_ACTIVE = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
+
+# (id, service, version, environment, state, window_start, window_end)
+Row = tuple[int, str, str, str, str, Any, Any]
+
+
+@lru_cache(maxsize=16)
+def _sql(paramstyle: str, by_environment: bool, include_all: bool, limit: int) -> str:
+    where = []
+    if by_environment:
+        where.append(
+            "environment = " + ("%(environment)s" if paramstyle == "pyformat" else ":environment")
+        )
+    if not include_all:
+        where.append(f"state IN ({_ACTIVE})")
+    return (
+        "SELECT id, service, version, environment, state, window_start, window_end, "
+        "count(*) OVER () FROM release_plan"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY id DESC LIMIT {int(limit)}"
+    )
+
+
+@lru_cache(maxsize=4)
+def _time_processor(dialect: Dialect) -> Callable[[Any], Any]:
+    column = ReleasePlan.__table__.c.window_start  # type: ignore[attr-defined]
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else (lambda value: value)
+
+
+def newest(
+    db: Database, *, environment: str | None, include_all: bool, limit: int
+) -> tuple[list[Row], int]:
+    """The newest `limit` plans in scope (active ones unless `include_all`), newest first,
+    and how many there are in all."""
+    with driver.cursor(db) as (cursor, dialect):
+        statement = _sql(dialect.paramstyle, environment is not None, include_all, limit)
+        cursor.execute(statement, {"environment": environment} if environment else {})
+        fetched = cursor.fetchall()
+    when = _time_processor(dialect)
+    rows: list[Row] = [(r[0], r[1], r[2], r[3], r[4], when(r[5]), when(r[6])) for r in fetched]
+    return rows, int(fetched[0][7]) if fetched else 0

@@ -1,0 +1,108 @@
+"""`/release show` and `/release list` answered without Bolt's request pipeline (issue 13).
+
+For these two reads Bolt's dispatch (body parsed again, five built-in middlewares, listener
+matching, argument injection for the middleware, the matcher and the listener) cost more CPU
+than the read itself. What it does for them is done here, or left to it:
+
+- the signature: checked by bot/app/request_guard.py before either path (Bolt checks it again);
+- authorization: the workspace Bolt's single-team authorization found (auth.test, once) is
+  learnt from Bolt itself (`learn_workspace`, a middleware); until then, and for a request
+  from any other workspace or an Enterprise Grid install, Bolt answers as before;
+- ssl_check, url_verification, ignoring the bot's own events: not slash commands;
+- the listener: parse, read, `ack(**ephemeral(...))` with Bolt's own `Ack`, so the body and
+  headers are Bolt's, byte for byte;
+- anything else (a usage error, an unknown environment, a failure): `answer` returns None and
+  Bolt answers as before (the read has no effect but a stored card, so it may run twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context.ack import Ack
+
+from bot.release.desk import Desk
+from commands import read_path
+from commands.grammar import ListPlans, Show
+from commands.registry import parse_command
+
+log = logging.getLogger(__name__)
+
+FAST_WORDS = frozenset({"show", "list"})
+
+
+class FastReads:
+    """Answers `/release show|list` for the installed workspace, or says it cannot (None)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+        self._team_id: str | None = None
+
+    def learn_workspace(self, app: App) -> None:
+        """Learn the installed workspace from Bolt's authorization of the requests it serves."""
+
+        @app.middleware
+        def remember_workspace(context: Any, next: Any) -> BoltResponse | None:
+            result = context.authorize_result
+            if self._team_id is None and result is not None and result.team_id:
+                self._team_id = result.team_id
+            return next()  # type: ignore[no-any-return]
+
+    def claims(self, body: str) -> bool:
+        """True when `body` (a verified slash command's form) looks like a read this class
+        answers: asked on the event loop, so other commands skip a thread hop; `answer`
+        checks the whole form."""
+        if self._team_id is None or "command=%2Frelease" not in body:
+            return False
+        if body.startswith("text="):
+            start = len("text=")
+        elif (found := body.find("&text=")) >= 0:
+            start = found + len("&text=")
+        else:
+            return False
+        end = body.find("&", start)
+        text = unquote_plus(body[start : end if end >= 0 else len(body)])
+        words = text.split(maxsplit=1)
+        return bool(words) and words[0].lower() in FAST_WORDS
+
+    def answer(self, body: str) -> BoltResponse | None:
+        """The ack of a `/release show|list` slash command, or None to let Bolt answer."""
+        if self._team_id is None:
+            return None
+        fields = parse_qs(body, keep_blank_values=True)
+        if _one(fields, "command") != "/release" or "ssl_check" in fields:
+            return None
+        if _one(fields, "team_id") != self._team_id or _one(fields, "enterprise_id"):
+            return None
+        text = _one(fields, "text") or ""
+        words = text.split(maxsplit=1)
+        if not words or words[0].lower() not in FAST_WORDS:
+            return None
+        try:
+            return self._read(text)
+        except Exception:  # Bolt answers it as before, errors included
+            log.debug("fast read left to Bolt", exc_info=True)
+            return None
+
+    def _read(self, text: str) -> BoltResponse | None:
+        desk = self._desk
+        parsed = parse_command(text, now=desk.ctx.clock.now(), tz=desk.ctx.config.tz)
+        if isinstance(parsed, Show):
+            answer = read_path.show_answer(parsed.plan_id, desk=desk)
+        elif isinstance(parsed, ListPlans):
+            if parsed.environment is not None:
+                desk.ctx.config.environment(parsed.environment)
+            answer = read_path.list_answer(
+                desk=desk, environment=parsed.environment, include_all=parsed.include_all
+            )
+        else:
+            return None
+        return Ack()(**answer)  # type: ignore[no-untyped-call]
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
