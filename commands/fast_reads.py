@@ -18,27 +18,33 @@ than the read itself. What it does for them is done here, or left to it:
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.context.ack import Ack
 
 from bot.release.desk import Desk
+from bot.store.async_reads import AsyncReads
 from commands import read_path
-from commands.grammar import ListPlans, Show
+from commands.grammar import Command, ListPlans, Show
 from commands.registry import parse_command
 
 log = logging.getLogger(__name__)
 
 FAST_WORDS = frozenset({"show", "list"})
+# The two forms people type most, read without the grammar (it gives the same command for
+# them: tests/integration/release/test_fast_reads.py); anything else goes through it.
+_SHOW = re.compile(r"\s*show\s+R-([1-9][0-9]{0,8})\s*", re.IGNORECASE)
+_LIST = re.compile(r"\s*list\s*", re.IGNORECASE)
 
 
 class FastReads:
     """Answers `/release show|list` for the installed workspace, or says it cannot (None)."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, reads: AsyncReads) -> None:
         self._desk = desk
+        self._reads = reads
         self._team_id: str | None = None
 
     def learn_workspace(self, app: App) -> None:
@@ -51,10 +57,13 @@ class FastReads:
                 self._team_id = result.team_id
             return next()  # type: ignore[no-any-return]
 
+    async def close(self) -> None:
+        """Release the reads' connections."""
+        await self._reads.close()
+
     def claims(self, body: str) -> bool:
         """True when `body` (a verified slash command's form) looks like a read this class
-        answers: asked on the event loop, so other commands skip a thread hop; `answer`
-        checks the whole form."""
+        answers: cheap, so other commands go to Bolt at once; `answer` checks the whole form."""
         if self._team_id is None or "command=%2Frelease" not in body:
             return False
         if body.startswith("text="):
@@ -68,7 +77,7 @@ class FastReads:
         words = text.split(maxsplit=1)
         return bool(words) and words[0].lower() in FAST_WORDS
 
-    def answer(self, body: str) -> BoltResponse | None:
+    async def answer(self, body: str) -> BoltResponse | None:
         """The ack of a `/release show|list` slash command, or None to let Bolt answer."""
         if self._team_id is None:
             return None
@@ -77,30 +86,40 @@ class FastReads:
             return None
         if _one(fields, "team_id") != self._team_id or _one(fields, "enterprise_id"):
             return None
-        text = _one(fields, "text") or ""
-        words = text.split(maxsplit=1)
-        if not words or words[0].lower() not in FAST_WORDS:
-            return None
         try:
-            return self._read(text)
+            parsed = self.parse(_one(fields, "text") or "")
+            if isinstance(parsed, Show):
+                answer = await read_path.show_answer_async(
+                    parsed.plan_id, desk=self._desk, reads=self._reads
+                )
+            elif isinstance(parsed, ListPlans):
+                if parsed.environment is not None:
+                    self._desk.ctx.config.environment(parsed.environment)
+                answer = await read_path.list_answer_async(
+                    desk=self._desk,
+                    reads=self._reads,
+                    environment=parsed.environment,
+                    include_all=parsed.include_all,
+                )
+            else:
+                return None
         except Exception:  # Bolt answers it as before, errors included
             log.debug("fast read left to Bolt", exc_info=True)
             return None
+        # A JSON body gets the content type Bolt's `Ack` sends (slack_bolt's BoltResponse).
+        return BoltResponse(status=200, body=answer)
 
-    def _read(self, text: str) -> BoltResponse | None:
-        desk = self._desk
-        parsed = parse_command(text, now=desk.ctx.clock.now(), tz=desk.ctx.config.tz)
-        if isinstance(parsed, Show):
-            answer = read_path.show_answer(parsed.plan_id, desk=desk)
-        elif isinstance(parsed, ListPlans):
-            if parsed.environment is not None:
-                desk.ctx.config.environment(parsed.environment)
-            answer = read_path.list_answer(
-                desk=desk, environment=parsed.environment, include_all=parsed.include_all
-            )
-        else:
+    def parse(self, text: str) -> Command | None:
+        """The command in `text` when it is a `show` or `list`, else None."""
+        if (show := _SHOW.fullmatch(text)) is not None:
+            return Show(plan_id=int(show.group(1)))
+        if _LIST.fullmatch(text) is not None:
+            return ListPlans(environment=None, include_all=False)
+        words = text.split(maxsplit=1)
+        if not words or words[0].lower() not in FAST_WORDS:
             return None
-        return Ack()(**answer)  # type: ignore[no-untyped-call]
+        ctx = self._desk.ctx
+        return parse_command(text, now=ctx.clock.now(), tz=ctx.config.tz)
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:

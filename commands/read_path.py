@@ -10,12 +10,16 @@ test_read_path.py compares them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
+
+from anyio import to_thread
+from slack_bolt.context.ack import Ack
 
 from bot.domain.config import ReleasebotConfig
 from bot.domain.mrkdwn import Mrkdwn
@@ -25,6 +29,7 @@ from bot.release.gates import deploy_holds
 from bot.release.plans import LIST_LIMIT
 from bot.release.snapshots import snapshot
 from bot.store import plan_cards, plan_list
+from bot.store.async_reads import AsyncReads
 from bot.store.models import ReleasePlan
 from commands.render import replies
 from commands.render.card import card
@@ -34,36 +39,57 @@ from commands.replying import ephemeral
 def show_card(plan_id: int, *, desk: Desk) -> Rendered:
     """The card of R-<plan_id>, only for the caller (broadcasts already defused: defusing
     again changes nothing)."""
-    answer = show_answer(plan_id, desk=desk)
+    answer = json.loads(show_answer(plan_id, desk=desk))
     return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
 
 
-def show_answer(plan_id: int, *, desk: Desk) -> dict[str, Any]:
-    """`ephemeral(card)` of R-<plan_id>: the body of the ack that answers `/release show`.
+def show_answer(plan_id: int, *, desk: Desk) -> str:
+    """The body of the ack that answers `/release show R-<plan_id>`, as Bolt's `Ack` writes
+    `ephemeral(card)`.
 
     Stored as answered, so a stored card is neither parsed into blocks again nor walked for
-    broadcasts again on every `show`.
+    broadcasts nor serialised again on every `show`.
     """
+    found = plan_cards.look_up(desk.db, plan_id=plan_id, **card_scope(desk))
+    return found.answer if found is not None and found.answer else draw_card(plan_id, found, desk)
+
+
+async def show_answer_async(plan_id: int, *, desk: Desk, reads: AsyncReads) -> str:
+    """`show_answer` with the token read awaited on the event loop; a card that must be drawn
+    is drawn in a worker thread."""
+    row = await reads.one(plan_cards.TOKEN_SQL, {"plan_id": plan_id})
+    found = plan_cards.found(row, **card_scope(desk))
+    if found is not None and found.answer:
+        return found.answer
+    return await to_thread.run_sync(lambda: draw_card(plan_id, found, desk))
+
+
+def card_scope(desk: Desk) -> dict[str, Any]:
+    """What a stored card's token holds besides the plan: the config's and code's
+    fingerprint, and the team's year."""
     ctx = desk.ctx
-    today = ctx.clock.now().astimezone(ctx.config.tz).date()
-    found = plan_cards.look_up(
-        desk.db, plan_id=plan_id, fingerprint=_fingerprint(ctx.config), year=today.year
-    )
-    if found is not None and found.card is not None:
-        return {"response_type": "ephemeral", **found.card}
-    # Drawn as before (a missing plan raises NotFound here, as before).
+    year = ctx.clock.now().astimezone(ctx.config.tz).year
+    return {"fingerprint": _fingerprint(ctx.config), "year": year}
+
+
+def draw_card(plan_id: int, found: plan_cards.Lookup | None, desk: Desk) -> str:
+    """Draw the card from the database as before (a missing plan raises NotFound here, as
+    before) and store it when `found` says its plan no longer moves."""
+    ctx = desk.ctx
     with desk.db.session() as session:
         snap = snapshot(session, ctx=ctx, plan_id=plan_id)
-        answer = ephemeral(card(snap, deploy_holds(session, ctx=ctx, snap=snap)))
+        answer = ack_body(ephemeral(card(snap, deploy_holds(session, ctx=ctx, snap=snap))))
     drawn_year = snap.today.year if snap.today is not None else None
+    today = ctx.clock.now().astimezone(ctx.config.tz).date()
     if found is not None and found.token is not None and drawn_year == today.year:
-        plan_cards.keep(
-            desk.db,
-            plan_id=plan_id,
-            token=found.token,
-            card={"text": answer["text"], "blocks": answer["blocks"]},
-        )
+        plan_cards.keep(desk.db, plan_id=plan_id, token=found.token, answer=answer)
     return answer
+
+
+def ack_body(answer: dict[str, Any]) -> str:
+    """The body Bolt's `Ack` answers `answer` with."""
+    body = Ack()(**answer).body  # type: ignore[no-untyped-call]
+    return str(body)
 
 
 _FINGERPRINTS: dict[int, tuple[ReleasebotConfig, str]] = {}
@@ -101,17 +127,24 @@ class ListedPlan:
 
 def list_active(*, desk: Desk, environment: str | None, include_all: bool) -> Rendered:
     """`/release list [<env>] [--all]` from one query (broadcasts already defused)."""
-    answer = list_answer(desk=desk, environment=environment, include_all=include_all)
-    return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
-
-
-def list_answer(*, desk: Desk, environment: str | None, include_all: bool) -> dict[str, Any]:
-    """`ephemeral(list)`: the body of the ack that answers `/release list`; the same rows
-    answer the same, drawn once."""
     rows, total = plan_list.newest(
         desk.db, environment=environment, include_all=include_all, limit=LIST_LIMIT
     )
-    return _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)
+    answer = _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)[0]
+    return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
+
+
+async def list_answer_async(
+    *, desk: Desk, reads: AsyncReads, environment: str | None, include_all: bool
+) -> str:
+    """The body of the ack that answers `/release list [<env>] [--all]`, the statement
+    awaited on the event loop; the same rows answer the same, drawn once."""
+    fetched = await reads.many(
+        plan_list.statement(environment is not None, include_all, LIST_LIMIT),
+        plan_list.parameters(environment),
+    )
+    rows, total = plan_list.rows_of(fetched, desk.db.engine.dialect)
+    return _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)[1]
 
 
 @lru_cache(maxsize=32)
@@ -121,14 +154,15 @@ def _drawn_list(
     environment: str | None,
     include_all: bool,
     tz: ZoneInfo,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
+    """`ephemeral(list)` and the ack body Bolt answers it with."""
     scope = f" in {environment}" if environment else ""
     heading = ("All plans" if include_all else "Upcoming and active plans") + scope
     hint = "Use `/release history <service>` for one service's releases."
     found = [ListedPlan(*row) for row in reversed(rows)]
     # plan_list reads only what ListedPlan has (ref, service, version, environment, state,
     # window_start, window_end).
-    return ephemeral(
+    answer = ephemeral(
         replies.plan_list(
             cast(Sequence[ReleasePlan], found),
             total=total,
@@ -137,3 +171,4 @@ def _drawn_list(
             more_hint=hint,
         )
     )
+    return answer, ack_body(answer)

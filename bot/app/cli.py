@@ -132,10 +132,9 @@ def _refuse_unusable_database(settings: Settings) -> None:
 def serve(settings: Settings) -> int:
     """HTTP mode against a real workspace."""
     import uvicorn
-    from starlette.applications import Starlette
 
     from bot.app.bootstrap import build, slack_credentials
-    from bot.app.http import releasebot_routes
+    from bot.app.http import releasebot_app
 
     settings.require_slack()
     _load_config_or_exit(settings)
@@ -148,9 +147,7 @@ def serve(settings: Settings) -> int:
     bot.start_background()
     try:
         server = uvicorn.Server(
-            uvicorn.Config(
-                Starlette(routes=releasebot_routes(bot)), log_config=None, access_log=False
-            )
+            uvicorn.Config(releasebot_app(bot), log_config=None, access_log=False)
         )
         server.run(sockets=[listener])
     finally:

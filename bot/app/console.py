@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -22,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
 from bot.app.bootstrap import Releasebot, build, console_credentials
-from bot.app.http import releasebot_routes
+from bot.app.http import releasebot_app
 from bot.app.settings import Settings
 from bot.domain.config import (
     ADMINS,
@@ -187,17 +185,14 @@ def build_console_stack(
     console = create_console_app(console_settings)
     bot = build(settings, credentials=credentials, config=config)
 
-    @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        bot.start_background()
-        try:
-            yield
-        finally:
-            # Stopping joins the delivery and rollout threads: keep the event loop free.
-            # Closing releases the HTTP pool (the health check keeps a connection to us).
-            await run_in_threadpool(bot.close)
+    async def stop() -> None:
+        # Stopping joins the delivery and rollout threads: keep the event loop free.
+        # Closing releases the HTTP pool (the health check keeps a connection to us).
+        await run_in_threadpool(bot.close)
 
-    app = Starlette(routes=[*releasebot_routes(bot), *console.routes], lifespan=lifespan)
+    app = releasebot_app(
+        bot, extra_routes=console.routes, on_start=bot.start_background, on_stop=stop
+    )
     # The conversation outlives a restart, as the plans in the database do.
     keep_on_disk(
         console.state.workspace, workspace_file(settings.database_url, Path(settings.state_dir))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from anyio import CapacityLimiter, to_thread
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -25,6 +25,7 @@ from bot.domain.callbacks import CALLBACK_PATH, SIGNATURE_HEADER, TIMESTAMP_HEAD
 from bot.domain.clock import Clock
 from bot.domain.errors import BackendError
 from bot.rollout.hooks import SecretOf, accept_callback
+from bot.store.async_reads import async_reads
 from bot.store.db import Database
 from bot.store.health import DatabaseUnusable, WriteCheck, describe_failure
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 5.0
-FAST_READ_THREADS = 4
 
 
 class Metrics:
@@ -129,7 +129,7 @@ class FastPath(Protocol):
         """True when `answer` may answer this form body (cheap: asked on the event loop)."""
         ...
 
-    def answer(self, body: str) -> BoltResponse | None:
+    async def answer(self, body: str) -> BoltResponse | None:
         """The ack, or None to leave the request to Bolt."""
         ...
 
@@ -143,9 +143,6 @@ def slack_routes(
     fast_path: FastPath | None = None,
 ) -> list[BaseRoute]:
     """The routes of SPEC §8 for one Bolt app (`fast_path`: commands/fast_reads.py)."""
-    # Fast reads are short: a few threads keep PostgreSQL busy, more only queue for the GIL
-    # (and starve the event loop of it).
-    fast_reads = CapacityLimiter(FAST_READ_THREADS)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
@@ -165,7 +162,7 @@ def slack_routes(
         kind = _kind(body, content_type)
         bolt_response = None
         if fast_path is not None and kind == "command" and fast_path.claims(text):
-            bolt_response = await to_thread.run_sync(fast_path.answer, text, limiter=fast_reads)
+            bolt_response = await fast_path.answer(text)
         if bolt_response is None:
             bolt_request = BoltRequest(
                 body=text,
@@ -272,14 +269,23 @@ def create_http_app(
     return Starlette(routes=[*routes, *extra_routes])
 
 
-def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> list[BaseRoute]:
-    """Every route of a running bot: Slack's, health, metrics and deploy callbacks."""
+def releasebot_app(
+    bot: Releasebot,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    on_start: Callable[[], None] | None = None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+    metrics: Metrics | None = None,
+) -> Starlette:
+    """The ASGI app of a running bot: Slack's routes, health, metrics and deploy callbacks,
+    then `extra_routes`. `on_start` runs as it starts serving; on the way out the fast reads'
+    connections are closed on the loop that opened them, then `on_stop` runs."""
     from commands.fast_reads import FastReads
 
     metrics = metrics or Metrics()
-    fast = FastReads(bot.desk)
+    fast = FastReads(bot.desk, async_reads(bot.db))
     fast.learn_workspace(bot.app)
-    return [
+    routes = [
         *slack_routes(
             bot.app,
             bot.db,
@@ -295,4 +301,18 @@ def releasebot_routes(bot: Releasebot, *, metrics: Metrics | None = None) -> lis
             metrics=metrics,
             redact=bot.backends.redact,
         ),
+        *extra_routes,
     ]
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if on_start is not None:
+            on_start()
+        try:
+            yield
+        finally:
+            await fast.close()
+            if on_stop is not None:
+                await on_stop()
+
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -8,8 +8,10 @@ SQLite connections are in autocommit mode already (bot/store/db.py begins explic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -32,3 +34,17 @@ def cursor(db: Database) -> Iterator[tuple[Any, Dialect]]:
             driver_cursor.close()
             if switch:
                 raw.autocommit = False
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=64)
+def in_style(sql: str, dialect: str) -> str:
+    """A statement written with `%(name)s` placeholders as the driver under `dialect` takes it
+    on its own cursor: psycopg as written, sqlite3 as `:name`."""
+    if dialect == "postgresql":
+        return sql
+    if dialect == "sqlite":
+        return _NAMED.sub(r":\1", sql)
+    raise ValueError(f"no driver cursor for {dialect!r}")

@@ -22,9 +22,9 @@ clock (freezes) and on their lanes.
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from bot.domain.lifecycle import ACTIVE
 from bot.notify.outbox_queue import CARD
 from bot.store import driver
 from bot.store.db import Database
+from bot.store.driver import in_style
 from bot.store.models import PlanCard, PlanState
 
 # Plans whose cards depend only on what the token covers.
@@ -70,33 +71,36 @@ WHERE p.id = {param}
 
 @dataclass(frozen=True)
 class Lookup:
-    """What one read found: the plan's state, the current token, and the stored card if it
+    """What one read found: the plan's state, the current token, and the stored answer if it
     was stored under that token."""
 
     state: str
     token: str | None
-    card: dict[str, Any] | None
+    answer: str | None  # the stored ack body (JSON text), as Bolt's `Ack` wrote it
 
 
-@lru_cache(maxsize=4)
-def _sql_for(paramstyle: str) -> str:
-    param = "%(plan_id)s" if paramstyle == "pyformat" else ":plan_id"
-    return _TOKEN_SQL.format(card=CARD, released=RELEASED, param=param)
+# One statement for every driver, `%(name)s` style (bot/store/async_reads.py converts it).
+TOKEN_SQL = _TOKEN_SQL.format(card=CARD, released=RELEASED, param="%(plan_id)s")
 
 
 def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Lookup | None:
     """The plan's state and current card token (None when its card is not kept now), and the
-    stored card when it is current; None when there is no such plan."""
+    stored answer when it is current; None when there is no such plan."""
     with driver.cursor(db) as (cursor, dialect):
-        cursor.execute(_sql_for(dialect.paramstyle), {"plan_id": plan_id})
+        cursor.execute(in_style(TOKEN_SQL, dialect.name), {"plan_id": plan_id})
         row = cursor.fetchone()
+    return found(row, fingerprint=fingerprint, year=year)
+
+
+def found(row: Sequence[Any] | None, *, fingerprint: str, year: int) -> Lookup | None:
+    """`look_up`'s answer from TOKEN_SQL's row, however it was read."""
     if row is None:
         return None
     state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row
     if state not in KEPT_STATES or pending:
-        return Lookup(state=state, token=None, card=None)
+        return Lookup(state=state, token=None, answer=None)
     token = "|".join(
-        str(part)
+        _part(part)
         for part in (
             fingerprint,
             year,
@@ -109,16 +113,25 @@ def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Looku
         )
     )
     if stored != token or body is None:
-        return Lookup(state=state, token=token, card=None)
-    return Lookup(state=state, token=token, card=json.loads(body))
+        return Lookup(state=state, token=token, answer=None)
+    return Lookup(state=state, token=token, answer=body)
 
 
-def keep(db: Database, *, plan_id: int, token: str, card: dict[str, Any]) -> bool:
-    """Store `card` under `token` (read before the card was drawn); False if it could not be.
+def _part(value: Any) -> str:
+    """A token part, the same whichever driver read it (time zones differ between drivers)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    return str(value)
+
+
+def keep(db: Database, *, plan_id: int, token: str, answer: str) -> bool:
+    """Store `answer` (the ack body) under `token` (read before the card was drawn); False if
+    it could not be.
 
     Best effort: the answer does not wait for a busy database, the next `show` tries again.
     """
-    body = json.dumps(card, ensure_ascii=False, separators=(",", ":"))
+    body = answer
     table = PlanCard.__table__  # type: ignore[attr-defined]
     try:
         with db.engine.connect() as connection:

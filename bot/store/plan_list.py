@@ -7,7 +7,7 @@ gives (aware UTC datetimes on SQLite too).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Dialect
 from bot.domain.lifecycle import ACTIVE
 from bot.store import driver
 from bot.store.db import Database
+from bot.store.driver import in_style
 from bot.store.models import ReleasePlan
 
 _ACTIVE = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
@@ -25,12 +26,11 @@ Row = tuple[int, str, str, str, str, Any, Any]
 
 
 @lru_cache(maxsize=16)
-def _sql(paramstyle: str, by_environment: bool, include_all: bool, limit: int) -> str:
+def statement(by_environment: bool, include_all: bool, limit: int) -> str:
+    """The list's one statement (`%(environment)s` when `by_environment`)."""
     where = []
     if by_environment:
-        where.append(
-            "environment = " + ("%(environment)s" if paramstyle == "pyformat" else ":environment")
-        )
+        where.append("environment = %(environment)s")
     if not include_all:
         where.append(f"state IN ({_ACTIVE})")
     return (
@@ -39,6 +39,11 @@ def _sql(paramstyle: str, by_environment: bool, include_all: bool, limit: int) -
         + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY id DESC LIMIT {int(limit)}"
     )
+
+
+def parameters(environment: str | None) -> dict[str, Any]:
+    """The statement's parameters."""
+    return {"environment": environment} if environment else {}
 
 
 @lru_cache(maxsize=4)
@@ -54,9 +59,15 @@ def newest(
     """The newest `limit` plans in scope (active ones unless `include_all`), newest first,
     and how many there are in all."""
     with driver.cursor(db) as (cursor, dialect):
-        statement = _sql(dialect.paramstyle, environment is not None, include_all, limit)
-        cursor.execute(statement, {"environment": environment} if environment else {})
+        sql = statement(environment is not None, include_all, limit)
+        cursor.execute(in_style(sql, dialect.name), parameters(environment))
         fetched = cursor.fetchall()
+    return rows_of(fetched, dialect)
+
+
+def rows_of(fetched: Sequence[Sequence[Any]], dialect: Dialect) -> tuple[list[Row], int]:
+    """`newest`'s answer from the statement's rows, however they were read (times as the ORM
+    gives them: aware UTC)."""
     when = _time_processor(dialect)
     rows: list[Row] = [(r[0], r[1], r[2], r[3], r[4], when(r[5]), when(r[6])) for r in fetched]
     return rows, int(fetched[0][7]) if fetched else 0

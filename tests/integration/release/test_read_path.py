@@ -1,10 +1,17 @@
 """`/release show` and `/release list` on the fast path answer exactly what the full path drew,
-and a stored card never outlives a change to what it shows."""
+and a stored card never outlives a change to what it shows.
+
+Every test runs both ways the reads are made: in a worker thread on the driver's cursor (as the
+commands Bolt dispatches read) and awaited on an event loop (`releasebot serve`'s fast reads:
+asyncpg on PostgreSQL, so a token stored after a psycopg read must match an asyncpg read).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +27,7 @@ from bot.release.desk import Desk
 from bot.release.gates import deploy_holds
 from bot.release.snapshots import snapshot
 from bot.store import plan_cards
+from bot.store.async_reads import async_reads
 from bot.store.db import Database
 from bot.store.models import Decision, OutboxMessage, PlanCard, ReleasePlan
 from commands import read_path
@@ -39,8 +47,53 @@ def _as_json(rendered: Rendered) -> str:
     return json.dumps({"text": rendered.text, "blocks": rendered.blocks}, ensure_ascii=False)
 
 
+Show = Callable[[Desk, int], str]
+List = Callable[[Desk, str | None, bool], str]
+_READS: dict[str, tuple[Show, List]] = {}
+
+
+@pytest.fixture(params=["in a thread", "on the event loop"], autouse=True)
+def reads(request: pytest.FixtureRequest, desk: Desk) -> Iterator[str]:
+    """Each test once per way of reading (`_shown` and `_listed` follow it)."""
+    if request.param == "in a thread":
+        _READS["now"] = (
+            lambda d, plan_id: _as_json(read_path.show_card(plan_id, desk=d)),
+            lambda d, env, every: _as_json(
+                read_path.list_active(desk=d, environment=env, include_all=every)
+            ),
+        )
+        yield request.param
+        return
+    runner = asyncio.Runner()
+    reader = async_reads(desk.db)
+
+    def show(d: Desk, plan_id: int) -> str:
+        body = runner.run(read_path.show_answer_async(plan_id, desk=d, reads=reader))
+        return _answered(body)
+
+    def listed(d: Desk, env: str | None, every: bool) -> str:
+        body = runner.run(
+            read_path.list_answer_async(desk=d, reads=reader, environment=env, include_all=every)
+        )
+        return _answered(body)
+
+    _READS["now"] = (show, listed)
+    try:
+        yield request.param
+    finally:
+        runner.run(reader.close())
+        runner.close()
+
+
+def _answered(body: str) -> str:
+    """An ack body as `_as_json` writes a Rendered, to compare with what the full path drew."""
+    answer = json.loads(body)
+    assert answer["response_type"] == "ephemeral"
+    return json.dumps({"text": answer["text"], "blocks": answer["blocks"]}, ensure_ascii=False)
+
+
 def _shown(desk: Desk, plan_id: int) -> str:
-    return _as_json(read_path.show_card(plan_id, desk=desk))
+    return _READS["now"][0](desk, plan_id)
 
 
 def _create(desk: Desk, **fields: object) -> ReleasePlan:
@@ -221,9 +274,7 @@ def _listed_before(desk: Desk, *, environment: str | None, include_all: bool) ->
 
 
 def _listed(desk: Desk, *, environment: str | None, include_all: bool) -> str:
-    return _as_json(
-        read_path.list_active(desk=desk, environment=environment, include_all=include_all)
-    )
+    return _READS["now"][1](desk, environment, include_all)
 
 
 def test_the_list_is_the_same_answer_for_every_scope(desk: Desk, clock: ManualClock) -> None:
