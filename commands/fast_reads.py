@@ -9,10 +9,13 @@ than the read itself. What it does for them is done here, or left to it:
   learnt from Bolt itself (`learn_workspace`, a middleware); until then, and for a request
   from any other workspace or an Enterprise Grid install, Bolt answers as before;
 - ssl_check, url_verification, ignoring the bot's own events: not slash commands;
-- the listener: parse, read, `ack(**ephemeral(...))` with Bolt's own `Ack`, so the body and
-  headers are Bolt's, byte for byte;
+- the listener: parse, read, answer the body Bolt's own `Ack` wrote for `ephemeral(...)`
+  (stored with the card, or drawn now), so the body and headers are Bolt's, byte for byte;
 - anything else (a usage error, an unknown environment, a failure): `answer` returns None and
   Bolt answers as before (the read has no effect but a stored card, so it may run twice).
+
+The reads are awaited on the event loop (commands/read_path.py `EventLoopReads`: asyncpg on
+PostgreSQL, reads asked together answered by one statement), so a read costs no thread hop.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class FastReads:
 
     def __init__(self, desk: Desk, reads: AsyncReads) -> None:
         self._desk = desk
-        self._reads = reads
+        self._reads = read_path.EventLoopReads(desk, reads)
         self._team_id: str | None = None
 
     def learn_workspace(self, app: App) -> None:
@@ -89,18 +92,11 @@ class FastReads:
         try:
             parsed = self.parse(_one(fields, "text") or "")
             if isinstance(parsed, Show):
-                answer = await read_path.show_answer_async(
-                    parsed.plan_id, desk=self._desk, reads=self._reads
-                )
+                answer = await self._reads.card(parsed.plan_id)
             elif isinstance(parsed, ListPlans):
                 if parsed.environment is not None:
                     self._desk.ctx.config.environment(parsed.environment)
-                answer = await read_path.list_answer_async(
-                    desk=self._desk,
-                    reads=self._reads,
-                    environment=parsed.environment,
-                    include_all=parsed.include_all,
-                )
+                answer = await self._reads.plans(parsed.environment, parsed.include_all)
             else:
                 return None
         except Exception:  # Bolt answers it as before, errors included

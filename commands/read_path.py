@@ -29,7 +29,7 @@ from bot.release.gates import deploy_holds
 from bot.release.plans import LIST_LIMIT
 from bot.release.snapshots import snapshot
 from bot.store import plan_cards, plan_list
-from bot.store.async_reads import AsyncReads
+from bot.store.async_reads import CONNECTIONS, AsyncReads, Batcher, Row
 from bot.store.models import ReleasePlan
 from commands.render import replies
 from commands.render.card import card
@@ -52,16 +52,6 @@ def show_answer(plan_id: int, *, desk: Desk) -> str:
     """
     found = plan_cards.look_up(desk.db, plan_id=plan_id, **card_scope(desk))
     return found.answer if found is not None and found.answer else draw_card(plan_id, found, desk)
-
-
-async def show_answer_async(plan_id: int, *, desk: Desk, reads: AsyncReads) -> str:
-    """`show_answer` with the token read awaited on the event loop; a card that must be drawn
-    is drawn in a worker thread."""
-    row = await reads.one(plan_cards.TOKEN_SQL, {"plan_id": plan_id})
-    found = plan_cards.found(row, **card_scope(desk))
-    if found is not None and found.answer:
-        return found.answer
-    return await to_thread.run_sync(lambda: draw_card(plan_id, found, desk))
 
 
 def card_scope(desk: Desk) -> dict[str, Any]:
@@ -134,19 +124,6 @@ def list_active(*, desk: Desk, environment: str | None, include_all: bool) -> Re
     return Rendered(text=Mrkdwn(answer["text"]), blocks=answer["blocks"])
 
 
-async def list_answer_async(
-    *, desk: Desk, reads: AsyncReads, environment: str | None, include_all: bool
-) -> str:
-    """The body of the ack that answers `/release list [<env>] [--all]`, the statement
-    awaited on the event loop; the same rows answer the same, drawn once."""
-    fetched = await reads.many(
-        plan_list.statement(environment is not None, include_all, LIST_LIMIT),
-        plan_list.parameters(environment),
-    )
-    rows, total = plan_list.rows_of(fetched, desk.db.engine.dialect)
-    return _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)[1]
-
-
 @lru_cache(maxsize=32)
 def _drawn_list(
     rows: tuple[plan_list.Row, ...],
@@ -172,3 +149,52 @@ def _drawn_list(
         )
     )
     return answer, ack_body(answer)
+
+
+class EventLoopReads:
+    """`/release show` and `list` answered on the event loop (commands/fast_reads.py): the
+    same answers as `show_answer` and `list_active`, from `reads`; the reads asked together
+    go out in one statement (bot/store/async_reads.py `Batcher`), at most `at_once` at a time.
+    A card that must be drawn is drawn in a worker thread, as Bolt's path draws it."""
+
+    def __init__(self, desk: Desk, reads: AsyncReads, *, at_once: int = CONNECTIONS) -> None:
+        self._desk = desk
+        self._reads = reads
+        self._cards = Batcher(self._read_cards, at_once=at_once, most=plan_cards.MOST_AT_ONCE)
+        self._lists = Batcher(self._read_lists, at_once=at_once, most=8)
+
+    async def card(self, plan_id: int) -> str:
+        """The body of the ack that answers `/release show R-<plan_id>`."""
+        desk = self._desk
+        found = plan_cards.found(await self._cards.ask(plan_id), **card_scope(desk))
+        if found is not None and found.answer:
+            return found.answer
+        return await to_thread.run_sync(lambda: draw_card(plan_id, found, desk))
+
+    async def plans(self, environment: str | None, include_all: bool) -> str:
+        """The body of the ack that answers `/release list [<env>] [--all]`."""
+        desk = self._desk
+        fetched = await self._lists.ask((environment, include_all))
+        rows, total = plan_list.rows_of(fetched or [], desk.db.engine.dialect)
+        return _drawn_list(tuple(rows), total, environment, include_all, desk.ctx.config.tz)[1]
+
+    async def close(self) -> None:
+        """Release the reads' connections."""
+        await self._reads.close()
+
+    async def _read_cards(self, plan_ids: list[int]) -> dict[int, Row]:
+        rows = await self._reads.rows(
+            plan_cards.tokens_sql(len(plan_ids)), plan_cards.tokens_parameters(plan_ids)
+        )
+        return {row[0]: row for row in rows}
+
+    async def _read_lists(
+        self, scopes: list[tuple[str | None, bool]]
+    ) -> dict[tuple[str | None, bool], list[Row]]:
+        found = {}
+        for environment, include_all in scopes:
+            found[(environment, include_all)] = await self._reads.rows(
+                plan_list.statement(environment is not None, include_all, LIST_LIMIT),
+                plan_list.parameters(environment),
+            )
+        return found

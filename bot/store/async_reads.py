@@ -1,15 +1,18 @@
-"""One-statement reads awaited on the event loop, for `/release show` and `list` (issue 13).
+"""Read statements awaited on the event loop, for `/release show` and `list` (issue 13).
 
-On PostgreSQL the statement runs on a small pool of asyncpg connections owned by the serving event
+On PostgreSQL a statement runs on a small pool of asyncpg connections owned by the serving event
 loop: no thread hop, no `pool_pre_ping` round trip (a connection found dropped is replaced and
 the statement tried once more), each statement prepared once per connection. asyncpg because it
 costs ~40 µs of CPU per prepared one-row read here, against ~90 µs for psycopg's async
-connection and ~130 µs for a pooled SQLAlchemy connection with its pre-ping (measured in
-BENCHMARKS.md, "Read path"). On SQLite (a file on this machine, no round trip to save) the
-statement runs on the driver's cursor in a worker thread, at most `THREADS` at a time.
+connection and ~130 µs for a pooled SQLAlchemy connection with its pre-ping (BENCHMARKS.md,
+"Read path"). On SQLite (a file on this machine, no round trip to save) the statement runs on
+the driver's cursor in a worker thread, at most `THREADS` at a time.
 
 Statements are written once, in the `%(name)s` style, and turned into each driver's own style
 here. Every statement runs on its own (autocommit): one consistent snapshot of what it reads.
+
+`Batcher` answers reads asked together with one statement: under load most of a read's cost is
+the statement's round trip, not its rows.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy.engine import make_url
@@ -35,17 +39,15 @@ THREADS = 4
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 Row = Sequence[Any]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class AsyncReads(Protocol):
     """Runs one read statement and returns its rows as sequences, in column order."""
 
-    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
-        """The first row, or None."""
-        ...
-
-    async def many(self, sql: str, params: dict[str, Any]) -> list[Row]:
-        """Every row."""
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[Row]:
+        """Every row of `sql`."""
         ...
 
     async def close(self) -> None:
@@ -60,7 +62,7 @@ def async_reads(db: Database) -> AsyncReads:
     return ThreadedReads(db)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
 def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     """`%(name)s` placeholders as asyncpg's `$1…$n`, and the names in that order."""
     names: list[str] = []
@@ -88,22 +90,13 @@ class ThreadedReads:
         self._db = db
         self._limiter = CapacityLimiter(THREADS)
 
-    def _run(self, sql: str, params: dict[str, Any], *, first: bool) -> Any:
+    def _run(self, sql: str, params: dict[str, Any]) -> list[Row]:
         with driver.cursor(self._db) as (cursor, dialect):
             cursor.execute(in_style(sql, dialect.name), params)
-            return cursor.fetchone() if first else cursor.fetchall()
+            return list(cursor.fetchall())
 
-    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
-        row: Row | None = await to_thread.run_sync(
-            lambda: self._run(sql, params, first=True), limiter=self._limiter
-        )
-        return row
-
-    async def many(self, sql: str, params: dict[str, Any]) -> list[Row]:
-        rows: list[Row] = await to_thread.run_sync(
-            lambda: self._run(sql, params, first=False), limiter=self._limiter
-        )
-        return rows
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[Row]:
+        return await to_thread.run_sync(self._run, sql, params, limiter=self._limiter)
 
     async def close(self) -> None:
         return None
@@ -111,39 +104,27 @@ class ThreadedReads:
 
 class PostgresReads:
     """PostgreSQL: up to CONNECTIONS asyncpg connections, opened on first use by the loop
-    that awaits them; a statement waits for a free one."""
+    that awaits them; a statement waits its turn for a free one (first come, first served)."""
 
     def __init__(self, sqlalchemy_url: str, *, size: int = CONNECTIONS) -> None:
         self._dsn = asyncpg_dsn(sqlalchemy_url)
-        # One slot per connection: an open connection, or None for one not opened (yet).
-        # Last in, first out, so the connections in use stay warm.
-        self._slots: asyncio.LifoQueue[Any] = asyncio.LifoQueue()
-        for _ in range(size):
-            self._slots.put_nowait(None)
+        self._size = size
+        self._opened = 0
+        self._idle: list[Any] = []  # last in, first out: the connections in use stay warm
+        self._waiting: deque[asyncio.Future[Any]] = deque()
 
-    async def one(self, sql: str, params: dict[str, Any]) -> Row | None:
-        row: Row | None = await self._run(sql, params, first=True)
-        return row
-
-    async def many(self, sql: str, params: dict[str, Any]) -> list[Row]:
-        rows: list[Row] = await self._run(sql, params, first=False)
-        return rows
-
-    async def _run(self, sql: str, params: dict[str, Any], *, first: bool) -> Any:
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[Row]:
         import asyncpg
 
         text, names = numbered(sql)
         args = [params[name] for name in names]
         for attempt in (1, 2):
-            connection = await self._slots.get()
+            connection = await self._take()
             try:
                 if connection is None:
                     # Statements are then prepared once per connection (asyncpg's cache).
                     connection = await asyncpg.connect(self._dsn, timeout=5)
-                if first:
-                    result = await connection.fetchrow(text, *args)
-                else:
-                    result = await connection.fetch(text, *args)
+                result: list[Row] = await connection.fetch(text, *args)
             except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
                 # Dropped under us (a server restart, a proxy's idle timeout): a new
                 # connection, once; what fails again is the caller's to handle.
@@ -154,23 +135,114 @@ class PostgresReads:
             except BaseException:
                 self._discard(connection)
                 raise
-            self._slots.put_nowait(connection)
+            self._give_back(connection)
             return result
         raise AssertionError("unreachable")
+
+    async def _take(self) -> Any:
+        """An idle connection, or None for a slot to open one in."""
+        if self._idle and not self._waiting:
+            return self._idle.pop()
+        if self._opened < self._size and not self._waiting:
+            self._opened += 1
+            return None
+        turn: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._give_back(turn.result())  # handed over just as it was cancelled
+            elif turn in self._waiting:
+                self._waiting.remove(turn)
+            raise
+
+    def _give_back(self, connection: Any) -> None:
+        """Hand the connection (None: its slot) to the first waiting statement, or keep it."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(connection)
+                return
+        if connection is None:
+            self._opened -= 1
+        else:
+            self._idle.append(connection)
 
     def _discard(self, connection: Any) -> None:
         if connection is not None:
             connection.terminate()
-        self._slots.put_nowait(None)
+        self._give_back(None)
 
     async def close(self) -> None:
         """Close the idle connections (the bot is stopping: nothing reads after this)."""
         import asyncpg
 
-        while not self._slots.empty():
-            connection = self._slots.get_nowait()
-            if connection is not None:
-                try:
-                    await asyncio.wait_for(connection.close(), 2)
-                except (asyncpg.InterfaceError, OSError, TimeoutError):  # gone, or no answer
-                    connection.terminate()
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            self._opened -= 1
+            try:
+                await asyncio.wait_for(connection.close(), 2)
+            except (asyncpg.InterfaceError, OSError, TimeoutError):  # gone, or no answer
+                connection.terminate()
+
+
+class Batcher(Generic[K, V]):
+    """Answers reads asked at about the same time with one statement.
+
+    `run(keys)` reads every key at once (a missing key: absent from its answer). An ask waits
+    for the next statement to start, never for one already running, so every answer was read
+    after it was asked (a read never misses a write committed before it). At most `at_once`
+    statements run together; asks that arrive meanwhile go out together in the next one, at
+    most `most` keys to a statement.
+    """
+
+    def __init__(
+        self, run: Callable[[list[K]], Awaitable[dict[K, V]]], *, at_once: int, most: int
+    ) -> None:
+        self._run = run
+        self._at_once = at_once
+        self._most = most
+        self._running = 0
+        self._asked: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._starting = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def ask(self, key: K) -> V | None:
+        """The value read for `key`, None when there is none."""
+        answer: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._asked.setdefault(key, []).append(answer)
+        self._launch()
+        return await answer
+
+    def _launch(self) -> None:
+        """Start a statement, on the loop's next turn, for every ask made until then; unless
+        one is about to start or `at_once` are running already."""
+        if self._asked and not self._starting and self._running < self._at_once:
+            self._starting = True
+            self._running += 1
+            task = asyncio.ensure_future(self._answer())
+            self._tasks.add(task)  # a running task must be referenced to be kept
+            task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self) -> None:
+        keys = list(self._asked)[: self._most]  # never empty: launched for an ask
+        batch = {key: self._asked.pop(key) for key in keys}
+        self._starting = False
+        self._launch()  # more than `most` asked: the rest in another statement
+        try:
+            try:
+                values = await self._run(keys)
+            except Exception as error:  # noqa: BLE001 - every ask of this statement gets it
+                for answers in batch.values():
+                    for answer in answers:
+                        if not answer.done():
+                            answer.set_exception(error)
+                return
+            for key, answers in batch.items():
+                for answer in answers:
+                    if not answer.done():
+                        answer.set_result(values.get(key))
+        finally:
+            self._running -= 1
+            self._launch()

@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ KEEP_WAIT_MS = 100
 SQLITE_BUSY_MS = 30000
 
 _TOKEN_SQL = """
-SELECT p.state, p.revision, p.updated_at,
+SELECT p.id, p.state, p.revision, p.updated_at,
   (SELECT count(*) FROM outbox_message o WHERE o.plan_id = p.id AND o.kind = '{card}'),
   (SELECT max(o.id) FROM outbox_message o WHERE o.plan_id = p.id AND o.kind = '{card}'),
   (SELECT count(*) FROM outbox_message o
@@ -63,7 +64,7 @@ SELECT p.state, p.revision, p.updated_at,
       ORDER BY l.id DESC LIMIT 1)) END,
   c.token, c.body
 FROM release_plan p LEFT JOIN plan_card c ON c.plan_id = p.id
-WHERE p.id = {param}
+WHERE p.id {where}
 """
 # The live release above is lanes.live_release's order (deployed_at DESC NULLS LAST, id DESC)
 # split in two so that each half is one probe of ix_release_plan_lane_deployed.
@@ -79,8 +80,26 @@ class Lookup:
     answer: str | None  # the stored ack body (JSON text), as Bolt's `Ack` wrote it
 
 
-# One statement for every driver, `%(name)s` style (bot/store/async_reads.py converts it).
-TOKEN_SQL = _TOKEN_SQL.format(card=CARD, released=RELEASED, param="%(plan_id)s")
+# Statements for every driver, `%(name)s` style (bot/store/driver.py and async_reads.py
+# convert them).
+TOKEN_SQL = _TOKEN_SQL.format(card=CARD, released=RELEASED, where="= %(plan_id)s")
+# The most plans one statement asks for (bot/store/async_reads.py `Batcher`).
+MOST_AT_ONCE = 64
+
+
+@lru_cache(maxsize=MOST_AT_ONCE)
+def tokens_sql(count: int) -> str:
+    """TOKEN_SQL for `count` plans at once, `%(p0)s`…: one statement (and one prepared
+    statement per size) answers every `show` that arrived together."""
+    if not 1 <= count <= MOST_AT_ONCE:
+        raise ValueError(f"between 1 and {MOST_AT_ONCE} plans at once, not {count}")
+    places = ", ".join(f"%(p{n})s" for n in range(count))
+    return _TOKEN_SQL.format(card=CARD, released=RELEASED, where=f"IN ({places})")
+
+
+def tokens_parameters(plan_ids: Sequence[int]) -> dict[str, Any]:
+    """`tokens_sql(len(plan_ids))`'s parameters."""
+    return {f"p{n}": plan_id for n, plan_id in enumerate(plan_ids)}
 
 
 def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Lookup | None:
@@ -93,10 +112,10 @@ def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Looku
 
 
 def found(row: Sequence[Any] | None, *, fingerprint: str, year: int) -> Lookup | None:
-    """`look_up`'s answer from TOKEN_SQL's row, however it was read."""
+    """`look_up`'s answer from a row of TOKEN_SQL or `tokens_sql`, however it was read."""
     if row is None:
         return None
-    state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row
+    _, state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row
     if state not in KEPT_STATES or pending:
         return Lookup(state=state, token=None, answer=None)
     token = "|".join(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import update
 from slack_bolt import BoltRequest, BoltResponse
+from sqlmodel import update
 
 from bot.app.bootstrap import Releasebot, SlackCredentials, build
 from bot.app.settings import Settings
@@ -151,14 +151,14 @@ def test_the_quick_forms_read_as_the_grammar_reads_them(bot: Releasebot) -> None
     forms = ["show R-1", "show r-12", " SHOW\tR-123456789 ", "Show  R-7", "list", " LIST ", "List"]
     forms += ["show R-01", "show R-0", "show R-1234567890", "show R-1 x", "list staging", "lists"]
     for text in forms:
-        full = _or_usage_error(lambda: parse_command(text, now=ctx.clock.now(), tz=ctx.config.tz))
-        quick = _or_usage_error(lambda: reads.parse(text))
+        full = _or_usage_error(parse_command, text, now=ctx.clock.now(), tz=ctx.config.tz)
+        quick = _or_usage_error(reads.parse, text)
         assert quick == (full if text.split()[0].lower() in ("show", "list") else None), text
 
 
-def _or_usage_error(parse: Callable[[], object]) -> object:
+def _or_usage_error(parse: Callable[..., object], text: str, **kwargs: object) -> object:
     try:
-        return parse()
+        return parse(text, **kwargs)
     except UsageError as error:
         return str(error)
 

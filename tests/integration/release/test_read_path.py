@@ -65,17 +65,15 @@ def reads(request: pytest.FixtureRequest, desk: Desk) -> Iterator[str]:
         yield request.param
         return
     runner = asyncio.Runner()
-    reader = async_reads(desk.db)
+    reader = read_path.EventLoopReads(desk, async_reads(desk.db))
 
     def show(d: Desk, plan_id: int) -> str:
-        body = runner.run(read_path.show_answer_async(plan_id, desk=d, reads=reader))
-        return _answered(body)
+        assert d is desk
+        return _answered(runner.run(reader.card(plan_id)))
 
     def listed(d: Desk, env: str | None, every: bool) -> str:
-        body = runner.run(
-            read_path.list_answer_async(desk=d, reads=reader, environment=env, include_all=every)
-        )
-        return _answered(body)
+        assert d is desk
+        return _answered(runner.run(reader.plans(env, every)))
 
     _READS["now"] = (show, listed)
     try:
