@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from bot.store.async_reads import Batcher
+from tests.helpers import run_async
 
 
 class Store:
@@ -45,7 +46,7 @@ def test_reads_asked_together_go_out_in_one_statement() -> None:
         assert found == [1, 2, 1, None, 3]
         assert store.statements == [["a", "b", "zzz", "c"]]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_read_asked_while_a_statement_runs_waits_for_the_next_one() -> None:
@@ -70,7 +71,7 @@ def test_a_read_asked_while_a_statement_runs_waits_for_the_next_one() -> None:
         assert await also_late == 2
         assert store.statements == [["a"], ["a", "b"]]
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_at_most_at_once_statements_run_and_at_most_most_keys_each() -> None:
@@ -89,7 +90,7 @@ def test_at_most_at_once_statements_run_and_at_most_most_keys_each() -> None:
         assert all(len(keys) <= 8 for keys in store.statements)
         assert sorted(key for keys in store.statements for key in keys) == sorted(store.values)
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_failed_statement_fails_every_read_it_carried_and_the_next_ones_still_run() -> None:
@@ -102,7 +103,7 @@ def test_a_failed_statement_fails_every_read_it_carried_and_the_next_ones_still_
         store.failure = None
         assert await batcher.ask("c") == 3
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_a_read_given_up_by_its_asker_does_not_stop_the_others() -> None:
@@ -119,4 +120,4 @@ def test_a_read_given_up_by_its_asker_does_not_stop_the_others() -> None:
         with pytest.raises(asyncio.CancelledError):
             await gone
 
-    asyncio.run(scenario())
+    run_async(scenario())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from commands.registry import parse_command
 from console import payloads
 from console.slack_api import Workspace, create_slack_api_app
 from console.testing import ManualClock, running_server
+from tests.helpers import LoopThread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SECRET = "fast-reads-secret"
@@ -75,7 +75,7 @@ def fast(bot: Releasebot) -> Iterator[Callable[[str], BoltResponse | None]]:
     """FastReads as `releasebot serve` wires it, its answers awaited on one event loop."""
     reads = FastReads(bot.desk, async_reads(bot.db))
     reads.learn_workspace(bot.app)
-    runner = asyncio.Runner()
+    runner = LoopThread()
 
     def answer(body: str) -> BoltResponse | None:
         assert_claimed = reads.claims(body)

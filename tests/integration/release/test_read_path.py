@@ -8,7 +8,6 @@ asyncpg on PostgreSQL, so a token stored after a psycopg read must match an asyn
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from commands import read_path
 from commands.render import replies
 from commands.render.card import card
 from console.testing import ManualClock
+from tests.helpers import LoopThread
 
 
 def _drawn(desk: Desk, plan_id: int) -> str:
@@ -64,7 +64,7 @@ def reads(request: pytest.FixtureRequest, desk: Desk) -> Iterator[str]:
         )
         yield request.param
         return
-    runner = asyncio.Runner()
+    runner = LoopThread()
     reader = read_path.EventLoopReads(desk, async_reads(desk.db))
 
     def show(d: Desk, plan_id: int) -> str:

@@ -15,6 +15,7 @@ from bot.store.async_reads import PostgresReads, async_reads, asyncpg_dsn
 from bot.store.db import Database, make_engine
 from bot.store.models import ReleasePlan
 from tests.conftest import _empty_postgres
+from tests.helpers import run_async
 
 SQL = "SELECT id, service, version FROM release_plan WHERE environment = %(env)s ORDER BY id"
 
@@ -58,7 +59,7 @@ def test_the_rows_are_the_cursors_rows_whatever_the_load(db: Database) -> None:
             await reads.close()
         return [[tuple(row) for row in rows] for rows in found]
 
-    assert all(rows == expected for rows in asyncio.run(scenario()))
+    assert all(rows == expected for rows in run_async(scenario()))
 
 
 def _server_pids(url: str) -> set[int]:
@@ -108,7 +109,7 @@ def test_postgresql_reads_hold_at_most_their_connections_and_survive_a_dropped_o
             await reads.close()
         assert _server_pids(database_url) - before == set()
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_an_unreachable_postgresql_fails_the_read_and_frees_its_slot() -> None:
@@ -119,4 +120,4 @@ def test_an_unreachable_postgresql_fails_the_read_and_frees_its_slot() -> None:
                 await asyncio.wait_for(reads.rows("SELECT 1", {}), 10)
         await reads.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
