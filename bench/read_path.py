@@ -444,8 +444,8 @@ def section(results: Results, settings: Settings, dataset: str, command: str) ->
     lines = [
         SECTION,
         "",
-        "_Written by `bench/read_path.py`; re-run it to refresh the figures (the profile below "
-        "comes from `bench/profile_read_path.py`)._",
+        "_Written by `bench/read_path.py`; re-run it to refresh the figures (the part-by-part "
+        "figures below come from `bench/read_path_parts.py`)._",
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {machine()}. Load generator, servers and PostgreSQL share these CPUs; "
