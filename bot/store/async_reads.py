@@ -132,7 +132,11 @@ class PostgresReads:
                 if attempt == 2:
                     raise
                 continue
-            except BaseException:
+            except Exception:
+                # The statement failed, not the connection: it stays for the next one.
+                self._give_back(connection)
+                raise
+            except BaseException:  # cancelled mid-statement: its connection is in doubt
                 self._discard(connection)
                 raise
             self._give_back(connection)

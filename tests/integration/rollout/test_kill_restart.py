@@ -39,14 +39,15 @@ steps = [{ weight = 25 }, { weight = 50 }, { weight = 75 }, { weight = 100 }]
 """
 
 
-def _wait_for(predicate, seconds: float = 20):  # type: ignore[no-untyped-def]
+def _wait_for(predicate, seconds: float = 60, state=None):  # type: ignore[no-untyped-def]
+    # 60 s, not 20: under six test workers on two CPUs a resumed rollout once took longer.
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = predicate()
         if found:
             return found
         time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+    raise AssertionError(f"timed out waiting; {state() if state else ''}")
 
 
 def test_a_killed_engine_process_resumes_every_step_exactly_once(
@@ -103,8 +104,15 @@ def test_a_killed_engine_process_resumes_every_step_exactly_once(
         with db.session() as session:
             return plans.get_plan(session, plan_id=1).state == PlanState.RELEASED
 
+    def where() -> str:
+        with db.session() as session:
+            plan = plans.get_plan(session, plan_id=1)
+            stages = session.exec(select(DeploymentStage)).all()
+            shown = [(s.stage_index, s.status) for s in stages]
+            return f"plan {plan.state} next step {plan.next_step_at}, stages {shown}"
+
     try:
-        _wait_for(released)
+        _wait_for(released, state=where)
     finally:
         engine_db.engine.dispose()
     calls = (tmp_path / "calls.log").read_text().split("\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -97,6 +98,10 @@ def test_postgresql_reads_hold_at_most_their_connections_and_survive_a_dropped_o
             assert all(len(rows) == 2 for rows in answers)
             ours = _server_pids(database_url) - before
             assert 1 <= len(ours) <= 2
+            # A statement that fails (here: divides by zero) leaves its connection to the next.
+            with pytest.raises(asyncpg.DataError):
+                await reads.rows("SELECT 1 / %(zero)s", {"zero": 0})
+            assert _server_pids(database_url) - before == ours
             # An operator (or a server restart) ends the reads' sessions: the next reads
             # still answer, on new connections.
             with psycopg.connect(asyncpg_dsn(database_url), autocommit=True) as admin:
