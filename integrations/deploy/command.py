@@ -180,11 +180,11 @@ class CommandBackend:
 
     def environment(self, request: DeployRequest) -> dict[str, str]:
         """What the command's process sees in its environment for this request."""
+        return self._environment(release_environment(request))
+
+    def _environment(self, release: Mapping[str, str]) -> dict[str, str]:
         return command_environment(
-            release_environment(request),
-            environ=self.environ,
-            pass_env=self.pass_env,
-            env=self.env,
+            release, environ=self.environ, pass_env=self.pass_env, env=self.env
         )
 
     def start(self, request: DeployRequest) -> DeployHandle:
@@ -199,7 +199,7 @@ class CommandBackend:
         if (state / "spec.json").exists():
             # Already started under this key: never run a step twice, unless it never launched.
             if self._never_launched(state):
-                self._launch(request, state)
+                self._relaunch(state)
             return handle
         self.state_dir.mkdir(parents=True, exist_ok=True)
         staging = self.state_dir / f".{state.name}.{os.getpid()}.tmp"
@@ -211,6 +211,8 @@ class CommandBackend:
             "cwd": str((self.workdir or Path.cwd()).resolve()),
             "timeout_seconds": self.timeout.total_seconds(),
             "started_at": self.clock.now().isoformat(),
+            # RELEASE_* (nothing secret): what a relaunch needs besides the bot's environment.
+            "release": release_environment(request),
         }
         write_atomically(staging / "spec.json", json.dumps(spec, indent=2))
         try:
@@ -219,7 +221,7 @@ class CommandBackend:
             (staging / "spec.json").unlink()
             staging.rmdir()
             return handle  # a concurrent start won the race; follow that one
-        self._launch(request, state)
+        self._launch(state, release_environment(request))
         return handle
 
     def find(self, request: DeployRequest) -> DeployHandle | None:
@@ -246,7 +248,7 @@ class CommandBackend:
                 )
             runner = _read_int(state / "runner.pid")
             if runner is None:
-                if self._never_launched(state):
+                if self._never_launched(state) and not self._relaunch(state):
                     return DeployStatus(
                         DeployState.FAILED, "the command was never launched", output_tail=tail
                     )
@@ -302,8 +304,30 @@ class CommandBackend:
             and self._elapsed(state) > LAUNCH_WINDOW
         )
 
-    def _launch(self, request: DeployRequest, state: Path) -> None:
-        env = self.environment(request)
+    def _relaunch(self, state: Path) -> bool:
+        """Launch a run recorded but never launched (the process that recorded it stopped
+        first, a killed bot): once, by whoever claims it first; False when it cannot be (it
+        was relaunched a launch window ago and still has no runner, or an older release
+        recorded it without its RELEASE_* variables)."""
+        claim = state / "relaunched"
+        try:
+            descriptor = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            try:
+                claimed = datetime.fromisoformat(claim.read_text().strip())
+            except ValueError:  # being written this instant by the claimant
+                return True
+            return self.clock.now() - claimed <= LAUNCH_WINDOW
+        with os.fdopen(descriptor, "w") as written:
+            written.write(self.clock.now().isoformat())
+        spec = json.loads((state / "spec.json").read_text())
+        if not isinstance(spec.get("release"), dict):
+            return False
+        self._launch(state, {str(k): str(v) for k, v in spec["release"].items()})
+        return True
+
+    def _launch(self, state: Path, release: Mapping[str, str]) -> None:
+        env = self._environment(release)
         with open(state / "runner.err", "wb") as err:
             starter = subprocess.Popen(
                 [self.python, "-m", "integrations.deploy.command_runner", str(state)],

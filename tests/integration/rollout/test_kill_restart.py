@@ -108,7 +108,7 @@ def test_a_killed_engine_process_resumes_every_step_exactly_once(
         with db.session() as session:
             plan = plans.get_plan(session, plan_id=1)
             stages = session.exec(select(DeploymentStage)).all()
-            shown = [(s.stage_index, s.status) for s in stages]
+            shown = [(s.stage_index, s.status, s.message) for s in stages]
             return f"plan {plan.state} next step {plan.next_step_at}, stages {shown}"
 
     try:

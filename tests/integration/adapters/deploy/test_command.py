@@ -16,6 +16,7 @@ import pytest
 
 from bot.domain.errors import BackendError, InvalidInput
 from bot.ports.deploy import DeployRequest, DeployState, DeployStatus
+from console.testing import ManualClock
 from integrations.deploy.command import CommandBackend
 
 
@@ -351,3 +352,40 @@ def test_the_command_gets_a_working_base_release_variables_and_its_service_list_
         and name not in {"PWD", "SHLVL", "_", "OLDPWD"}
     }
     assert unexpected == set()
+
+
+def test_a_run_recorded_but_never_launched_is_launched_once_its_launch_window_has_passed(
+    tmp_path: Path,
+    request_factory: Callable[..., DeployRequest],
+    finished: Callable[..., DeployStatus],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = tmp_path / "calls.log"
+    deploy = script(
+        tmp_path, "deploy.sh", f'echo "$RELEASE_IDEMPOTENCY_KEY $RELEASE_WEIGHT" >> {calls}\n'
+    )
+    clock = ManualClock()
+    request = request_factory()
+
+    def killed_before_launching(*_: object) -> None:
+        return None  # the bot was killed after recording the run, before launching it
+
+    monkeypatch.setattr(CommandBackend, "_launch", killed_before_launching)
+    CommandBackend(command=[str(deploy)], state_dir=tmp_path / "state", clock=clock).start(request)
+    monkeypatch.undo()
+
+    # The restarted bot finds the recorded run (so it never starts the step a second time) and
+    # waits: within the launch window, the killed process's launcher may still be on its way.
+    restarted = CommandBackend(command=[str(deploy)], state_dir=tmp_path / "state", clock=clock)
+    handle = restarted.find(request)
+    assert handle is not None
+    assert restarted.status(handle).state is DeployState.PENDING
+    assert not calls.exists()
+
+    # Past the window it launches the run itself, once, however many ask.
+    clock.advance(timedelta(seconds=31))
+    other = CommandBackend(command=[str(deploy)], state_dir=tmp_path / "state", clock=clock)
+    assert restarted.status(handle).state in (DeployState.PENDING, DeployState.RUNNING)
+    assert other.status(handle).state is not DeployState.FAILED
+    assert finished(restarted, handle).state is DeployState.SUCCEEDED
+    assert calls.read_text() == "R-12:deploy:0 10\n"
