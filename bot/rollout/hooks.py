@@ -58,7 +58,9 @@ def accept_callback(
         # The service's words are stored and later posted: no configured secret in them.
         payload = {k: redact(v) if isinstance(v, str) else v for k, v in payload.items()}
     with db.session() as session:
-        refusal = _store(session, stage_id=stage.id, token=token, payload=payload, now=now)
+        refusal = _store(
+            session, plan_id=stage.plan_id, stage_id=stage.id, token=token, payload=payload, now=now
+        )
     if refusal is not None:
         log.warning("deploy callback refused for stage %s: %s", stage.id, refusal)
         raise CallbackRefused(refusal, status=409)
@@ -93,9 +95,20 @@ def _stage_of(db: Database, *, token: str, secret_of: SecretOf) -> tuple[Deploym
 
 
 def _store(
-    session: Session, *, stage_id: int | None, token: str, payload: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    plan_id: int,
+    stage_id: int | None,
+    token: str,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> str | None:
     """Keep the callback if it is news; otherwise audit it and return why it is refused."""
+    # The plan first, then its stage: the engine's order. The other way round, a callback
+    # holding the stage waited for the plan (the audit row's foreign key, or next_step_at)
+    # while the engine, holding the plan, waited for the stage: PostgreSQL ended one of the two
+    # as a deadlock, and a refused replay answered 500 instead of 409.
+    session.exec(select(ReleasePlan).where(ReleasePlan.id == plan_id).with_for_update()).one()
     statement = select(DeploymentStage).where(DeploymentStage.id == stage_id)
     stage = session.exec(statement.with_for_update()).one()  # one callback of a stage at a time
     last = session.get(DeployCallback, token)
