@@ -22,9 +22,10 @@ from sqlmodel import Session, col, select
 from bot.domain.context import DomainContext
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.lifecycle import TERMINAL
-from bot.domain.mrkdwn import Mrkdwn, md
+from bot.domain.mrkdwn import md
 from bot.domain.states import state_label
 from bot.notify import outbox
+from bot.notify.thread import say
 from bot.store.models import PlanState, ReleasePlan, ScheduledJob
 from bot.timing import scheduler
 
@@ -122,14 +123,14 @@ def after_transition(session: Session, *, ctx: DomainContext, plan: ReleasePlan)
             session, plan_id=dependent.id, channel=ctx.config.channels.releases, now=now
         )
         if plan.state == PlanState.RELEASED:
-            _thread(
+            say(
                 session,
                 ctx=ctx,
                 plan=dependent,
                 text=md(
                     ":link: {} is released; {} no longer waits for it.", plan.ref, dependent.ref
                 ),
-                key=f"dependency-released:{dependent.id}:{plan.id}",
+                dedupe_key=f"dependency-released:{dependent.id}:{plan.id}",
             )
         else:
             _tell_blocked(session, ctx=ctx, dependent=dependent, dependency=plan, now=now)
@@ -270,7 +271,7 @@ def _tell_blocked(
         dependent.ref,
         dependent.ref,
     )
-    _thread(
+    say(
         session,
         ctx=ctx,
         plan=dependent,
@@ -281,7 +282,7 @@ def _tell_blocked(
             dependent.ref,
             fix,
         ),
-        key=f"dependency-dead:{dependent.id}:{dependency.id}",
+        dedupe_key=f"dependency-dead:{dependent.id}:{dependency.id}",
     )
     outbox.owe_message(
         session,
@@ -305,18 +306,4 @@ def _tell_blocked(
         plan_id=dependent.id,
         now=now,
         dedupe_key=f"dependency-dead-dm:{dependent.id}:{dependency.id}",
-    )
-
-
-def _thread(
-    session: Session, *, ctx: DomainContext, plan: ReleasePlan, text: Mrkdwn, key: str
-) -> None:
-    assert plan.id is not None
-    outbox.owe_thread_reply(
-        session,
-        plan_id=plan.id,
-        channel=ctx.config.channels.releases,
-        message=outbox.Rendered(text),
-        now=ctx.clock.now(),
-        dedupe_key=key,
     )
