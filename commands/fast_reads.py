@@ -64,25 +64,11 @@ class FastReads:
         """Release the reads' connections."""
         await self._reads.close()
 
-    def claims(self, body: str) -> bool:
-        """True when `body` (a verified slash command's form) looks like a read this class
-        answers: cheap, so other commands go to Bolt at once; `answer` checks the whole form."""
-        if self._team_id is None or "command=%2Frelease" not in body:
-            return False
-        if body.startswith("text="):
-            start = len("text=")
-        elif (found := body.find("&text=")) >= 0:
-            start = found + len("&text=")
-        else:
-            return False
-        end = body.find("&", start)
-        text = unquote_plus(body[start : end if end >= 0 else len(body)])
-        words = text.split(maxsplit=1)
-        return bool(words) and words[0].lower() in FAST_WORDS
-
     async def answer(self, body: str) -> BoltResponse | None:
-        """The ack of a `/release show|list` slash command, or None to let Bolt answer."""
-        if self._team_id is None:
+        """The ack of a `/release show|list` slash command, or None to let Bolt answer (any
+        other command, workspace or failure). Reads the form once, decoding only what it needs:
+        every verified slash command is offered here first."""
+        if self._team_id is None or "command=%2Frelease" not in body:
             return None
         fields = form_fields(body)
         if fields.get("command") != "/release" or "ssl_check" in fields:

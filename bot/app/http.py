@@ -125,12 +125,8 @@ def _kind(body: bytes, content_type: str) -> str:
 class FastPath(Protocol):
     """Answers some verified slash commands without Bolt (commands/fast_reads.py)."""
 
-    def claims(self, body: str) -> bool:
-        """True when `answer` may answer this form body (cheap: asked on the event loop)."""
-        ...
-
     async def answer(self, body: str) -> BoltResponse | None:
-        """The ack, or None to leave the request to Bolt."""
+        """The ack, or None (at once for what it does not answer) to leave it to Bolt."""
         ...
 
 
@@ -161,7 +157,7 @@ def slack_routes(
             return metrics.refuse("/slack/events", refusal)
         kind = _kind(body, content_type)
         bolt_response = None
-        if fast_path is not None and kind == "command" and fast_path.claims(text):
+        if fast_path is not None and kind == "command":
             bolt_response = await fast_path.answer(text)
         if bolt_response is None:
             bolt_request = BoltRequest(

@@ -30,13 +30,12 @@ from sqlalchemy.engine import make_url
 
 from bot.store import driver
 from bot.store.db import Database
-from bot.store.driver import in_style
+from bot.store.driver import PLACEHOLDER, in_style
 
 log = logging.getLogger(__name__)
 
 CONNECTIONS = 4
 THREADS = 4
-_NAMED = re.compile(r"%\((\w+)\)s")
 
 Row = Sequence[Any]
 K = TypeVar("K", bound=Hashable)
@@ -73,7 +72,7 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return _NAMED.sub(number, sql), tuple(names)
+    return PLACEHOLDER.sub(number, sql), tuple(names)
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:

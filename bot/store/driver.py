@@ -36,7 +36,8 @@ def cursor(db: Database) -> Iterator[tuple[Any, Dialect]]:
                 raw.autocommit = False
 
 
-_NAMED = re.compile(r"%\((\w+)\)s")
+# A `%(name)s` placeholder, the one style statements are written in.
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 @lru_cache(maxsize=64)
@@ -46,5 +47,5 @@ def in_style(sql: str, dialect: str) -> str:
     if dialect == "postgresql":
         return sql
     if dialect == "sqlite":
-        return _NAMED.sub(r":\1", sql)
+        return PLACEHOLDER.sub(r":\1", sql)
     raise ValueError(f"no driver cursor for {dialect!r}")

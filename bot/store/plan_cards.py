@@ -80,17 +80,15 @@ class Lookup:
     answer: str | None  # the stored ack body (JSON text), as Bolt's `Ack` wrote it
 
 
-# Statements for every driver, `%(name)s` style (bot/store/driver.py and async_reads.py
-# convert them).
-TOKEN_SQL = _TOKEN_SQL.format(card=CARD, released=RELEASED, where="= %(plan_id)s")
 # The most plans one statement asks for (bot/store/async_reads.py `Batcher`).
 MOST_AT_ONCE = 64
 
 
 @lru_cache(maxsize=MOST_AT_ONCE)
 def tokens_sql(count: int) -> str:
-    """TOKEN_SQL for `count` plans at once, `%(p0)s`…: one statement (and one prepared
-    statement per size) answers every `show` that arrived together."""
+    """The token statement for `count` plans at once, `%(p0)s`…, in every driver's
+    `%(name)s` style (bot/store/driver.py and async_reads.py convert it): one statement (and
+    one prepared statement per size) answers every `show` that arrived together."""
     if not 1 <= count <= MOST_AT_ONCE:
         raise ValueError(f"between 1 and {MOST_AT_ONCE} plans at once, not {count}")
     places = ", ".join(f"%(p{n})s" for n in range(count))
@@ -106,13 +104,13 @@ def look_up(db: Database, *, plan_id: int, fingerprint: str, year: int) -> Looku
     """The plan's state and current card token (None when its card is not kept now), and the
     stored answer when it is current; None when there is no such plan."""
     with driver.cursor(db) as (cursor, dialect):
-        cursor.execute(in_style(TOKEN_SQL, dialect.name), {"plan_id": plan_id})
+        cursor.execute(in_style(tokens_sql(1), dialect.name), tokens_parameters([plan_id]))
         row = cursor.fetchone()
     return found(row, fingerprint=fingerprint, year=year)
 
 
 def found(row: Sequence[Any] | None, *, fingerprint: str, year: int) -> Lookup | None:
-    """`look_up`'s answer from a row of TOKEN_SQL or `tokens_sql`, however it was read."""
+    """`look_up`'s answer from a row of `tokens_sql`, however it was read."""
     if row is None:
         return None
     _, state, revision, updated_at, cards, last_card, pending, last_audit, live, stored, body = row

@@ -201,6 +201,7 @@ class CommandBackend:
             if self._never_launched(state):
                 self._relaunch(state)
             return handle
+        release = release_environment(request)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         staging = self.state_dir / f".{state.name}.{os.getpid()}.tmp"
         staging.mkdir(exist_ok=False)
@@ -212,7 +213,7 @@ class CommandBackend:
             "timeout_seconds": self.timeout.total_seconds(),
             "started_at": self.clock.now().isoformat(),
             # RELEASE_* (nothing secret): what a relaunch needs besides the bot's environment.
-            "release": release_environment(request),
+            "release": release,
         }
         write_atomically(staging / "spec.json", json.dumps(spec, indent=2))
         try:
@@ -221,7 +222,7 @@ class CommandBackend:
             (staging / "spec.json").unlink()
             staging.rmdir()
             return handle  # a concurrent start won the race; follow that one
-        self._launch(state, release_environment(request))
+        self._launch(state, release)
         return handle
 
     def find(self, request: DeployRequest) -> DeployHandle | None:

@@ -79,11 +79,7 @@ def fast(bot: Releasebot) -> Iterator[Callable[[str], BoltResponse | None]]:
     runner = LoopThread()
 
     def answer(body: str) -> BoltResponse | None:
-        assert_claimed = reads.claims(body)
-        answered = runner.run(reads.answer(body))
-        # What the route does not offer (`claims` is False) it must not be able to answer.
-        assert assert_claimed or answered is None, body
-        return answered
+        return runner.run(reads.answer(body))
 
     try:
         yield answer
