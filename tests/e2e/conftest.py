@@ -24,12 +24,10 @@ from console.app import DemoHealth
 from console.browser import CHROMIUM, shared_chromium
 from console.testing import running_server
 from console.workspace import Workspace
-from tests.e2e.console_page import ConsolePage
+from tests.e2e.console_page import EXPECT_TIMEOUT_MS, ConsolePage
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-# Expectations wait this long by default; rollout steps get their own, longer deadlines.
-EXPECT_TIMEOUT_MS = 10_000
 
 
 @dataclass

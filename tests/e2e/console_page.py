@@ -11,6 +11,9 @@ from bot.app.console import DEMO_PEOPLE
 
 PEOPLE = {name: user_id for user_id, (name, _) in DEMO_PEOPLE.items()}
 
+# Expectations wait this long by default (set by the page fixtures): a loaded CI machine runs
+# six test workers and Chromium on two cores. Rollout steps get their own, longer deadlines.
+EXPECT_TIMEOUT_MS = 10_000
 # How long a rollout step may take on the page (deploy-script polls are 5 s apart).
 ROLLOUT_TIMEOUT_MS = 60_000
 
@@ -49,7 +52,13 @@ class ConsolePage:
         composer = self.page.locator("#composer-input")
         composer.fill(text)
         composer.press("Enter")
-        expect(composer).to_have_value("")
+        try:
+            expect(composer).to_have_value("")
+        except AssertionError as error:
+            # The console keeps what was typed when it could not send it, and says why in the
+            # toast: that is the message a failure here needs.
+            said = self.page.locator("#toast").text_content()
+            raise AssertionError(f"{text!r} was not sent; the console said {said!r}") from error
 
     def card(self, ref: str) -> Locator:
         """The plan card (the message whose header starts with `R-<n> ·`) in this channel."""

@@ -275,7 +275,6 @@ def console_run(standin_bot: StandInBot) -> Iterator[ConsoleRun]:
             channels=CHANNELS,
             users=PEOPLE,
             usergroups=[("S0SRE", "sre", ["U0APPROVER1", "U0ADMIN"])],
-            bot_timeout_seconds=1.0,
         )
         app = create_console_app(settings)
         with running_server(app) as url:

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from console.testing import ConsoleRun
+from tests.e2e.console_page import EXPECT_TIMEOUT_MS, ConsolePage
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -17,6 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 @pytest.fixture
 def page(browser: Browser, console_run: ConsoleRun) -> Iterator[Page]:
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -29,10 +31,7 @@ def page(browser: Browser, console_run: ConsoleRun) -> Iterator[Page]:
 
 
 def send(page: Page, text: str) -> None:
-    composer = page.get_by_label("Message #releases")
-    composer.fill(text)
-    composer.press("Enter")
-    expect(composer).to_have_value("")
+    ConsolePage(page).send(text)
 
 
 def test_command_confirm_modal_ephemeral_and_update_in_place(page: Page) -> None:

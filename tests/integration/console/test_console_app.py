@@ -67,6 +67,9 @@ def test_an_in_channel_answer_is_shown_to_everyone_with_the_command(
 
 
 def test_a_slow_bot_gets_slacks_operation_timeout(console_run: ConsoleRun) -> None:
+    # Only here is the wait shortened: every other test keeps Slack's 3 s, which a stand-in
+    # bot on a loaded CI machine has been seen to need more than 1 s of.
+    console_run.settings.bot_timeout_seconds = 1.0
     command(console_run, "/release slow")
 
     [notice] = console_run.state(REQUESTER)["messages"]["C0RELEASES"]
