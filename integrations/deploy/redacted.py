@@ -1,4 +1,5 @@
-"""A deployment backend whose words are redacted before the bot records or posts them."""
+"""Deployment backends and flag clients whose words are redacted before the bot records or
+posts them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 
 from bot.domain.errors import ReleasebotError
 from bot.ports.deploy import DeployBackend, DeployHandle, DeployRequest, DeployStatus
+from bot.ports.flags import FlagClient
 
 Redact = Callable[[str], str]
 
@@ -41,6 +43,22 @@ class RedactedBackend:
     def cancel(self, handle: DeployHandle) -> None:
         with _redacted_errors(self._redact):
             self.backend.cancel(handle)
+
+
+class RedactedFlags:
+    """Wraps a flag client: its errors (the flag service's own words) come out redacted."""
+
+    def __init__(self, client: FlagClient, redact: Redact) -> None:
+        self.client = client
+        self._redact = redact
+
+    def set_rollout(self, flag_key: str, percentage: int) -> None:
+        with _redacted_errors(self._redact):
+            self.client.set_rollout(flag_key, percentage)
+
+    def turn_off(self, flag_key: str) -> None:
+        with _redacted_errors(self._redact):
+            self.client.turn_off(flag_key)
 
 
 @contextmanager

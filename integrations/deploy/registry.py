@@ -14,7 +14,7 @@ from bot.domain.config import ReleasebotConfig
 from bot.domain.errors import InvalidInput
 from bot.ports.deploy import DeployBackend
 from bot.ports.flags import FlagClient
-from integrations.deploy.redacted import Redact, RedactedBackend
+from integrations.deploy.redacted import Redact, RedactedBackend, RedactedFlags
 from integrations.deploy.registration import BackendDeps, CallbackLookup, build_backend
 from integrations.deploy.webhook import WebhookSettings
 from integrations.flags.launchdarkly import LaunchDarklyFlags
@@ -81,6 +81,8 @@ class ConfiguredBackends:
             client = UnleashFlags(
                 self._http, flag.base_url, flag.project or "default", target, token
             )
+        if self._redact is not None:
+            client = RedactedFlags(client, self._redact)
         return client, flag.key
 
     def webhook_secret(self, service: str) -> str | None:

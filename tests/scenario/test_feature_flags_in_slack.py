@@ -6,9 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from bot.domain.config import ReleasebotConfig, load_config
-from bot.store.models import PlanState
+from bot.store.models import AuditEvent, DeploymentStage, OutboxMessage, PlanState
 from commands.ids import ActionId
 from tests.integration.adapters.flags.fakes import FakeLaunchDarkly, FakeUnleash
 from tests.scenario.conftest import Health
@@ -67,8 +68,15 @@ class FlagHosts(Health):
             feature="semantic-search",
             environments=("staging", "production"),
         )
+        # A misconfigured proxy in front of LaunchDarkly refusing every call with a page that
+        # quotes the request's headers back (fault injection, not LaunchDarkly's behaviour).
+        self.echoing_proxy = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.echoing_proxy:
+            quoted = "".join(f"<li>{k}: {v}</li>" for k, v in request.headers.items())
+            page = f"<html><body><h1>403 Forbidden</h1><ul>{quoted}</ul></body></html>"
+            return httpx.Response(403, html=page)
         if request.url.host == "app.launchdarkly.com":
             return self.launchdarkly.handler(request)
         if request.url.host == "unleash.example.com":
@@ -144,3 +152,30 @@ def test_unleash_changes_use_the_releases_environment_path_segment(
     assert unleash.environments["staging"].enabled is False
     assert unleash.environments["production"].enabled is False
     assert deploy_calls.read_text().splitlines() == ["deploy search 3.1.0 staging 0"]
+
+
+def test_a_flag_services_words_reach_the_thread_without_the_flag_token(
+    slack: SlackDriver, health: FlagHosts, deploy_calls: Path
+) -> None:
+    health.echoing_proxy = True
+
+    slack.command("U0REQUESTER", "plan storefront 2.0.0 to staging")
+    slack.settle()
+    slack.click("U0REQUESTER", slack.card("R-1"), ActionId.DEPLOY)
+    slack.roll(lambda: slack.state(1) in (PlanState.FAILED, PlanState.ROLLED_BACK))
+    slack.settle()
+
+    thread = slack.thread(slack.card("R-1"))
+    refused = [t for t in thread if "LaunchDarkly answered 403" in t]
+    assert refused, thread
+    assert all("authorization: [redacted]" in t for t in refused), refused
+    everything = str([(c.method, c.args) for c in slack.workspace.calls])
+    assert "ld-api-token" not in everything
+    with slack.bot.db.session() as session:
+        stored = [
+            row.model_dump()
+            for table in (DeploymentStage, AuditEvent, OutboxMessage)
+            for row in session.exec(select(table)).all()
+        ]
+    assert "authorization: [redacted]" in str(stored)
+    assert "ld-api-token" not in str(stored)
