@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from bot.domain.config import Freeze as RecurringFreeze
-from bot.domain.context import DomainContext
-from bot.domain.mrkdwn import Mrkdwn, md
+from bot.domain.context import BOT_ACTOR, DomainContext
+from bot.domain.mrkdwn import Mrkdwn, is_user_id, md, mention
 from bot.domain.states import FreezeKind
 
 RECURRING = "recurring"
@@ -71,6 +71,17 @@ class FreezeWindow:
             )
         return md("until `/release unfreeze {}`", self.environment)
 
+    def why(self) -> Mrkdwn:
+        """The reason as typed (escaped); a rollback lock adds who rolled back, as a mention
+        (the bot's own rollbacks say "automatically")."""
+        if self.kind != FreezeKind.ROLLBACK_LOCK:
+            return md("{}", self.reason)
+        if self.created_by == BOT_ACTOR:
+            return md("{} (automatically)", self.reason)
+        if self.created_by and is_user_id(self.created_by):
+            return md("{} (by {})", self.reason, mention(self.created_by))
+        return md("{}", self.reason)
+
     def describe(self, tz: ZoneInfo) -> Mrkdwn:
         """One line a refused person can act on (the reason as typed, escaped)."""
         if self.kind == FreezeKind.ROLLBACK_LOCK:
@@ -78,7 +89,7 @@ class FreezeWindow:
                 "{} is locked in {}: {} ({})",
                 self.service,
                 self.environment,
-                self.reason,
+                self.why(),
                 self.until(tz),
             )
         return md(

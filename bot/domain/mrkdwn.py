@@ -71,9 +71,14 @@ def join(separator: str, parts: Iterable[str]) -> Mrkdwn:
     return Mrkdwn(separator.join(escape(part) for part in parts))
 
 
+def is_user_id(value: str) -> bool:
+    """Whether `value` is a Slack user id (U…, W…, B…) rather than a name or a handle."""
+    return bool(_USER_ID.fullmatch(value))
+
+
 def mention(user_id: str) -> Mrkdwn:
     """`<@U123>`: a mention the bot means; anything that is not a Slack user id is refused."""
-    if not _USER_ID.fullmatch(user_id):
+    if not is_user_id(user_id):
         raise ValueError(f"not a Slack user id: {user_id!r}")
     return Mrkdwn(f"<@{user_id}>")
 
@@ -87,7 +92,7 @@ def channel_link(channel_id: str) -> Mrkdwn:
 
 def person(principal: str) -> Mrkdwn:
     """A user id as a mention; a `@group` handle, or anything else, as the text it is."""
-    if _USER_ID.fullmatch(principal):
+    if is_user_id(principal):
         return mention(principal)
     return escape(principal)
 

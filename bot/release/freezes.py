@@ -214,10 +214,19 @@ def _lift_lock(
 
 
 def lock_after_rollback(
-    session: Session, *, ctx: DomainContext, plan: ReleasePlan, actor: str, reason: str
+    session: Session,
+    *,
+    ctx: DomainContext,
+    plan: ReleasePlan,
+    actor: str,
+    reason: str,
+    rolled_back_by: str,
 ) -> Freeze:
     """Lock the plan's service in its environment after a rollback (one lock at a time).
 
+    `reason` is why the rollback started, as given; the lock keeps who started it
+    (`rolled_back_by`, BOT_ACTOR when the bot did) as its `created_by`, so every place that
+    shows the lock names them as a mention rather than as text inside the reason.
     Plans of that lane approved before the rollback need approving again: their approvers
     decided before they knew about it.
     """
@@ -229,9 +238,9 @@ def lock_after_rollback(
         environment=plan.environment,
         service=plan.service,
         kind=FreezeKind.ROLLBACK_LOCK,
-        reason=f"{plan.ref} ({plan.version}) was rolled back: {reason}",
+        reason=f"{plan.ref} ({plan.version}) was rolled back" + (f": {reason}" if reason else ""),
         version=plan.version,
-        created_by=actor,
+        created_by=rolled_back_by,
         starts_at=now,
     )
     session.add(row)

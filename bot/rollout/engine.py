@@ -323,8 +323,9 @@ class RolloutEngine:
             plan=plan,
             text=md(":leftwards_arrow_with_hook: {} {}.", plan.ref, done),
         )
+        why, rolled_back_by = rollback_cause(session, plan=plan)
         lock_after_rollback(
-            session, ctx=ctx, plan=plan, actor=ENGINE, reason=rollback_cause(session, plan=plan)
+            session, ctx=ctx, plan=plan, actor=ENGINE, reason=why, rolled_back_by=rolled_back_by
         )
         plan.next_step_at = None
         return None

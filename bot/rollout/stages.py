@@ -199,28 +199,33 @@ def begin_rollback(
     announcements.owe_rollback_alert(session, ctx=ctx, plan=plan, reason=reason or "", actor=actor)
 
 
-def rollback_cause(session: Session, *, plan: ReleasePlan) -> str:
-    """Why the plan's latest rollback started, and by whom, as its audit trail says."""
+def rollback_cause(session: Session, *, plan: ReleasePlan) -> tuple[str, str]:
+    """Why the plan's latest rollback started ("" when nobody said) and who started it
+    (ENGINE when the bot did), as its audit trail says."""
     assert plan.id is not None
     started = [e for e in audit.trail(session, plan_id=plan.id) if e.to_state == "rolling_back"]
     if not started:
-        return "rolled back"
+        return "", ENGINE
     last = started[-1]
-    by = "automatically" if last.actor_id == ENGINE else f"by <@{last.actor_id}>"
-    return f"{last.reason} ({by})" if last.reason else f"rolled back {by}"
+    return last.reason or "", last.actor_id
 
 
 def fail_rollout(session: Session, *, ctx: DomainContext, plan: ReleasePlan, reason: str) -> None:
     """A stage or a check failed: the service's on_failure decides (rollback or pause)."""
     if plan.state == PlanState.ROLLING_BACK:
-        cause = rollback_cause(session, plan=plan)
+        why, rolled_back_by = rollback_cause(session, plan=plan)
         transition(
             session, ctx=ctx, plan=plan, event=Event.ROLLBACK_FAILED, actor=ENGINE, reason=reason
         )
         plan.next_step_at = None
         # What runs now is unknown: nothing more goes out until a person has looked.
         freezes.lock_after_rollback(
-            session, ctx=ctx, plan=plan, actor=ENGINE, reason=f"{cause}; the rollback failed"
+            session,
+            ctx=ctx,
+            plan=plan,
+            actor=ENGINE,
+            reason="; ".join(part for part in (why, "the rollback failed") if part),
+            rolled_back_by=rolled_back_by,
         )
         announcements.owe_rollback_alert(
             session,

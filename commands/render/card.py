@@ -63,7 +63,7 @@ def approvals_line(snap: PlanSnapshot) -> str:
 def freeze_text(freeze: FreezeWindow, tz: ZoneInfo) -> str:
     """`:snowflake: *production* frozen: Weekend freeze (environments…, until …)`."""
     until = freeze.until(tz)
-    reason = escape(freeze.reason)
+    reason = freeze.why()
     if freeze.kind == FreezeKind.ROLLBACK_LOCK:
         return md(
             ":lock: *{}* locked in {}: {} ({})",

@@ -41,11 +41,8 @@ backend = "command"
 command = ["{FIXTURES / "deploy.sh"}", "{{service}}", "{{version}}", "{{environment}}"]
 pass_env = ["RELEASEBOT_TEST_CALLS"]
 """
-REASON = (
-    "R-2 (1.1-bad) was rolled back: all at once failed: the command exited with code 1 "
-    "(automatically)"
-)
-LOCK = f"payments is locked in staging: {REASON}"
+REASON = "R-2 (1.1-bad) was rolled back: all at once failed: the command exited with code 1"
+LOCK = f"payments is locked in staging: {REASON} (automatically)"
 # As sent: mrkdwn escapes `<` and `>`, which Slack shows as typed.
 HOW = (
     "To lift it, plan a version other than 1.1-bad (`/release plan payments &lt;version&gt; to "
@@ -111,6 +108,25 @@ def test_planning_the_rolled_back_version_again_does_not_lift_the_lock(
     slack.command("U0REQUESTER", "deploy R-5")
     slack.roll(lambda: slack.state(5) == PlanState.RELEASED)
     assert deploy_calls.read_text().splitlines()[-1] == "deploy payments 1.2 staging 100"
+
+
+def test_a_lock_left_by_a_persons_rollback_mentions_them(slack: SlackDriver) -> None:
+    release_payments(slack, 1, "1.0")
+    release_payments(slack, 2, "1.1")
+    slack.command("U0REQUESTER", 'rollback R-2 "conversion dropped <!channel>"')
+    slack.roll(lambda: slack.state(2) == PlanState.ROLLED_BACK)
+    plan(slack, "payments 1.1 to staging")
+
+    # The person is a mention Slack shows as a name; what they typed stays text.
+    why = "R-2 (1.1) was rolled back: conversion dropped @channel (by <@U0REQUESTER>)"
+    assert f":lock: *payments* locked in staging: {why}" in card_text(slack.card("R-3"))
+    slack.command("U0REQUESTER", "deploy R-3")
+    assert slack.ephemerals("U0REQUESTER")[-1].startswith(
+        f"payments is locked in staging: {why} (until"
+    )
+    assert "The last release was rolled back: R-2 (1.1) was rolled back: conversion dropped" in (
+        card_text(slack.card("R-3"))
+    )
 
 
 def test_unfreeze_no_longer_lifts_a_rollback_lock_and_says_so(slack: SlackDriver) -> None:

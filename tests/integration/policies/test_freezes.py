@@ -116,7 +116,12 @@ def test_unfreeze_lifts_freezes_but_not_rollback_locks(
     _freeze(desk)
     with desk.db.session() as session:
         freezes.lock_after_rollback(
-            session, ctx=desk.ctx, plan=ready, actor="releasebot", reason="error rate"
+            session,
+            ctx=desk.ctx,
+            plan=ready,
+            actor="releasebot",
+            reason="error rate",
+            rolled_back_by="releasebot",
         )
     with desk.db.session() as session:
         lifted = freezes.unfreeze(session, ctx=desk.ctx, actor="U0ADMIN", environment="production")
@@ -128,8 +133,9 @@ def test_unfreeze_lifts_freezes_but_not_rollback_locks(
         freezes.unfreeze(session, ctx=desk.ctx, actor="U0ADMIN", environment="production")
     assert nothing.value.message == (
         "production has no ad-hoc freeze to lift; checkout is locked in production: R-2 (1.4.2) "
-        "was rolled back: error rate (until a new plan of a version other than 1.4.2 is "
-        'approved, or an admin runs `/release unlock checkout production "&lt;reason&gt;"`). '
+        "was rolled back: error rate (automatically) (until a new plan of a version other than "
+        "1.4.2 is approved, or an admin runs "
+        '`/release unlock checkout production "&lt;reason&gt;"`). '
         "`/release unfreeze` does not lift rollback locks"
     )
 
@@ -152,21 +158,30 @@ def test_a_rollback_lock_holds_its_service_until_a_new_plan_is_approved(
 ) -> None:
     with desk.db.session() as session:
         lock = freezes.lock_after_rollback(
-            session, ctx=desk.ctx, plan=ready, actor="releasebot", reason="error rate 7%"
+            session,
+            ctx=desk.ctx,
+            plan=ready,
+            actor="releasebot",
+            reason="error rate 7%",
+            rolled_back_by="releasebot",
         )
     with desk.db.session() as session:
         again = freezes.lock_after_rollback(
-            session, ctx=desk.ctx, plan=ready, actor="releasebot", reason="twice"
+            session,
+            ctx=desk.ctx,
+            plan=ready,
+            actor="releasebot",
+            reason="twice",
+            rolled_back_by="releasebot",
         )
     assert again.id == lock.id
     with pytest.raises(PermissionDenied) as refused:
         _deploy(desk, ready)
     assert refused.value.message.startswith(
         "checkout is locked in production: R-2 (1.4.2) was rolled back: error rate 7% "
-        "(until a new plan of a version other than 1.4.2 is approved, or an admin runs "
-        '`/release unlock checkout production "&lt;reason&gt;"`). R-2 cannot lift the lock: it '
-        "is the "
-        "version that was rolled back (1.4.2)."
+        "(automatically) (until a new plan of a version other than 1.4.2 is approved, or an "
+        'admin runs `/release unlock checkout production "&lt;reason&gt;"`). R-2 cannot lift the '
+        "lock: it is the version that was rolled back (1.4.2)."
     )
     with desk.db.session() as session:
         others = freezes.active_freezes(
