@@ -29,7 +29,7 @@ from anyio import CapacityLimiter, to_thread
 from sqlalchemy.engine import make_url
 
 from bot.store import driver
-from bot.store.db import Database
+from bot.store.db import APPLICATION_NAME, CONNECT_TIMEOUT_SECONDS, Database
 from bot.store.driver import PLACEHOLDER, in_style
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,59 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return PLACEHOLDER.sub(number, sql), tuple(names)
 
 
+# libpq's own connection settings that asyncpg does not read: it would send each to the server
+# as a run-time setting, which the server refuses ("unrecognized configuration parameter"), and
+# every read would fail. They stay with the bot's other (psycopg) connections; the read
+# connections take connect_timeout as their timeout and are made without the others.
+LIBPQ_ONLY = frozenset(
+    {
+        "connect_timeout",
+        "fallback_application_name",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "hostaddr",
+        "gssencmode",
+        "gssdelegation",
+        "channel_binding",
+        "require_auth",
+        "requirepeer",
+        "sslcompression",
+        "sslsni",
+        "sslcertmode",
+        "load_balance_hosts",
+    }
+)
+
+
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """A libpq-style URL asyncpg reads, from the SQLAlchemy URL the bot was given
-    (`postgresql+psycopg://…`, `postgres://…`)."""
-    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    (`postgresql+psycopg://…`, `postgres://…`), without the settings only libpq knows."""
+    url = make_url(sqlalchemy_url)
+    url = url.set(drivername="postgresql").difference_update_query(LIBPQ_ONLY & set(url.query))
     return url.render_as_string(hide_password=False)
+
+
+READS_NAME = APPLICATION_NAME + "-reads"
+
+
+def _seconds(value: str | tuple[str, ...] | None, default: float) -> float:
+    """libpq's connect_timeout: whole seconds; zero, negative or unreadable means the default
+    (libpq reads 0 as "wait for ever", which the bot never does)."""
+    try:
+        seconds = float(_text(value, ""))
+    except ValueError:
+        return default
+    return seconds if seconds > 0 else default
+
+
+def _text(value: str | tuple[str, ...] | None, default: str) -> str:
+    """One query value (the last, as libpq reads a repeated one), or `default`."""
+    if isinstance(value, tuple):
+        value = value[-1] if value else None
+    return default if value is None else value
 
 
 class ThreadedReads:
@@ -107,6 +155,14 @@ class PostgresReads:
 
     def __init__(self, sqlalchemy_url: str, *, size: int = CONNECTIONS) -> None:
         self._dsn = asyncpg_dsn(sqlalchemy_url)
+        query = make_url(sqlalchemy_url).query
+        self._timeout = _seconds(query.get("connect_timeout"), CONNECT_TIMEOUT_SECONDS)
+        # Named as the URL names the bot's connections, else "releasebot-reads".
+        self._server_settings = (
+            None
+            if "application_name" in query
+            else {"application_name": _text(query.get("fallback_application_name"), READS_NAME)}
+        )
         self._size = size
         self._opened = 0
         self._idle: list[Any] = []  # last in, first out: the connections in use stay warm
@@ -122,7 +178,9 @@ class PostgresReads:
             try:
                 if connection is None:
                     # Statements are then prepared once per connection (asyncpg's cache).
-                    connection = await asyncpg.connect(self._dsn, timeout=5)
+                    connection = await asyncpg.connect(
+                        self._dsn, timeout=self._timeout, server_settings=self._server_settings
+                    )
                 result: list[Row] = await connection.fetch(text, *args)
             except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
                 # Dropped under us (a server restart, a proxy's idle timeout): a new

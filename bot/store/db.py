@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -34,6 +34,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# libpq waits for an unreachable server for as long as the kernel keeps trying (minutes, or for
+# ever behind a firewall that drops packets): a connection not made in this long is an error.
+CONNECT_TIMEOUT_SECONDS = 10
+# What pg_stat_activity shows for the bot's connections (the event loop's reads add "-reads").
+APPLICATION_NAME = "releasebot"
+
+
+def postgres_settings(url: str) -> dict[str, Any]:
+    """libpq's connect timeout and application name for psycopg, each unless the URL sets its
+    own (another driver, which the settings never choose, is given nothing)."""
+    parsed = make_url(url)
+    if parsed.get_driver_name() != "psycopg":
+        return {}
+    chosen: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        chosen["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if not {"application_name", "fallback_application_name"} & set(parsed.query):
+        chosen["application_name"] = APPLICATION_NAME
+    return chosen
+
+
 def is_in_memory(url: str) -> bool:
     """An SQLite database that lives only in this process's connection."""
     return url in ("sqlite://", "sqlite:///:memory:")
@@ -55,9 +76,17 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Engine:
         )
         _make_sqlite_transactions_immediate(engine)
         return engine
+    connect_args = postgres_settings(url)
     if not pooled:
-        return create_engine(url, echo=echo, poolclass=NullPool)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, echo=echo, poolclass=NullPool, connect_args=connect_args)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args=connect_args,
+    )
 
 
 def _make_sqlite_transactions_immediate(engine: Engine) -> None:

@@ -4,12 +4,16 @@ the rows the driver's cursor gives, survive a dropped connection, and hold few c
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.store import driver
 from bot.store.async_reads import PostgresReads, async_reads, asyncpg_dsn
@@ -126,3 +130,67 @@ def test_an_unreachable_postgresql_fails_the_read_and_frees_its_slot() -> None:
         await reads.close()
 
     run_async(scenario())
+
+
+def _application_names(database_url: str) -> tuple[str, str]:
+    """What pg_stat_activity would show for the bot's connection and for its reads'."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        bot = connection.exec_driver_sql("SELECT current_setting('application_name')").scalar()
+    engine.dispose()
+
+    async def read() -> str:
+        reads = PostgresReads(database_url, size=1)
+        try:
+            [row] = await reads.rows("SELECT current_setting('application_name') AS name", {})
+        finally:
+            await reads.close()
+        return str(row[0])
+
+    return str(bot), run_async(read())
+
+
+def test_connections_are_named_and_libpq_settings_in_the_url_are_honoured(
+    postgres_url: str,
+) -> None:
+    assert _application_names(postgres_url) == ("releasebot", "releasebot-reads")
+    # libpq's own settings, as operators write them: asyncpg would send connect_timeout and
+    # keepalives to the server as run-time settings, and the server refuses those.
+    tuned = postgres_url + "?connect_timeout=5&keepalives=1&application_name=shop-bot"
+    assert _application_names(tuned) == ("shop-bot", "shop-bot")
+    fallback = postgres_url + "?fallback_application_name=shop-bot"
+    assert _application_names(fallback) == ("shop-bot", "shop-bot")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A port that takes the TCP connection and never answers (a hung server or a proxy)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{listener.getsockname()[1]}/test"
+
+
+def test_a_server_that_never_answers_is_an_error_after_the_connect_timeout(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.store.db.CONNECT_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr("bot.store.async_reads.CONNECT_TIMEOUT_SECONDS", 1)
+    engine = make_engine(silent_server)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="timeout"):
+        engine.connect()
+    assert time.monotonic() - started < 5
+    engine.dispose()
+
+    async def read() -> None:
+        reads = PostgresReads(silent_server, size=1)
+        try:
+            await asyncio.wait_for(reads.rows("SELECT 1", {}), 10)
+        finally:
+            await reads.close()
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        run_async(read())
+    assert time.monotonic() - started < 5
