@@ -19,6 +19,7 @@ from commands.grammar import values as grammar_values
 from commands.grammar.errors import ArgumentError
 from commands.ids import BlockId, ViewId, parse_button_value
 from commands.plan_commands import approve
+from commands.render.text import form_error
 from commands.replying import guard_ephemeral
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def new_plan_from(values: dict[str, Any]) -> tuple[plans.NewPlan | None, dict[st
         try:
             after.append(plans.parse_ref(part))
         except ReleasebotError as problem:
-            errors[BlockId.AFTER] = problem.message
+            errors[BlockId.AFTER] = form_error(problem.message)
     # Every field's mistake at once, under the field, in the form's words (Slack shows them
     # together); the domain's own checks come after, for what only it can know.
     if not _value(values, BlockId.SERVICE):
@@ -57,7 +58,7 @@ def new_plan_from(values: dict[str, Any]) -> tuple[plans.NewPlan | None, dict[st
         # The same rule as `/release plan`: the version is handed to the deploy command.
         version = grammar_values.version(typed)
     except ArgumentError as problem:
-        errors[BlockId.VERSION] = problem.message
+        errors[BlockId.VERSION] = form_error(problem.message)
     if not _value(values, BlockId.ENVIRONMENT):
         errors[BlockId.ENVIRONMENT] = "choose where it goes"
     opens, closes = _when(values, BlockId.WINDOW_START), _when(values, BlockId.WINDOW_END)
@@ -130,7 +131,7 @@ def register(app: App, desk: Desk) -> None:
         except ReleasebotError as problem:
             ack(
                 response_action="errors",
-                errors={_field_for(problem.message): problem.message[:150]},
+                errors={_field_for(problem.message): form_error(problem.message)},
             )
             return
         except journal.OUTAGES as failure:
@@ -176,7 +177,7 @@ def register(app: App, desk: Desk) -> None:
                 round_seen=round_seen,
             )
         except ReleasebotError as problem:
-            ack(response_action="errors", errors={BlockId.REASON: problem.message[:150]})
+            ack(response_action="errors", errors={BlockId.REASON: form_error(problem.message)})
             return
         except journal.OUTAGES as failure:
             ack(response_action="errors", errors={BlockId.REASON: _not_done(failure)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,11 @@ BUTTON_LIMIT = 75
 FIELD_LIMIT = 2000
 CONTEXT_LIMIT = 2000
 MAX_BLOCKS = 50
+# Slack documents no limit for a modal's `errors` text. The bot's longest refusal is under 200
+# characters (the version rule, always sent whole); past this bound one is cut at a word.
+FORM_ERROR_LIMIT = 500
+
+_MENTION = re.compile(r"<([@#])([A-Z0-9]+)(?:\|[^>]*)?>")
 
 STATE_LABELS: dict[str, str] = {
     "awaiting_approval": ":hourglass_flowing_sand: Awaiting approval",
@@ -41,6 +47,17 @@ def clip(text: str, limit: int, pointer: str = "") -> str:
         return text
     tail = f"… {pointer}" if pointer else "…"
     return text[: max(0, limit - len(tail))] + tail
+
+
+def form_error(message: str) -> str:
+    """A refusal the bot wrote in mrkdwn, as the plain text a modal shows under a field:
+    `&lt;` and friends as the characters they stand for, `<@U123>` as `@U123`."""
+    text = _MENTION.sub(r"\1\2", message)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    if len(text) <= FORM_ERROR_LIMIT:
+        return text
+    cut = text[: FORM_ERROR_LIMIT - 1]
+    return cut[: cut.rfind(" ")].rstrip() + "…" if " " in cut else cut + "…"
 
 
 def when(value: datetime | None, tz: ZoneInfo, today: date | None = None) -> str:

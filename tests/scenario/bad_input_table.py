@@ -248,9 +248,9 @@ ROWS: list[Bad] = [
     Bad(
         "modal",
         "production before staging",
-        # Slack shows at most 150 characters under a field; the bot cuts it there.
+        # Whole: the command that is the way out ends it.
         "new_environment: checkout 1.4.2 can't go to production yet: production requires it to "
-        "be released to staging first (plan it with `/release plan checkout 1.4.2 to stagi",
+        "be released to staging first (plan it with `/release plan checkout 1.4.2 to staging`)",
         detail={"new_service": "checkout", "new_version": "1.4.2", "new_environment": "production"},
     ),
     # -- deploy callbacks (POST /hooks/deploy/<token>) ---------------------------------------

@@ -80,5 +80,9 @@ def test_mistakes_show_under_their_fields_and_plan_nothing(slack: SlackDriver) -
         },
     )
     errors = json.loads(response.body)
-    assert "released to staging first" in errors["errors"]["new_environment"]
+    # Whole, in the plain text a modal shows: the way out at its end is not cut off.
+    assert errors["errors"]["new_environment"] == (
+        "checkout 1.4.2 can't go to production yet: production requires it to be released to "
+        "staging first (plan it with `/release plan checkout 1.4.2 to staging`)"
+    )
     assert _plans(slack) == []

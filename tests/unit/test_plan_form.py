@@ -6,6 +6,7 @@ from typing import Any
 
 from commands.ids import BlockId
 from commands.modals import new_plan_from
+from commands.render.text import FORM_ERROR_LIMIT, form_error
 
 
 def form(**entries: Any) -> dict[str, Any]:
@@ -38,3 +39,16 @@ def test_every_mistake_is_reported_at_once_under_its_own_field() -> None:
         BlockId.WINDOW_END: "the window must close after it opens",
         BlockId.AFTER: "'banana' is not a plan id; plan ids look like R-12",
     }
+
+
+def test_a_refusal_shows_in_the_form_as_plain_text_and_whole() -> None:
+    # A modal's error is plain text: mrkdwn's escapes and mentions would show as typed.
+    said = 'planned by <@U0RITA>; run `/release unlock web prod "&lt;reason&gt;"` &amp; retry'
+    assert (
+        form_error(said) == 'planned by @U0RITA; run `/release unlock web prod "<reason>"` & retry'
+    )
+    # Past the limit it is cut at a word, never inside one, and says so.
+    long = " ".join(["checkout"] * 100)
+    shown = form_error(long)
+    assert len(shown) <= FORM_ERROR_LIMIT
+    assert shown.endswith("checkout…")
