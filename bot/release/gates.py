@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
 from bot.domain.errors import IllegalTransition, InvalidInput, PermissionDenied
-from bot.domain.freeze_windows import FreezeWindow, lock_refusal
+from bot.domain.freeze_windows import FreezeWindow, local_time, lock_refusal
 from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
 from bot.domain.policy import Action, ensure_allowed
@@ -78,6 +78,10 @@ class DeployHolds:
     approvals_missing: int = 0
     in_flight: ReleasePlan | None = None
     queued: tuple[ReleasePlan, ...] = ()
+    # The plan's window has not opened yet: when it does (a deploy is refused until then), and
+    # whether the plan then starts by itself (auto_deploy) or waits for someone to deploy it.
+    window_opens: datetime | None = None
+    starts_by_itself: bool = False
 
     @property
     def locked(self) -> bool:
@@ -100,6 +104,7 @@ class DeployHolds:
             or bool(self.open_items)
             or self.approvals_missing > 0
             or self.in_flight is not None
+            or self.window_opens is not None
         )
 
 
@@ -359,6 +364,8 @@ def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) ->
         )
     if plan.state not in WAITING_STATES:
         return DeployHolds()
+    now = ctx.clock.now()
+    opens = plan.window_start if plan.window_start is not None and now < plan.window_start else None
     return DeployHolds(
         freezes=active_freezes(
             session, ctx=ctx, environment=environment, service=service, at=ctx.clock.now()
@@ -370,6 +377,8 @@ def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) ->
         in_flight=lanes.in_flight(
             session, service=service, environment=environment, excluding=plan.id
         ),
+        window_opens=opens,
+        starts_by_itself=ctx.config.auto_deploys(service, environment),
     )
 
 
@@ -398,7 +407,8 @@ def _ensure_ready(session: Session, *, ctx: DomainContext, plan: ReleasePlan, ac
     _allowed(ctx, actor=actor, action="deploy", plan=plan)
     if plan.window_start is not None and ctx.clock.now() < plan.window_start:
         raise InvalidInput(
-            f"{plan.ref}'s window has not opened yet; edit the window or wait until it opens"
+            f"{plan.ref}'s window opens {local_time(plan.window_start, ctx.config.tz)}; deploy "
+            "it then, or edit its window"
         )
     waiting = [d for d in holds.dependencies(session, plan=plan) if not d.released]
     dead = [d for d in waiting if d.dead]

@@ -45,6 +45,9 @@ from bot.timing.scheduler import JobResult, JobRunner, done, not_needed, skipped
 
 WINDOW_SOON = "window.soon"
 WINDOW_OPEN = "window.open"
+# The window of a plan deployed by hand opened: its card stops showing the window as a hold and
+# offers Deploy (an auto-deploy plan's WINDOW_OPEN does this as it starts or refuses).
+WINDOW_OPENED = "window.opened"
 DEPLOY_NUDGE = "window.nudge"
 APPROVAL_NUDGE = "approval.nudge"
 EXPIRE = "plan.expire"
@@ -142,6 +145,8 @@ def _wanted_jobs(
         if config.auto_deploys(plan.service, plan.environment):
             wanted.append((WINDOW_OPEN, subject, start, stamp))
         else:
+            if start > now:
+                wanted.append((WINDOW_OPENED, subject, start, stamp))
             nudge = start + NUDGE_AFTER
             if end is not None and nudge >= end:
                 nudge = start + (end - start) / 2
@@ -399,6 +404,18 @@ def deploy_nudge(
     return done(f"nudged <@{plan.requester_id}> to deploy {plan.ref}")
 
 
+def window_opened(
+    session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
+) -> JobResult:
+    """A plan deployed by hand: its window opened, so its card offers Deploy now."""
+    plan = _plan_of(session, job)
+    if plan is None or (why := _moved(plan, job)) is not None:
+        return not_needed(why or "the plan is gone")
+    assert plan.id is not None
+    outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
+    return done(f"{plan.ref}'s window opened; its card is redrawn")
+
+
 def window_open(
     session: Session, *, ctx: DomainContext, job: ScheduledJob, now: datetime
 ) -> JobResult:
@@ -407,6 +424,8 @@ def window_open(
     if plan is None or (why := _moved(plan, job)) is not None:
         return not_needed(why or "the plan is gone")
     assert plan.id is not None
+    # Whatever happens next, the card no longer shows the window as a hold.
+    outbox.owe_card(session, plan_id=plan.id, channel=ctx.config.channels.releases, now=now)
     if plan.window_end is not None and now >= plan.window_end:
         return skipped(f"{plan.ref}'s window closed before it could start")
     if plan.state != PlanState.APPROVED:
@@ -646,6 +665,7 @@ def _span(delta: timedelta) -> str:
 KINDS: tuple[ReminderKind, ...] = (
     ReminderKind(WINDOW_SOON, window_soon, (WINDOW_SOON_MESSAGE,)),
     ReminderKind(WINDOW_OPEN, window_open, (DEPLOY_NUDGE_MESSAGE,)),
+    ReminderKind(WINDOW_OPENED, window_opened),
     ReminderKind(DEPLOY_NUDGE, deploy_nudge, (DEPLOY_NUDGE_MESSAGE,)),
     ReminderKind(APPROVAL_NUDGE, approval_nudge, (APPROVAL_REMINDER,)),
     # Expiry is a state change, not a message: it happens however late we get to it.

@@ -126,6 +126,17 @@ def hold_lines(snap: PlanSnapshot, holds: DeployHolds) -> list[str]:
     plan = snap.plan
     lines = [dependency_text(d, plan.ref) for d in holds.dependencies]
     lines += [freeze_text(f, snap.timezone) for f in holds.freezes]
+    if holds.window_opens is not None:
+        if not holds.starts_by_itself:
+            then = "can deploy from then"
+        elif plan.state == "approved":
+            then = "starts by itself then"
+        else:
+            then = "starts by itself once approved, from then"
+        lines.append(
+            f":clock3: The window opens {when(holds.window_opens, snap.timezone, snap.today)}: "
+            f"{plan.ref} {then}."
+        )
     busy = holds.in_flight
     if busy is not None:
         lines.append(

@@ -51,6 +51,7 @@ def test_each_job_kind_the_bot_schedules_is_declared_once() -> None:
     assert {
         "window.soon",
         "window.open",
+        "window.opened",
         "window.nudge",
         "approval.nudge",
         "plan.expire",

@@ -47,6 +47,9 @@ def test_an_approved_plan_starts_by_itself_when_its_window_opens(slack: SlackDri
     )
     slack.settle()
     assert _plan_row(slack, 1).state == "approved"  # staging needs no approval
+    assert ":clock3: The window opens Tue 24 Nov 16:00 UTC: R-1 starts by itself then." in (
+        card_text(slack.card("R-1"))
+    )
 
     advance(slack, timedelta(minutes=59), step=timedelta(minutes=1))
     assert _plan_row(slack, 1).state == "approved"  # not a minute early
@@ -72,8 +75,24 @@ def test_without_auto_deploy_the_requester_is_nudged_instead(slack: SlackDriver)
     slack.command(
         "U0REQUESTER", "plan checkout 1.4.2 to staging at 2026-11-24T16:00 until 2026-11-24T18:00"
     )
+    slack.settle()
+    # Until the window opens the card says when, and offers no Deploy that would be refused.
+    card = slack.card("R-1")
+    assert (
+        "*Before R-1 can deploy:*\n:clock3: The window opens Tue 24 Nov 16:00 UTC: R-1 can "
+        "deploy from then."
+    ) in card_text(card)
+    assert "Deploy" not in buttons(card)
+    slack.command("U0REQUESTER", "deploy R-1")
+    assert slack.ephemerals("U0REQUESTER")[-1] == (
+        "R-1's window opens Tue 24 Nov 16:00 UTC; deploy it then, or edit its window"
+    )
+
     advance(slack, timedelta(hours=1), step=timedelta(minutes=5))  # 16:00: the window opens
     assert _plan_row(slack, 1).state == "approved"
+    card = slack.card("R-1")
+    assert ":clock3:" not in card_text(card)
+    assert "Deploy" in buttons(card)
     assert not any(":rocket:" in line for line in slack.thread(slack.card("R-1")))
     assert jobs(slack, reminders.WINDOW_OPEN) == []
 
