@@ -27,6 +27,7 @@ from bot.notify.outbox import OutboxDispatcher
 from bot.notify.outbox_queue import CORE_TEMPLATES
 from bot.release.desk import Desk
 from bot.rollout.engine import POLL_INTERVAL, RolloutEngine
+from bot.store import retention
 from bot.store.db import Database, make_engine
 from bot.store.models import DeployCallback
 from bot.timing import reminders
@@ -209,6 +210,9 @@ def build(
     refuse_unknown_kinds(handled=scheduler.runner.kinds, rendered=template_names())
     # Commands acked before a crash or during an outage: at start-up, then every few seconds.
     scheduler.add_interval(journal.recover, RECOVERY_SECONDS, name="command-journal")
+    scheduler.add_interval(
+        retention.pruner(db, clock=ctx.clock.now), retention.EVERY.total_seconds(), name="prune"
+    )
     return Releasebot(
         settings=settings,
         config=config,
