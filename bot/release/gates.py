@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain.context import DomainContext
-from bot.domain.errors import IllegalTransition, InvalidInput, PermissionDenied
+from bot.domain.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from bot.domain.freeze_windows import FreezeWindow, local_time, lock_refusal
 from bot.domain.lifecycle import IN_FLIGHT, Event, can
 from bot.domain.mrkdwn import inline_code, join, md, person
@@ -378,8 +378,17 @@ def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) ->
             session, service=service, environment=environment, excluding=plan.id
         ),
         window_opens=opens,
-        starts_by_itself=ctx.config.auto_deploys(service, environment),
+        starts_by_itself=opens is not None and _auto_deploys(ctx, service, environment),
     )
+
+
+def _auto_deploys(ctx: DomainContext, service: str, environment: str) -> bool:
+    """Whether the lane's plans start by themselves; False for a service or environment taken
+    out of releasebot.toml since the plan was made (its card still shows)."""
+    try:
+        return ctx.config.auto_deploys(service, environment)
+    except NotFound:
+        return False
 
 
 def _unless_locked(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,6 +251,23 @@ def test_plans_still_moving_are_drawn_every_time_and_never_stored(desk: Desk) ->
     _deliver_cards(desk)
     assert _shown(desk, plan.id) == _drawn(desk, plan.id)
     assert _stored(desk, plan.id) is None
+
+
+def test_a_waiting_plan_of_a_service_taken_out_of_the_config_still_shows(
+    desk: Desk, clock: ManualClock
+) -> None:
+    plan = _create(desk, window_start=clock.now() + timedelta(hours=1))
+    assert plan.id is not None
+    _deliver_cards(desk)
+    assert "The window opens Tue 24 Nov 16:00 UTC: R-1 can deploy from then." in (
+        _shown(desk, plan.id)
+    )
+    config = desk.ctx.config
+    without = {name: s for name, s in config.services.items() if name != "checkout"}
+    desk.ctx = replace(desk.ctx, config=config.model_copy(update={"services": without}))
+    shown = _shown(desk, plan.id)
+    assert "The window opens Tue 24 Nov 16:00 UTC: R-1 can deploy from then." in shown
+    assert shown == _drawn(desk, plan.id)
 
 
 def test_another_config_or_code_never_answers_a_card_stored_by_this_one() -> None:
