@@ -84,7 +84,7 @@ STAGE_STEPS = (34, 67, 100)
 COMMANDS = ("list", "show", "help")
 
 CONFIG = """\
-# Written by bench/rollouts_in_flight.py: one slow webhook service, staging without approvals.
+# Written by bench/rollouts_in_flight.py: slow webhook services, staging without approvals.
 timezone = "UTC"
 admins = ["U0ADMIN"]
 
@@ -96,28 +96,41 @@ announcements = "C0ANNOUNCE"
 order = 1
 approvals = {{ required = 0 }}
 
-[services.bench]
+[strategies.bench-phased]
+kind = "phased"
+steps = [{steps}]
+"""
+# One service per rollout: a service has one rollout at a time in an environment (its lane),
+# so 50 rollouts in flight at once are 50 services' releases, as in a team with many services.
+SERVICE = """
+[services.{name}]
 backend = "webhook"
 url = "{url}"
 status_url = "{status_url}"
 secret_env = "RELEASEBOT_WEBHOOK_SECRET"
 strategy = "bench-phased"
-
-[strategies.bench-phased]
-kind = "phased"
-steps = [{steps}]
 """
 
 
-def write_config(folder: Path, deployer_url: str) -> Path:
-    """The benchmark's releasebot.toml, pointing the `bench` service at the slow deployer."""
+def service_name(index: int) -> str:
+    """The service of the index-th rollout."""
+    return f"bench-{index:02d}"
+
+
+def write_config(folder: Path, deployer_url: str, services: int) -> Path:
+    """The benchmark's releasebot.toml: `services` services, each deploying through the slow
+    deployer."""
     path = folder / "releasebot.toml"
     steps = ", ".join(f"{{ weight = {weight} }}" for weight in STAGE_STEPS)
-    path.write_text(
-        CONFIG.format(
-            url=deploy_url(deployer_url), status_url=status_url(deployer_url), steps=steps
+    text = CONFIG.format(steps=steps) + "".join(
+        SERVICE.format(
+            name=service_name(index),
+            url=deploy_url(deployer_url),
+            status_url=status_url(deployer_url),
         )
+        for index in range(services)
     )
+    path.write_text(text)
     return path
 
 
@@ -279,7 +292,7 @@ async def measure_reads(
 async def plan_all(served: Served, commands: SlashCommands, settings: Settings) -> Samples:
     """`/release plan` every release over the wire; wait until every plan exists."""
     count = settings.rollouts
-    texts = [f"plan bench 1.0.{i} to staging" for i in range(count)]
+    texts = [f"plan {service_name(i)} 1.0.{i} to staging" for i in range(count)]
     samples = await send_writes(served.url + "/slack/events", commands, texts, rate=WRITE_RATE)
     planned, _ = await asyncio.to_thread(
         wait_for, settings.database, lambda p: p.plans >= count, deadline_seconds=60
@@ -506,10 +519,11 @@ def section(results: Results, settings: Settings, command: str) -> str:
         "the same process) on a fresh migrated PostgreSQL database, a local Slack Web API "
         "stand-in, and a slow webhook deploy service in the benchmark process "
         "(`bench/slow_deployer.py`): every `POST /deploy` and `GET /status/…` answers after "
-        "a uniform 2-5 s delay; a stage succeeds on its 3rd status poll. The `bench` service "
-        f"uses a phased strategy ({steps}, no pauses, no analysis) into `staging` (no "
-        f"approvals); {settings.rollouts} plans are planned and deployed with signed "
-        "`/release plan` and `/release deploy` over HTTP.",
+        "a uniform 2-5 s delay; a stage succeeds on its 3rd status poll. "
+        f"{settings.rollouts} services (`bench-00`, `bench-01`, …: a service has one rollout at "
+        "a time per environment) each deploy through it with a phased strategy "
+        f"({steps}, no pauses, no analysis) into `staging` (no approvals); one plan each is "
+        "planned and deployed with signed `/release plan` and `/release deploy` over HTTP.",
         f"- Load: signed `/release list`, `/release show R-<random>` and `/release help` in "
         f"turn, open loop at {settings.rate:g} req/s in total for {settings.seconds:g} s, "
         f"{baseline}with the rollouts in flight; each window after {settings.warmup:g} s "
@@ -556,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             running_server(deployer.app()) as deployer_url,
             running_server(create_slack_api_app(workspace)) as api_url,
         ):
-            config = write_config(Path(folder), deployer_url)
+            config = write_config(Path(folder), deployer_url, settings.rollouts)
             commands = SlashCommands(workspace=workspace, base_url=api_url)
             results = asyncio.run(run(settings, commands, deployer, config, Path(folder)))
             # The stopped bot leaves calls to the deploy service open; their handlers are
