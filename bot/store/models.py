@@ -6,15 +6,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
+from bot.domain.lifecycle import ACTIVE
 from bot.domain.states import ChecklistPhase as ChecklistPhase
 from bot.domain.states import Decision as Decision
 from bot.domain.states import FreezeKind as FreezeKind
 from bot.domain.states import PlanState as PlanState
 from bot.domain.states import StageStatus as StageStatus
 from bot.store.db import UTCDateTime
+
+# A plan still moving, in SQL. `/release list` (bot/store/plan_list.py) filters with exactly this
+# text: PostgreSQL and SQLite use the partial index below only for a query that repeats its
+# condition. A new active state needs a migration that rebuilds the index.
+ACTIVE_CONDITION = "state IN (" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE)) + ")"
 
 
 def _utc(**kwargs: Any) -> Any:
@@ -34,6 +40,15 @@ class ReleasePlan(SQLModel, table=True):
         # "Plan again" makes one plan per expired plan, however often it is clicked. An index,
         # not a constraint, so SQLite adds it without rebuilding the table.
         Index("uq_release_plan_replanned_from", "replanned_from", unique=True),
+        # `/release list`: the few plans still moving, newest first, among 100,000 that are
+        # not. Without it the planner may walk the primary key backwards through every plan
+        # (seen: 28 ms a list instead of under 1 ms, by the state column's statistics).
+        Index(
+            "ix_release_plan_active",
+            "id",
+            postgresql_where=text(ACTIVE_CONDITION),
+            sqlite_where=text(ACTIVE_CONDITION),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

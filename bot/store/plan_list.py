@@ -13,13 +13,10 @@ from typing import Any
 
 from sqlalchemy import Dialect
 
-from bot.domain.lifecycle import ACTIVE
 from bot.store import driver
 from bot.store.db import Database
 from bot.store.driver import in_style
-from bot.store.models import ReleasePlan
-
-_ACTIVE = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
+from bot.store.models import ACTIVE_CONDITION, ReleasePlan
 
 # (id, service, version, environment, state, window_start, window_end)
 Row = tuple[int, str, str, str, str, Any, Any]
@@ -32,7 +29,7 @@ def statement(by_environment: bool, include_all: bool, limit: int) -> str:
     if by_environment:
         where.append("environment = %(environment)s")
     if not include_all:
-        where.append(f"state IN ({_ACTIVE})")
+        where.append(ACTIVE_CONDITION)
     return (
         "SELECT id, service, version, environment, state, window_start, window_end, "
         "count(*) OVER () FROM release_plan"
