@@ -367,9 +367,7 @@ def deploy_holds(session: Session, *, ctx: DomainContext, snap: PlanSnapshot) ->
     now = ctx.clock.now()
     opens = plan.window_start if plan.window_start is not None and now < plan.window_start else None
     return DeployHolds(
-        freezes=active_freezes(
-            session, ctx=ctx, environment=environment, service=service, at=ctx.clock.now()
-        ),
+        freezes=active_freezes(session, ctx=ctx, environment=environment, service=service, at=now),
         override=override_status(session, plan=plan),
         dependencies=tuple(d for d in holds.dependencies(session, plan=plan) if not d.released),
         open_items=snap.open_pre_deploy_items,
